@@ -1,0 +1,564 @@
+"""Link evaluation: filtered rank metrics first, AUC and AP on sampled negatives second.
+
+Edges are given as ``(2, num_edges)`` index tensors between two node sets, the sources
+(``0 .. num_src - 1``) and the targets (``0 .. num_dst - 1``), usually two modalities of one
+edge type ``(src_type, relation, dst_type)``.
+
+Ranking follows PyKEEN's rank-based evaluator: each test link ``(s, d)`` is ranked in both
+directions, ``"src->dst"`` (query ``s``, rank ``d`` among the candidate targets) and
+``"dst->src"`` (query ``d``, rank ``s`` among the candidate sources); the other known true links
+of the query are removed from the competition ("filtered" ranking), and ties count half
+("realistic" rank).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
+from torch import Tensor
+
+Direction = Literal["src->dst", "dst->src"]
+RankKind = Literal["realistic", "optimistic", "pessimistic"]
+ScoreFn = Callable[[Tensor, str], Tensor]
+"""``score_fn(query_index, direction) -> scores``, see :func:`evaluate_link_ranking`."""
+
+DIRECTIONS: tuple[str, ...] = ("src->dst", "dst->src")
+RANK_KINDS: tuple[str, ...] = ("realistic", "optimistic", "pessimistic")
+DEFAULT_KS: tuple[int, ...] = (1, 3, 10)
+
+
+def rank_of_true(
+    scores: Tensor,
+    true_index: Tensor,
+    filter_mask: Tensor | None = None,
+    *,
+    kind: RankKind = "realistic",
+) -> Tensor:
+    """Returns the rank of the true candidate of every query (1 is best).
+
+    With ``higher`` the number of competing candidates scoring strictly higher than the true
+    one and ``equal`` the number of *other* competing candidates scoring exactly the same:
+
+    - ``"optimistic"``: ``1 + higher`` (the true candidate wins every tie; flatters a model
+      that gives everything the same score),
+    - ``"pessimistic"``: ``1 + higher + equal`` (it loses every tie),
+    - ``"realistic"``: ``1 + higher + equal / 2``, the mean of the two, which is the expected
+      rank when ties are broken at random. This is the one to report.
+
+    Candidates where ``filter_mask`` is ``True`` are other true links of the query: they are
+    removed from the competition ("filtered" setting). The true candidate itself always
+    competes, whatever ``filter_mask`` says at its position.
+
+    Args:
+        scores: the score of every candidate for every query; higher means more likely.
+        true_index: the column of the true candidate of every query.
+        filter_mask: optional ``True`` where a candidate is another known true link.
+        kind: ``"realistic"``, ``"optimistic"`` or ``"pessimistic"``.
+
+    Returns:
+        The ranks, as floats (realistic ranks can end in ``.5``).
+
+    Shapes:
+        scores: ``(b, num_candidates)``, true_index: ``(b,)``,
+        filter_mask: ``(b, num_candidates)`` bool, returns ``(b,)`` float.
+
+    Example:
+        >>> scores = torch.tensor([[0.9, 0.5, 0.5, 0.1]])
+        >>> rank_of_true(scores, torch.tensor([1]))
+        tensor([2.5000])
+        >>> rank_of_true(scores, torch.tensor([1]), torch.tensor([[True, False, False, False]]))
+        tensor([1.5000])
+    """
+    where = "rank_of_true"
+    if kind not in RANK_KINDS:
+        raise ValueError(
+            f"The 'kind' parameter of {where} must be one of {list(RANK_KINDS)}. "
+            f"Got {kind!r} instead."
+        )
+    if not isinstance(scores, Tensor) or scores.dim() != 2:
+        raise ValueError(
+            f"The 'scores' argument of {where} must be a tensor of shape (b, num_candidates). "
+            f"Got {_describe(scores)} instead."
+        )
+    b, num_candidates = scores.shape
+    _check_index_vector(true_index, "true_index", where, length=b, upper=num_candidates)
+    if scores.is_floating_point() and torch.isnan(scores).any():
+        raise ValueError(
+            f"The 'scores' argument of {where} contains NaN in "
+            f"{int(torch.isnan(scores).any(dim=1).sum())} of its {b} rows. Scores must be numbers."
+        )
+    true_index = true_index.to(device=scores.device, dtype=torch.long)
+    true_score = scores.gather(1, true_index.unsqueeze(1))
+
+    competing = torch.ones_like(scores, dtype=torch.bool)
+    if filter_mask is not None:
+        if not isinstance(filter_mask, Tensor) or filter_mask.shape != scores.shape:
+            raise ValueError(
+                f"The 'filter_mask' argument of {where} must be a bool tensor of the shape of "
+                f"'scores', {tuple(scores.shape)}. Got {_describe(filter_mask)} instead."
+            )
+        competing = ~filter_mask.to(device=scores.device, dtype=torch.bool)
+    # The true candidate is not its own competitor; it is counted by the leading ``1 +``.
+    competing = competing.scatter(1, true_index.unsqueeze(1), False)
+
+    higher = ((scores > true_score) & competing).sum(dim=1).to(torch.float)
+    equal = ((scores == true_score) & competing).sum(dim=1).to(torch.float)
+    if kind == "optimistic":
+        return 1.0 + higher
+    if kind == "pessimistic":
+        return 1.0 + higher + equal
+    return 1.0 + higher + equal / 2.0
+
+
+def ranking_metrics(ranks: Tensor, *, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
+    """Returns the mean reciprocal rank and the Hits@k of some ranks.
+
+    ``hits@k`` is the share of ranks ``<= k``; a realistic rank of ``3.5`` is not a hit at 3.
+
+    Args:
+        ranks: ranks as returned by :func:`rank_of_true` (1 is best).
+        ks: the cut-offs of the Hits@k numbers.
+
+    Returns:
+        ``{"mrr": ..., "hits@1": ..., "hits@3": ..., "hits@10": ...}`` for the default ``ks``.
+
+    Shapes:
+        ranks: ``(n,)``.
+    """
+    if not isinstance(ranks, Tensor) or ranks.dim() != 1 or ranks.numel() == 0:
+        raise ValueError(
+            "The 'ranks' argument of ranking_metrics must be a non-empty tensor of shape (n,). "
+            f"Got {_describe(ranks)} instead."
+        )
+    for k in ks:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(
+                f"The 'ks' parameter of ranking_metrics must hold positive ints. Got {k!r} in it."
+            )
+    ranks = ranks.to(torch.double)
+    metrics = {"mrr": float((1.0 / ranks).mean())}
+    for k in ks:
+        metrics[f"hits@{k}"] = float((ranks <= k).to(torch.double).mean())
+    return metrics
+
+
+def link_ranks(
+    score_fn: ScoreFn,
+    test_edges: Tensor,
+    *,
+    num_src: int,
+    num_dst: int,
+    known_edges: Tensor,
+    direction: Direction = "src->dst",
+    candidates: Tensor | None = None,
+    batch_size: int = 1024,
+    kind: RankKind = "realistic",
+) -> Tensor:
+    """Returns the filtered rank of every test link in one direction.
+
+    See :func:`evaluate_link_ranking` for the meaning of the arguments; ``candidates`` is the
+    pool of the side being ranked (targets for ``"src->dst"``, sources for ``"dst->src"``).
+
+    Shapes:
+        test_edges: ``(2, n)``, known_edges: ``(2, m)``, candidates: ``(num_candidates,)``,
+        returns ``(n,)`` float, in the order of ``test_edges``.
+    """
+    where = "link_ranks"
+    _check_positive_int(num_src, "num_src", where)
+    _check_positive_int(num_dst, "num_dst", where)
+    _check_positive_int(batch_size, "batch_size", where)
+    if direction not in DIRECTIONS:
+        raise ValueError(
+            f"The 'direction' parameter of {where} must be one of {list(DIRECTIONS)}. "
+            f"Got {direction!r} instead."
+        )
+    _check_edges(test_edges, "test_edges", where, num_src, num_dst, allow_empty=False)
+    _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
+    device = test_edges.device
+    test_edges = test_edges.long()
+    known_edges = known_edges.to(device=device, dtype=torch.long)
+    _check_test_in_known(test_edges, known_edges, num_dst, where)
+
+    if direction == "src->dst":
+        query, target = test_edges[0], test_edges[1]
+        known_query, known_target = known_edges[0], known_edges[1]
+        num_query, num_target, side = num_src, num_dst, "target"
+    else:
+        query, target = test_edges[1], test_edges[0]
+        known_query, known_target = known_edges[1], known_edges[0]
+        num_query, num_target, side = num_dst, num_src, "source"
+
+    # ``position[node]`` is the column of ``node`` in the scores, -1 if it is not in the pool.
+    if candidates is None:
+        num_candidates = num_target
+        position = torch.arange(num_target, device=device)
+    else:
+        name = "candidates_dst" if direction == "src->dst" else "candidates_src"
+        _check_index_vector(candidates, name, where, length=None, upper=num_target)
+        candidates = candidates.to(device=device, dtype=torch.long)
+        if candidates.numel() == 0 or candidates.unique().numel() != candidates.numel():
+            raise ValueError(
+                f"The '{name}' argument of {where} must hold distinct {side} indices, at least "
+                f"one. Got {candidates.numel()} indices, {candidates.unique().numel()} distinct."
+            )
+        num_candidates = candidates.numel()
+        position = torch.full((num_target,), -1, dtype=torch.long, device=device)
+        position[candidates] = torch.arange(num_candidates, device=device)
+        missing = position[target] < 0
+        if missing.any():
+            first = int(missing.nonzero()[0, 0])
+            raise ValueError(
+                f"The true {side} of {int(missing.sum())} test links is not in '{name}' "
+                f"(the first is test link {first}, {side} {int(target[first])}). The pool must "
+                f"hold the true {side} of every test link; add them or drop those test links."
+            )
+
+    known = _KnownIndex(known_query, known_target, num_query)
+    ranks = []
+    for start in range(0, query.numel(), batch_size):
+        batch_query = query[start : start + batch_size]
+        batch_true = position[target[start : start + batch_size]]
+        scores = score_fn(batch_query, direction)
+        _check_scores(scores, len(batch_query), num_candidates, direction)
+        scores = scores.detach()
+
+        row, other_target = known.targets_of(batch_query)
+        column = position[other_target]
+        in_pool = column >= 0
+        mask = torch.zeros(len(batch_query), num_candidates, dtype=torch.bool, device=device)
+        mask[row[in_pool], column[in_pool]] = True
+        ranks.append(rank_of_true(scores, batch_true, mask, kind=kind).cpu())
+    return torch.cat(ranks)
+
+
+def evaluate_link_ranking(
+    score_fn: ScoreFn,
+    test_edges: Tensor,
+    *,
+    num_src: int,
+    num_dst: int,
+    known_edges: Tensor,
+    candidates_src: Tensor | None = None,
+    candidates_dst: Tensor | None = None,
+    batch_size: int = 1024,
+    directions: Sequence[str] = DIRECTIONS,
+    ks: Sequence[int] = DEFAULT_KS,
+    kind: RankKind = "realistic",
+    return_ranks: bool = False,
+) -> dict[str, float] | tuple[dict[str, float], dict[str, Tensor]]:
+    """Ranks every test link against all candidates, filtered, in both directions.
+
+    For a test link ``(s, d)``, direction ``"src->dst"`` asks ``score_fn`` for the scores of
+    source ``s`` against every candidate target and ranks ``d`` among them; the other known
+    true targets of ``s`` are left out of the ranking. ``"dst->src"`` does the reverse.
+    Queries are scored ``batch_size`` at a time, so memory stays at one batch of scores.
+
+    Args:
+        score_fn: ``score_fn(query_index, direction)`` returns the scores of the query nodes
+            (source indices for ``"src->dst"``, target indices for ``"dst->src"``) against
+            every candidate of the other side: all of them, or the given pool in its order.
+            Higher means more likely linked.
+        test_edges: the links to rank, ``[source indices, target indices]``.
+        num_src: the number of source nodes.
+        num_dst: the number of target nodes.
+        known_edges: every true link known in any split (train, val and test), used for
+            filtering. It must include the test links.
+        candidates_src: optional pool of source nodes ranked in ``"dst->src"``; default all.
+        candidates_dst: optional pool of target nodes ranked in ``"src->dst"``; default all.
+        batch_size: the number of queries scored at once.
+        directions: which of ``"src->dst"`` and ``"dst->src"`` to evaluate.
+        ks: the cut-offs of the Hits@k numbers.
+        kind: the rank variant, see :func:`rank_of_true`; report ``"realistic"``.
+        return_ranks: also return the rank of every test link per direction.
+
+    Returns:
+        ``{"src->dst/mrr", "src->dst/hits@1", ..., "dst->src/hits@10", "mrr", "hits@1",
+        "hits@3", "hits@10", "num_test"}``; the keys without a direction are the means over
+        the evaluated directions. With ``return_ranks``, a pair ``(metrics, {direction:
+        ranks})``.
+
+    Shapes:
+        test_edges: ``(2, n)``, known_edges: ``(2, m)``, candidates_src:
+        ``(num_src_candidates,)``, candidates_dst: ``(num_dst_candidates,)``; score_fn maps
+        ``(b,)`` to ``(b, num_candidates)``; ranks: ``(n,)``.
+
+    Example:
+        >>> scores = torch.tensor([[0.9, 0.1], [0.3, 0.2]])
+        >>> def score_fn(query, direction):
+        ...     return scores[query] if direction == "src->dst" else scores[:, query].T
+        >>> edges = torch.tensor([[0, 1], [0, 1]])
+        >>> metrics = evaluate_link_ranking(score_fn, edges, num_src=2, num_dst=2,
+        ...                                 known_edges=edges)
+        >>> metrics["src->dst/mrr"], metrics["dst->src/mrr"]
+        (0.75, 1.0)
+    """
+    where = "evaluate_link_ranking"
+    if isinstance(directions, str):
+        directions = (directions,)
+    if (
+        not directions
+        or len(set(directions)) != len(directions)
+        or any(direction not in DIRECTIONS for direction in directions)
+    ):
+        raise ValueError(
+            f"The 'directions' parameter of {where} must name distinct directions among "
+            f"{list(DIRECTIONS)}, at least one. Got {directions!r} instead."
+        )
+    metrics: dict[str, float] = {}
+    all_ranks: dict[str, Tensor] = {}
+    for direction in directions:
+        candidates = candidates_dst if direction == "src->dst" else candidates_src
+        ranks = link_ranks(
+            score_fn,
+            test_edges,
+            num_src=num_src,
+            num_dst=num_dst,
+            known_edges=known_edges,
+            direction=direction,  # type: ignore[arg-type]
+            candidates=candidates,
+            batch_size=batch_size,
+            kind=kind,
+        )
+        all_ranks[direction] = ranks
+        for name, value in ranking_metrics(ranks, ks=ks).items():
+            metrics[f"{direction}/{name}"] = value
+    for name in ["mrr", *(f"hits@{k}" for k in ks)]:
+        metrics[name] = float(np.mean([metrics[f"{d}/{name}"] for d in directions]))
+    metrics["num_test"] = int(test_edges.shape[1])
+    if return_ranks:
+        return metrics, all_ranks
+    return metrics
+
+
+def evaluate_link_classification(pos_scores: Tensor, neg_scores: Tensor) -> dict[str, float]:
+    """Returns the ROC AUC and the average precision of positive against negative scores.
+
+    These come second to :func:`evaluate_link_ranking`: they depend on how the negatives were
+    drawn (see :func:`sample_negatives`).
+
+    Args:
+        pos_scores: the scores of true links.
+        neg_scores: the scores of sampled non-links.
+
+    Returns:
+        ``{"auc": ..., "ap": ...}``.
+
+    Shapes:
+        pos_scores: ``(num_pos,)``, neg_scores: ``(num_neg,)``.
+    """
+    where = "evaluate_link_classification"
+    pos = _score_vector(pos_scores, "pos_scores", where)
+    neg = _score_vector(neg_scores, "neg_scores", where)
+    y_true = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
+    y_score = np.concatenate([pos, neg])
+    return {
+        "auc": float(roc_auc_score(y_true, y_score)),
+        "ap": float(average_precision_score(y_true, y_score)),
+    }
+
+
+def sample_negatives(
+    test_edges: Tensor,
+    *,
+    num_src: int,
+    num_dst: int,
+    known_edges: Tensor,
+    num_per_positive: int = 1,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Draws negative links by corrupting the target of every test link, never a known link.
+
+    Each negative keeps the source of its positive and takes a target drawn uniformly among
+    the targets not linked to that source in ``known_edges``. Draws that hit a known link are
+    drawn again, all at once, until none is left.
+
+    Args:
+        test_edges: the positive links, ``[source indices, target indices]``.
+        num_src: the number of source nodes.
+        num_dst: the number of target nodes.
+        known_edges: every true link known in any split; must include the test links.
+        num_per_positive: how many negatives to draw for each positive.
+        generator: optional random generator, for reproducible draws.
+
+    Returns:
+        The negatives; the ``num_per_positive`` negatives of test link ``i`` are the columns
+        ``i * num_per_positive`` to ``(i + 1) * num_per_positive - 1``.
+
+    Shapes:
+        test_edges: ``(2, n)``, known_edges: ``(2, m)``, returns ``(2, n * num_per_positive)``.
+    """
+    where = "sample_negatives"
+    _check_positive_int(num_src, "num_src", where)
+    _check_positive_int(num_dst, "num_dst", where)
+    _check_positive_int(num_per_positive, "num_per_positive", where)
+    _check_edges(test_edges, "test_edges", where, num_src, num_dst, allow_empty=False)
+    _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
+    test_edges = test_edges.cpu().long()
+    known_edges = known_edges.cpu().long()
+    _check_test_in_known(test_edges, known_edges, num_dst, where)
+
+    # A link (s, d) is the key s * num_dst + d; sorted keys allow membership by binary search.
+    known_keys = torch.unique(known_edges[0] * num_dst + known_edges[1])
+    linked = torch.bincount(
+        torch.div(known_keys, num_dst, rounding_mode="floor"), minlength=num_src
+    )
+    full = linked[test_edges[0]] >= num_dst
+    if full.any():
+        source = int(test_edges[0][full][0])
+        raise ValueError(
+            f"Source {source} is linked to all {num_dst} targets in 'known_edges', so "
+            f"{where} cannot draw a negative for it ({int(full.sum())} test links have such a "
+            "source). Drop those test links or rank them with evaluate_link_ranking instead."
+        )
+
+    src = test_edges[0].repeat_interleave(num_per_positive)
+    dst = torch.empty_like(src)
+    todo = torch.arange(src.numel())
+    while todo.numel() > 0:
+        dst[todo] = torch.randint(num_dst, (todo.numel(),), generator=generator)
+        todo = todo[_contains(known_keys, src[todo] * num_dst + dst[todo])]
+    return torch.stack([src, dst])
+
+
+class _KnownIndex:
+    """The known targets of every query node, grouped by query node (compressed rows)."""
+
+    def __init__(self, query: Tensor, target: Tensor, num_query: int) -> None:
+        order = torch.argsort(query, stable=True)
+        self.target = target[order]
+        self.ptr = torch.zeros(num_query + 1, dtype=torch.long, device=query.device)
+        self.ptr[1:] = torch.cumsum(torch.bincount(query, minlength=num_query), dim=0)
+
+    def targets_of(self, queries: Tensor) -> tuple[Tensor, Tensor]:
+        """Returns ``(row, target)``: every known target of ``queries[row]``."""
+        start = self.ptr[queries]
+        count = self.ptr[queries + 1] - start
+        row = torch.repeat_interleave(torch.arange(len(queries), device=queries.device), count)
+        # Entry j of a row sits at start[row] + j, with j counted from the row's first entry.
+        first_of_row = torch.cumsum(count, dim=0) - count
+        within_row = torch.arange(row.numel(), device=queries.device) - first_of_row[row]
+        return row, self.target[start[row] + within_row]
+
+
+def _contains(sorted_keys: Tensor, keys: Tensor) -> Tensor:
+    """Returns ``True`` where ``keys`` is in the sorted 1-D tensor ``sorted_keys``."""
+    if sorted_keys.numel() == 0:
+        return torch.zeros_like(keys, dtype=torch.bool)
+    at = torch.searchsorted(sorted_keys, keys).clamp(max=sorted_keys.numel() - 1)
+    return sorted_keys[at] == keys
+
+
+def _check_test_in_known(test_edges: Tensor, known_edges: Tensor, num_dst: int, where: str) -> None:
+    known_keys = torch.unique(known_edges[0] * num_dst + known_edges[1])
+    missing = ~_contains(known_keys, test_edges[0] * num_dst + test_edges[1])
+    if missing.any():
+        first = int(missing.nonzero()[0, 0])
+        raise ValueError(
+            f"The 'known_edges' argument of {where} must include every test link, but "
+            f"{int(missing.sum())} of the {test_edges.shape[1]} test links are missing (the first "
+            f"is ({int(test_edges[0, first])}, {int(test_edges[1, first])})). Pass the true "
+            "links of all splits (train, val and test) as 'known_edges'."
+        )
+
+
+def _check_scores(scores: object, b: int, num_candidates: int, direction: str) -> None:
+    if not isinstance(scores, Tensor) or tuple(scores.shape) != (b, num_candidates):
+        raise ValueError(
+            f"The score_fn given to evaluate_link_ranking must return a tensor of shape "
+            f"(num_queries, num_candidates) = ({b}, {num_candidates}) for direction "
+            f"{direction!r}. Got {_describe(scores)} instead. Score every query against every "
+            "candidate of the pool, in the pool's order."
+        )
+    if scores.is_floating_point() and torch.isnan(scores).any():
+        raise ValueError(
+            f"The score_fn given to evaluate_link_ranking returned NaN scores for direction "
+            f"{direction!r} ({int(torch.isnan(scores).sum())} of {scores.numel()} values). "
+            "Check the model for NaN weights or inputs."
+        )
+
+
+def _check_edges(
+    edges: object, name: str, where: str, num_src: int, num_dst: int, *, allow_empty: bool
+) -> None:
+    if not isinstance(edges, Tensor) or edges.dim() != 2 or edges.shape[0] != 2:
+        raise ValueError(
+            f"The '{name}' argument of {where} must be a tensor of shape (2, num_edges) "
+            f"holding [source indices, target indices]. Got {_describe(edges)} instead."
+        )
+    if not _is_integer(edges):
+        raise ValueError(
+            f"The '{name}' argument of {where} must hold integer node indices. "
+            f"Got dtype {edges.dtype} instead."
+        )
+    if edges.shape[1] == 0:
+        if allow_empty:
+            return
+        raise ValueError(f"The '{name}' argument of {where} is empty. Give at least one link.")
+    for row, side, upper in ((0, "source", num_src), (1, "target", num_dst)):
+        bad = (edges[row] < 0) | (edges[row] >= upper)
+        if bad.any():
+            first = int(bad.nonzero()[0, 0])
+            raise ValueError(
+                f"The '{name}' argument of {where} has {int(bad.sum())} {side} indices outside "
+                f"[0, {upper}) (the first is {int(edges[row, first])} in column {first}). "
+                f"Check 'num_src'/'num_dst' and the node indexing."
+            )
+
+
+def _check_index_vector(
+    index: object, name: str, where: str, *, length: int | None, upper: int
+) -> None:
+    if not isinstance(index, Tensor) or index.dim() != 1 or not _is_integer(index):
+        raise ValueError(
+            f"The '{name}' argument of {where} must be a 1-D tensor of integer indices. "
+            f"Got {_describe(index)} instead."
+        )
+    if length is not None and index.numel() != length:
+        raise ValueError(
+            f"The '{name}' argument of {where} must hold one index per row, {length}. "
+            f"Got {index.numel()} instead."
+        )
+    bad = (index < 0) | (index >= upper)
+    if bad.any():
+        raise ValueError(
+            f"The '{name}' argument of {where} has indices outside [0, {upper}): "
+            f"{index[bad][:5].tolist()}."
+        )
+
+
+def _check_positive_int(value: object, name: str, where: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"The '{name}' parameter of {where} must be a positive int. Got {value!r} instead."
+        )
+
+
+def _score_vector(scores: object, name: str, where: str) -> np.ndarray:
+    if isinstance(scores, Tensor):
+        scores = scores.detach().cpu().numpy()
+    array = np.asarray(scores, dtype=np.float64)
+    if array.ndim != 1 or array.size == 0:
+        raise ValueError(
+            f"The '{name}' argument of {where} must be a non-empty 1-D array of scores. "
+            f"Got shape {array.shape} instead."
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"The '{name}' argument of {where} holds {int((~np.isfinite(array)).sum())} NaN or "
+            "infinite scores. Scores must be finite numbers."
+        )
+    return array
+
+
+def _is_integer(tensor: Tensor) -> bool:
+    return not (tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool)
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"

@@ -1,0 +1,395 @@
+"""The GNN relation learner: link scores and labels from a heterogeneous graph."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+from tqdm.auto import tqdm
+
+from mmgraph.models.decoders import DECODERS
+from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
+from mmgraph.training.masking import SIMILARITY_RELATION, cold_start_batch
+from mmgraph.typing import EdgeType, NodeType
+
+
+@dataclass
+class RelationLearnerConfig:
+    """Settings of :class:`RelationLearner`."""
+
+    conv: str = "sage"
+    hidden_dim: int = 128
+    num_layers: int = 2
+    heads: int = 2  # attention heads of "gat" and "hgt"
+    dropout: float = 0.1
+    decoder: str = "dot"
+    temperature: float = 0.1  # initial softmax temperature of the link scores (learned)
+    lr: float = 5e-3
+    weight_decay: float = 1e-5
+    epochs: int = 150
+    # Share of the training sources whose links are hidden from message passing and used as
+    # supervision in each step: the model is trained on nodes that look like cold-start nodes.
+    supervision_fraction: float = 0.3
+    label_weight: float = 1.0  # weight of the label loss beside the link loss
+    eval_every: int = 5  # epochs between validation checks (when a validation function is given)
+    patience: int = 6  # validation checks without improvement before stopping early
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        CONVOLUTIONS.get(self.conv)
+        DECODERS.get(self.decoder)
+        for name in ("hidden_dim", "epochs", "heads", "eval_every", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(
+                    f"The {name!r} parameter of RelationLearner must be a positive int. Got {value!r} instead."
+                )
+        if not isinstance(self.num_layers, int) or self.num_layers < 0:
+            raise ValueError(
+                f"The 'num_layers' parameter of RelationLearner must be an int >= 0. Got {self.num_layers!r} instead."
+            )
+        if not 0 < self.supervision_fraction <= 1:
+            raise ValueError(
+                "The 'supervision_fraction' parameter of RelationLearner must be in (0, 1]. "
+                f"Got {self.supervision_fraction!r} instead."
+            )
+        if self.hidden_dim % self.heads:
+            raise ValueError(
+                f"The 'hidden_dim' ({self.hidden_dim}) of RelationLearner must be divisible by "
+                f"'heads' ({self.heads})."
+            )
+
+
+def _config_from(config: RelationLearnerConfig | dict | None, overrides: dict) -> RelationLearnerConfig:
+    base = dataclasses.asdict(config) if isinstance(config, RelationLearnerConfig) else dict(config or {})
+    base.update(overrides)
+    valid = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
+    unknown = sorted(set(base) - valid)
+    if unknown:
+        raise TypeError(
+            f"RelationLearner got unknown setting(s) {unknown}. Valid settings: {sorted(valid)}."
+        )
+    return RelationLearnerConfig(**base)
+
+
+class RelationLearner:
+    """Learns cross-modal link scores and node labels over a heterogeneous graph.
+
+    The graph comes from :class:`mmgraph.graph.GraphBuilder`: node features ``x`` per type,
+    optional labels ``y`` (``-1`` where unknown), similarity edges inside each type and the
+    training links as edges with reverse types. Each step hides the links of a random share of
+    training sources from message passing and asks the model to recover them, ranking each
+    true target against every training candidate of its type (softmax cross-entropy, other
+    true targets of the same source removed), so a predicted link is never an edge the model
+    reads in that step, and training nodes look like the cold-start nodes of the test.
+
+    Args:
+        config: a :class:`RelationLearnerConfig` or a dict of its fields.
+        **overrides: fields of the config to override.
+
+    Example:
+        >>> learner = RelationLearner(conv="gat", epochs=50)
+        >>> learner
+        RelationLearner(conv='gat', hidden_dim=128, num_layers=2, decoder='dot', epochs=50, seed=0)
+    """
+
+    def __init__(self, config: RelationLearnerConfig | dict | None = None, **overrides) -> None:
+        self.config = _config_from(config, overrides)
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"RelationLearner(conv={c.conv!r}, hidden_dim={c.hidden_dim}, num_layers={c.num_layers}, "
+            f"decoder={c.decoder!r}, epochs={c.epochs}, seed={c.seed})"
+        )
+
+    # ------------------------------------------------------------------ building
+    def _build(self, data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int) -> None:
+        c = self.config
+        torch.manual_seed(c.seed)
+        in_dims = {t: int(data[t].x.shape[1]) for t in data.node_types}
+        self.encoder_ = HeteroGNN(
+            in_dims, data.metadata(), hidden_dim=c.hidden_dim, num_layers=c.num_layers,
+            conv=c.conv, heads=c.heads, dropout=c.dropout,
+        )
+        decoder = DECODERS.get(c.decoder)
+        self.decoders_ = nn.ModuleDict(
+            {_key(t): decoder(c.hidden_dim, c.temperature) for t in target_edge_types}
+        )
+        self.label_head_ = nn.Linear(c.hidden_dim, num_classes) if num_classes else None
+        self.target_edge_types_ = list(target_edge_types)
+        self.num_classes_ = num_classes
+        self.in_dims_ = in_dims
+        self.metadata_ = data.metadata()
+
+    def _modules(self) -> nn.ModuleDict:
+        modules = {"encoder": self.encoder_, "decoders": self.decoders_}
+        if self.label_head_ is not None:
+            modules["label_head"] = self.label_head_
+        return nn.ModuleDict(modules)
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        data: HeteroData,
+        *,
+        target_edge_types: Sequence[EdgeType],
+        maskable_edge_types: Sequence[EdgeType] | None = None,
+        num_classes: int = 0,
+        label_train_mask: dict[NodeType, Tensor] | None = None,
+        validate: Callable[[RelationLearner], float] | None = None,
+        progress: bool = True,
+    ) -> RelationLearner:
+        """Trains on ``data``.
+
+        Args:
+            data: the graph; its link edges must be training links only.
+            target_edge_types: the link types to learn to predict (edge types of ``data``).
+            maskable_edge_types: link types that a held-out node lacks and that are therefore
+                hidden around supervised nodes (default: every type that is not a similarity
+                type, with its reverse).
+            num_classes: size of the label head (0: no labels); labels are ``data[t].y``.
+            label_train_mask: per node type, the nodes whose labels may be trained on.
+            validate: called as ``validate(self)`` every ``eval_every`` epochs; higher is
+                better; the best state is kept and training stops after ``patience`` checks
+                without improvement.
+            progress: show a progress bar.
+
+        Returns:
+            ``self``.
+        """
+        c = self.config
+        for edge_type in target_edge_types:
+            if edge_type not in data.edge_types:
+                raise ValueError(
+                    f"The target edge type {edge_type} is not in the graph. Edge types: {data.edge_types}."
+                )
+        if not target_edge_types and not num_classes:
+            raise ValueError("RelationLearner.fit needs target_edge_types, num_classes, or both.")
+        self._build(data, target_edge_types, num_classes)
+        if maskable_edge_types is None:
+            maskable_edge_types = [t for t in data.edge_types if t[1] != SIMILARITY_RELATION]
+        maskable = set(maskable_edge_types)
+        modules = self._modules()
+        optimizer = torch.optim.Adam(modules.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        generator = torch.Generator().manual_seed(c.seed)
+        positives = {t: data[t].edge_index for t in target_edge_types}
+        pools = {t: (positives[t][0].unique(), positives[t][1].unique()) for t in target_edge_types}
+        best, best_state, checks_without_gain = -float("inf"), None, 0
+        self.history_: list[dict] = []
+        bar = tqdm(range(c.epochs), desc=f"train {c.conv}", disable=not progress, leave=False)
+        for epoch in bar:
+            modules.train()
+            batch = cold_start_batch(
+                data, positives, maskable, fraction=c.supervision_fraction, generator=generator
+            )
+            h = self.encoder_(batch.x_dict, batch.edge_index_dict, batch.edge_weight_dict)
+            loss = torch.zeros(())
+            for edge_type, supervised in batch.supervised.items():
+                if supervised.numel():
+                    loss = loss + self._link_loss(h, edge_type, supervised, positives[edge_type], pools[edge_type])
+            if self.label_head_ is not None:
+                loss = loss + c.label_weight * self._label_loss(h, data, label_train_mask)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            record = {"epoch": epoch + 1, "loss": float(loss.detach())}
+            if validate is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs):
+                modules.eval()
+                score = float(validate(self))
+                record["val"] = score
+                if score > best:
+                    best, best_state, checks_without_gain = score, copy.deepcopy(modules.state_dict()), 0
+                else:
+                    checks_without_gain += 1
+                if checks_without_gain >= c.patience:
+                    self.history_.append(record)
+                    break
+            self.history_.append(record)
+            bar.set_postfix(loss=f"{record["loss"]:.3f}", val=f"{best:.3f}" if validate else "-")
+        if best_state is not None:
+            modules.load_state_dict(best_state)
+        modules.eval()
+        self.best_val_ = best if validate is not None else None
+        return self
+
+    def _link_loss(
+        self, h: dict[NodeType, Tensor], edge_type: EdgeType, supervised: Tensor,
+        positives: Tensor, pools: tuple[Tensor, Tensor],
+    ) -> Tensor:
+        """Softmax cross-entropy over each side's training pool, in both directions."""
+        src_type, _, dst_type = edge_type
+        decoder = self.decoders_[_key(edge_type)]
+        loss = torch.zeros(())
+        for side in (0, 1):
+            query_type, cand_type = (src_type, dst_type) if side == 0 else (dst_type, src_type)
+            pool = pools[1 - side]
+            queries, targets = supervised[side], supervised[1 - side]
+            if side == 0:
+                logits = decoder(h[query_type][queries], h[cand_type][pool])
+            else:
+                logits = decoder(h[cand_type][pool], h[query_type][queries]).T
+            target_col = torch.searchsorted(pool, targets)
+            other = _positive_mask(queries, pool, positives[side], positives[1 - side])
+            other[torch.arange(len(queries)), target_col] = False
+            logits = logits.masked_fill(other, float("-inf"))
+            loss = loss + F.cross_entropy(logits, target_col)
+        return loss / 2
+
+    def _label_loss(
+        self, h: dict[NodeType, Tensor], data: HeteroData, mask: dict[NodeType, Tensor] | None
+    ) -> Tensor:
+        losses = []
+        for node_type in data.node_types:
+            y = data[node_type].get("y")
+            if y is None:
+                continue
+            use = y >= 0
+            if mask is not None:
+                use = use & mask.get(node_type, torch.zeros_like(use))
+            if use.any():
+                losses.append(F.cross_entropy(self.label_head_(h[node_type][use]), y[use]))
+        return torch.stack(losses).mean() if losses else torch.zeros(())
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoder_"):
+            raise RuntimeError(
+                "This RelationLearner is not fitted yet. Call 'fit' with a graph before using it."
+            )
+
+    @torch.inference_mode()
+    def embed(self, data: HeteroData) -> dict[NodeType, Tensor]:
+        """Representations of every node of ``data`` (the graph the model reads).
+
+        Shapes:
+            return: ``{node_type: (num_nodes, hidden_dim)}``
+        """
+        self._check_fitted()
+        self._modules().eval()
+        weights = {t: data[t].edge_weight for t in data.edge_types if "edge_weight" in data[t]}
+        return self.encoder_(data.x_dict, data.edge_index_dict, weights)
+
+    @torch.inference_mode()
+    def score(
+        self, h: dict[NodeType, Tensor], edge_type: EdgeType, query: Tensor,
+        candidates: Tensor | None = None, *, reverse: bool = False,
+    ) -> Tensor:
+        """Scores queries against candidates for one link type.
+
+        Args:
+            h: node representations from :meth:`embed`.
+            edge_type: a target edge type given to :meth:`fit`.
+            query: indices of query nodes (source nodes, or targets with ``reverse=True``).
+            candidates: indices of candidate nodes of the other side (default: all).
+            reverse: score from the target side of ``edge_type`` to its source side.
+
+        Shapes:
+            query: ``(b,)``; candidates: ``(c,)``; return: ``(b, c)``.
+        """
+        self._check_fitted()
+        if edge_type not in self.target_edge_types_:
+            raise ValueError(
+                f"The edge type {edge_type} was not a target of fit. Targets: {self.target_edge_types_}."
+            )
+        src_type, _, dst_type = edge_type
+        decoder = self.decoders_[_key(edge_type)]
+        query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
+        cand = h[cand_type] if candidates is None else h[cand_type][candidates]
+        if reverse:
+            return decoder(cand, h[query_type][query]).T
+        return decoder(h[query_type][query], cand)
+
+    @torch.inference_mode()
+    def label_logits(self, h: dict[NodeType, Tensor], node_type: NodeType) -> Tensor:
+        """Label logits of every node of one type, ``(num_nodes, num_classes)``."""
+        self._check_fitted()
+        if self.label_head_ is None:
+            raise RuntimeError("This RelationLearner was fitted without labels (num_classes=0).")
+        return self.label_head_(h[node_type])
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike) -> None:
+        """Writes ``learner.json`` (config and shapes) and ``learner.pt`` (a state dict)."""
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "config": dataclasses.asdict(self.config),
+            "in_dims": self.in_dims_,
+            "metadata": [list(self.metadata_[0]), [list(t) for t in self.metadata_[1]]],
+            "target_edge_types": [list(t) for t in self.target_edge_types_],
+            "num_classes": self.num_classes_,
+        }
+        _atomic_write_text(directory / "learner.json", json.dumps(meta, indent=2))
+        tmp = directory / "learner.pt.tmp"
+        torch.save(self._modules().state_dict(), tmp)
+        os.replace(tmp, directory / "learner.pt")
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> RelationLearner:
+        """Rebuilds a learner written by :meth:`save`."""
+        directory = Path(directory)
+        meta = json.loads((directory / "learner.json").read_text())
+        learner = cls(meta["config"])
+        graph = HeteroData()
+        for node_type, dim in meta["in_dims"].items():
+            graph[node_type].x = torch.zeros(1, dim)
+        for edge_type in meta["metadata"][1]:
+            graph[tuple(edge_type)].edge_index = torch.zeros(2, 0, dtype=torch.long)
+        learner._build(graph, [tuple(t) for t in meta["target_edge_types"]], meta["num_classes"])
+        state = torch.load(directory / "learner.pt", map_location="cpu", weights_only=True)
+        _materialise_lazy(learner, graph)
+        learner._modules().load_state_dict(state)
+        learner._modules().eval()
+        return learner
+
+
+def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:
+    """Runs one forward pass so that lazily sized layers get their weights' shapes."""
+    with torch.no_grad():
+        learner.encoder_(graph.x_dict, graph.edge_index_dict)
+
+
+def _key(edge_type: EdgeType) -> str:
+    return "__".join(edge_type)
+
+
+def _positive_mask(queries: Tensor, pool: Tensor, query_side: Tensor, pool_side: Tensor) -> Tensor:
+    """``mask[i, j]`` is True where ``(queries[i], pool[j])`` is a known positive.
+
+    Shapes:
+        queries: ``(b,)``; pool: ``(c,)`` sorted; query_side, pool_side: ``(num_positives,)``.
+        return: ``(b, c)`` bool.
+    """
+    mask = torch.zeros(len(queries), len(pool), dtype=torch.bool)
+    order = torch.argsort(query_side)
+    sorted_q = query_side[order]
+    starts = torch.searchsorted(sorted_q, queries)
+    ends = torch.searchsorted(sorted_q, queries, right=True)
+    counts = ends - starts
+    if counts.sum() == 0:
+        return mask
+    rows = torch.repeat_interleave(torch.arange(len(queries)), counts)
+    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    picks = order[torch.repeat_interleave(starts, counts) + offsets]
+    cols = torch.searchsorted(pool, pool_side[picks])
+    valid = cols < len(pool)
+    valid[valid.clone()] &= pool[cols[valid]] == pool_side[picks][valid]
+    mask[rows[valid], cols[valid]] = True
+    return mask
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,45 @@
+"""A small name -> component registry, one per kind of component (as in PyKEEN's class-resolver)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Maps names to components of one kind and resolves a name with a helpful error.
+
+    Example:
+        >>> convolutions = Registry("convolution")
+        >>> convolutions.register("sage", object)
+        >>> convolutions.get("grpahsage")
+        Traceback (most recent call last):
+        ...
+        ValueError: Could not resolve convolution 'grpahsage' among choices {'sage'}
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, item: T) -> None:
+        if name in self._items:
+            raise ValueError(f"The {self.kind} name {name!r} is already registered.")
+        self._items[name] = item
+
+    def get(self, name: str) -> T:
+        key = str(name).lower()
+        if key not in self._items:
+            choices = "{" + ", ".join(repr(n) for n in sorted(self._items)) + "}"
+            raise ValueError(f"Could not resolve {self.kind} {name!r} among choices {choices}")
+        return self._items[key]
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, {self.names()})"
