@@ -1,7 +1,15 @@
-"""Relation learners: the heterogeneous GNN and (later) the classical baselines."""
+"""Relation models: the heterogeneous GNN relation learner and its building blocks."""
 
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
+from mmgraph.models.gnn_model import GNNModel
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
+from mmgraph.registry import Registry
 
-__all__ = ["CONVOLUTIONS", "DECODERS", "HeteroGNN", "RelationLearner", "RelationLearnerConfig"]
+MODELS: Registry[type] = Registry("model")
+MODELS.register("gnn", GNNModel)
+
+__all__ = [
+    "CONVOLUTIONS", "DECODERS", "MODELS", "GNNModel", "HeteroGNN", "RelationLearner",
+    "RelationLearnerConfig",
+]

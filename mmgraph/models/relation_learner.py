@@ -215,7 +215,7 @@ class RelationLearner:
                     self.history_.append(record)
                     break
             self.history_.append(record)
-            bar.set_postfix(loss=f"{record["loss"]:.3f}", val=f"{best:.3f}" if validate else "-")
+            bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{best:.3f}" if validate else "-")
         if best_state is not None:
             modules.load_state_dict(best_state)
         modules.eval()

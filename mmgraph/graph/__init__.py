@@ -1,0 +1,7 @@
+"""Cosine kNN, the GraphBuilder (features and links -> HeteroData) and networkx conversion."""
+
+from mmgraph.graph.builder import GraphBuilder
+from mmgraph.graph.convert import from_networkx, to_networkx
+from mmgraph.graph.knn import knn_cosine, knn_graph
+
+__all__ = ["GraphBuilder", "from_networkx", "knn_cosine", "knn_graph", "to_networkx"]
