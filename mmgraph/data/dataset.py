@@ -80,7 +80,8 @@ class MultimodalDataset:
         }
         self.samples = self._normalise_samples(samples)
         explicit = self._normalise_links(links)
-        self.links = pd.concat([self._item_links(), explicit], ignore_index=True)
+        # Explicit links first, so that row i of the links table is row i here (error messages).
+        self.links = pd.concat([explicit, self._item_links()], ignore_index=True)
         if "split" in self.links.columns:  # links implied by items have no fixed split
             self.links["split"] = [_clean_str(v) for v in self.links["split"]]
         self.validate()
@@ -156,7 +157,9 @@ class MultimodalDataset:
         samples = self.samples
         for i, (sample_id, modality) in enumerate(zip(samples["id"], samples["modality"], strict=True)):
             if sample_id is None:
-                raise DataError(f"The samples table has an empty 'id' at {_row(i)}. Give every sample a unique id.")
+                raise DataError(
+                    f"The samples table has an empty 'id' at {_row(i)}. Give every sample a unique id."
+                )
             if modality is None:
                 raise DataError(
                     f"The samples table has an empty 'modality' at {_row(i, sample_id)}. "
@@ -203,7 +206,8 @@ class MultimodalDataset:
             if unknown.any():
                 i = int(np.flatnonzero(unknown.to_numpy())[0])
                 raise DataError(
-                    f"Link {i + 1} ({self.links['src'][i]!r} -> {self.links['dst'][i]!r}) has the "
+                    f"The link at row {i + 1} of the links table ({self.links['src'][i]!r} -> "
+                    f"{self.links['dst'][i]!r}) has the "
                     f"{column} {self.links[column][i]!r}, which is no sample id. Every link must "
                     "join two samples of the samples table."
                 )
@@ -212,7 +216,8 @@ class MultimodalDataset:
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise DataError(
-                    f"Link {i + 1} has split {self.links['split'][i]!r}; expected one of {SPLIT_NAMES}."
+                    f"The link at row {i + 1} of the links table has split "
+                    f"{self.links['split'][i]!r}; expected one of {SPLIT_NAMES}."
                 )
         return self
 

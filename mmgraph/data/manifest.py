@@ -42,6 +42,14 @@ def read_table(path: str | os.PathLike, *, what: str = "manifest") -> pd.DataFra
             table = pd.read_parquet(path)
     except (ValueError, OSError, UnicodeDecodeError) as error:
         raise DataError(f"The {what} {str(path)!r} could not be parsed as {kind}: {error}") from error
+    for column in table.columns:
+        # JSONL and Parquet turn integer columns with gaps into floats (3 -> 3.0); undo that so
+        # that ids and labels read as "3", as they do from CSV.
+        values = table[column]
+        if pd.api.types.is_float_dtype(values):
+            present = values.dropna()
+            if (present == present.round()).all():
+                table[column] = values.astype("Int64")
     if table.empty:
         raise DataError(f"The {what} {str(path)!r} has no rows. Add one row per sample.")
     return table

@@ -195,11 +195,14 @@ def split_dataset(
         True
     """
     if mode not in SPLIT_MODES:
-        raise DataError(f"The 'mode' parameter of split_dataset must be one of {SPLIT_MODES}. Got {mode!r} instead.")
+        raise DataError(
+            f"The 'mode' parameter of split_dataset must be one of {SPLIT_MODES}. Got {mode!r} instead."
+        )
     for name, value in (("val", val), ("test", test)):
         if not isinstance(value, int | float) or not 0 <= value < 1:
             raise DataError(
-                f"The {name!r} parameter of split_dataset must be a fraction in [0, 1). Got {value!r} instead."
+                f"The {name!r} parameter of split_dataset must be a fraction in [0, 1). "
+                f"Got {value!r} instead."
             )
     if val + test >= 1:
         raise DataError(f"val + test must leave room for training. Got val={val} and test={test}.")
@@ -232,6 +235,12 @@ def split_dataset(
         raise DataError(
             f"The dataset {dataset.name!r} has {len(order)} split units, too few for val={val} "
             f"and test={test}. Use larger fractions or more data."
+        )
+    if num_test + num_val >= len(order):
+        raise DataError(
+            f"The dataset {dataset.name!r} has {len(order)} split units; val={val} and "
+            f"test={test} take {num_val} and {num_test} of them and leave none for training. "
+            "Use smaller fractions or more data."
         )
     unit_part = {int(u): "test" for u in order[:num_test]}
     unit_part.update({int(u): "val" for u in order[num_test : num_test + num_val]})

@@ -1,0 +1,155 @@
+"""Loaders of real datasets and a synthetic generator, resolved by name.
+
+Example:
+    >>> from mmgraph.datasets import available, load
+    >>> sorted(available())
+    ['digits', 'emoji', 'openmoji', 'synthetic', 'wn18rr']
+    >>> load("synthetic", num_items=10, modalities=("a", "b"))
+    MultimodalDataset(name='synthetic', a=10, b=10, links=10)
+
+The real data (``emoji``, ``digits``, ``wn18rr``) is read from the folder given as ``root``
+or in the ``MMGRAPH_DATA`` environment variable; ``openmoji`` and ``synthetic`` need none.
+Generated files (rendered emoji, MNIST PNGs) go to ``MMGRAPH_CACHE`` or ``~/.cache/mmgraph``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mmgraph.data.dataset import DataError, MultimodalDataset
+from mmgraph.datasets._checks import choices_text
+from mmgraph.datasets._paths import DataNotFoundError, cache_dir, data_root
+from mmgraph.datasets.digits import MNIST_IMAGES, MNIST_LABELS, load_digits
+from mmgraph.datasets.emoji import CLDR_LANGUAGES, EMOJI_TEST, NOTO_FONT, load_emoji
+from mmgraph.datasets.openmoji import load_openmoji
+from mmgraph.datasets.synthetic import load_synthetic
+from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr
+
+
+@dataclass(frozen=True)
+class _Loader:
+    function: Callable[..., MultimodalDataset]
+    description: str
+    needs: tuple[str, ...] = ()  # files and folders under the data root; () = needs no data
+
+
+LOADERS: dict[str, _Loader] = {
+    "emoji": _Loader(
+        load_emoji,
+        "3,655 Unicode 15.0 emoji: Noto and OpenMoji drawings, CLDR names in up to 11 "
+        "languages; label = emoji group (10), group = base emoji",
+        (
+            EMOJI_TEST,
+            NOTO_FONT,
+            *(f"emoji/cldr/{kind}/{lang}.xml" for kind in ("annotations", "annotationsDerived")
+              for lang in CLDR_LANGUAGES),
+        ),
+    ),
+    "openmoji": _Loader(
+        load_openmoji,
+        "OpenMoji drawings of the emoji package's emoji with their names; label = Unicode "
+        "block; needs no data folder",
+    ),
+    "digits": _Loader(
+        load_digits,
+        "3,000 spoken digits (FSDD, 6 speakers) and 10,000 handwritten digits (MNIST test "
+        "set); label = digit",
+        ("fsdd/recordings", MNIST_IMAGES, MNIST_LABELS),
+    ),
+    "wn18rr": _Loader(
+        load_wn18rr,
+        "40,943 WordNet synsets with texts and 93,003 typed links in the standard "
+        "train/val/test split",
+        (ENTITY_TEXTS, *SPLIT_FILES.values()),
+    ),
+    "synthetic": _Loader(
+        load_synthetic,
+        "any number of items seen through several modalities as random features; "
+        "needs no data folder",
+    ),
+}
+
+
+def available() -> dict[str, str]:
+    """The name and a one-line description of every dataset :func:`load` knows."""
+    return {name: loader.description for name, loader in LOADERS.items()}
+
+
+def _resolve(name: str) -> _Loader:
+    key = name.strip().lower() if isinstance(name, str) else name
+    if key not in LOADERS:
+        raise ValueError(f"Could not resolve {name!r} among choices {choices_text(LOADERS)}")
+    return LOADERS[key]
+
+
+def loader_options(name: str) -> dict[str, object]:
+    """The options of one loader and their defaults."""
+    parameters = inspect.signature(_resolve(name).function).parameters
+    return {p.name: p.default for p in parameters.values() if p.kind is p.KEYWORD_ONLY}
+
+
+def load(
+    name: str, *, root: str | os.PathLike | None = None, **options: object
+) -> MultimodalDataset:
+    """Loads a dataset by name.
+
+    Args:
+        name: one of :func:`available`.
+        root: the data folder (the shared ``data/``); defaults to ``MMGRAPH_DATA``. Ignored
+            by the datasets that need none (``openmoji``, ``synthetic``).
+        **options: the loader's options, see :func:`loader_options` and each ``load_<name>``.
+
+    Returns:
+        The dataset.
+
+    Raises:
+        ValueError: for an unknown name, listing the choices.
+        TypeError: for an unknown option, listing the valid ones.
+        DataNotFoundError: if the data is not where it was looked for; the message names
+            the path and how to point elsewhere.
+    """
+    loader = _resolve(name)
+    valid = loader_options(name)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise TypeError(
+            f"load({name!r}) got the unknown option(s) {unknown}. "
+            f"Valid options: {sorted(valid) or 'none'}."
+        )
+    if not loader.needs:
+        return loader.function(**options)
+    return loader.function(data_root(root), **options)
+
+
+def data_status(root: str | os.PathLike | None = None) -> dict[str, bool]:
+    """Whether the data of every dataset is present (always ``True`` for those needing none)."""
+    try:
+        folder = data_root(root)
+    except DataNotFoundError:
+        folder = None
+    return {
+        name: not loader.needs
+        or (folder is not None and all((folder / path).exists() for path in loader.needs))
+        for name, loader in LOADERS.items()
+    }
+
+
+__all__ = [
+    "DataError",
+    "DataNotFoundError",
+    "LOADERS",
+    "available",
+    "cache_dir",
+    "data_root",
+    "data_status",
+    "load",
+    "load_digits",
+    "load_emoji",
+    "load_openmoji",
+    "load_synthetic",
+    "load_wn18rr",
+    "loader_options",
+]

@@ -1,0 +1,101 @@
+"""Where the shared data lives, where generated files are cached, and writing them safely."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from mmgraph.data.dataset import DataError
+
+DATA_ENV = "MMGRAPH_DATA"
+"""The environment variable naming the folder of the real data (the shared ``data/`` folder)."""
+
+CACHE_ENV = "MMGRAPH_CACHE"
+"""The environment variable naming the cache folder for generated files."""
+
+_HINT = (
+    f"Pass the data folder with load(..., root='/path/to/shared/data') or set "
+    f"{DATA_ENV}=/path/to/shared/data."
+)
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
+    """The real data a loader needs is not where mmgraph looked for it."""
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder of the real data: ``root`` if given, else the ``MMGRAPH_DATA`` variable.
+
+    Args:
+        root: the data folder; overrides the environment variable.
+
+    Returns:
+        The folder, which exists.
+
+    Raises:
+        DataNotFoundError: if neither is set or the folder does not exist; the message names
+            the path it looked at and how to point elsewhere.
+    """
+    if root is None:
+        value = os.environ.get(DATA_ENV, "").strip()
+        if not value:
+            raise DataNotFoundError(
+                f"No data folder is set: load() got no 'root' and {DATA_ENV} is not set. {_HINT}"
+            )
+        root, source = value, f"from {DATA_ENV}"
+    else:
+        source = "from the 'root' argument"
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise DataNotFoundError(
+            f"The data folder {str(path)!r} ({source}) does not exist or is not a folder. {_HINT}"
+        )
+    return path
+
+
+def require(root: Path, relative: str, *, dataset: str) -> Path:
+    """The file or folder ``root / relative``, or a clear error naming where it looked."""
+    path = root / relative
+    if not path.exists():
+        raise DataNotFoundError(
+            f"The {dataset!r} dataset needs {relative!r}, which is not at {str(path)!r}. "
+            f"{_HINT}"
+        )
+    return path
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder in the cache (``MMGRAPH_CACHE``, else ``~/.cache/mmgraph``), created if needed."""
+    base = os.environ.get(CACHE_ENV, "").strip()
+    path = Path(base).expanduser() if base else Path.home() / ".cache" / "mmgraph"
+    path = path.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_digest(path: Path, *, length: int = 10) -> str:
+    """A short content hash of a file, used to key cached files by their source."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:length]
+
+
+def save_png_atomic(image: Image.Image, path: Path) -> None:
+    """Saves ``image`` as a PNG at ``path`` through a temporary file and ``os.replace``.
+
+    A crash mid-write leaves at most a stray temporary file, never a half-written ``path``.
+    """
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            image.save(stream, format="PNG", compress_level=1)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real data folder (or a skip) and a per-session cache for generated files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mmgraph_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Points ``MMGRAPH_CACHE`` at a session folder unless already set (to keep a warm cache)."""
+    if os.environ.get("MMGRAPH_CACHE"):
+        yield
+        return
+    os.environ["MMGRAPH_CACHE"] = str(tmp_path_factory.mktemp("mmgraph-cache"))
+    try:
+        yield
+    finally:
+        os.environ.pop("MMGRAPH_CACHE", None)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The shared data folder: ``MMGRAPH_DATA``, else ``<repo>/../shared/data``; skips if absent."""
+    value = os.environ.get("MMGRAPH_DATA", "").strip()
+    path = Path(value) if value else REPO.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"shared data not found at {path}; set MMGRAPH_DATA")
+    return path
+
+
+@pytest.fixture(scope="session")
+def emoji_texts(data_root: Path):
+    """The real emoji dataset with English and Chinese names only (no rendering: fast)."""
+    from mmgraph.datasets import load
+
+    return load("emoji", root=data_root, modalities=("text_en", "text_zh"))
+
+
+@pytest.fixture(scope="session")
+def wn18rr(data_root: Path):
+    """The real WN18RR dataset."""
+    from mmgraph.datasets import load
+
+    return load("wn18rr", root=data_root)
