@@ -1,0 +1,218 @@
+"""Encoders turn samples into features: one registry, one base class, an on-disk cache.
+
+=====================  ===========  =====================================================
+name                   input        features
+=====================  ===========  =====================================================
+``minilm``             text         all-MiniLM-L6-v2 sentence embedding, 384-d
+``tfidf``              text         word + character n-gram TF-IDF, SVD (fitted), 256-d
+``efficientnet-lite0`` image file   EfficientNet-Lite0 pooled ImageNet features, 1280-d
+``pixels``             image file   32x32 thumbnail, PCA (fitted), 128-d
+``logmel``             audio file   log-mel band statistics, 256-d
+``mfcc``               audio file   MFCC statistics, 80-d
+``precomputed``        sample id    a user's own features from a .npz / .parquet / dict
+=====================  ===========  =====================================================
+
+Example:
+    >>> from mmgraph.encoders import resolve, default_encoder
+    >>> default_encoder(["a cat on a mat"])
+    'minilm'
+    >>> resolve("logmel", n_mels=32)
+    LogMelEncoder(sample_rate=16000, n_mels=32, n_fft=512, win_length=400, hop_length=160, fmin=0.0, fmax=None, mel_scale='slaney', batch_size=64)
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mmgraph.encoders.audio import AUDIO_EXTENSIONS, LogMelEncoder, MFCCEncoder
+from mmgraph.encoders.base import Encoder, EncodingError, NotFittedError, describe_payload
+from mmgraph.encoders.cache import EmbeddingCache, default_cache_dir, encode_cached
+from mmgraph.encoders.image import IMAGE_EXTENSIONS, EfficientNetLite0Encoder, PixelEncoder
+from mmgraph.encoders.precomputed import PrecomputedEncoder
+from mmgraph.encoders.text import MiniLMEncoder, TfidfEncoder
+from mmgraph.registry import Registry
+
+ENCODERS: Registry[type[Encoder]] = Registry("encoder")
+"""The registry of encoder classes by name."""
+for _cls in (
+    EfficientNetLite0Encoder,
+    LogMelEncoder,
+    MFCCEncoder,
+    MiniLMEncoder,
+    PixelEncoder,
+    PrecomputedEncoder,
+    TfidfEncoder,
+):
+    ENCODERS.register(_cls.name, _cls)
+del _cls
+
+PAYLOAD_KINDS: tuple[str, ...] = ("text", "image", "audio")
+DEFAULT_ENCODERS: dict[str, str] = {
+    "text": "minilm",
+    "image": "efficientnet-lite0",
+    "audio": "logmel",
+}
+"""The encoder :func:`default_encoder` picks for each payload kind."""
+
+
+def encoder_class(name: str) -> type[Encoder]:
+    """Returns the registered encoder class of a name (case and ``_``/``-`` do not matter).
+
+    Raises:
+        ValueError: the name is unknown; the message lists the choices.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"An encoder name must be a str. Got {type(name).__name__} instead.")
+    normalized = name.strip().lower().replace("_", "-")
+    return ENCODERS.get(normalized if normalized in ENCODERS else name)
+
+
+def _choices() -> str:
+    return "{" + ", ".join(repr(name) for name in ENCODERS.names()) + "}"
+
+
+def resolve(encoder: str | type[Encoder] | Encoder, /, **config: Any) -> Encoder:
+    """Returns an encoder from a registry name, an encoder class or an instance.
+
+    Args:
+        encoder: ``"minilm"``, ``MiniLMEncoder`` or ``MiniLMEncoder()``.
+        **config: settings for a name or class (see the class); not allowed with an instance.
+
+    Returns:
+        An encoder instance (an instance given is returned as is).
+
+    Raises:
+        ValueError: unknown name (the message lists the choices).
+        TypeError: unknown setting (the message lists the valid ones), settings given with an
+            instance, or an object that is not an encoder.
+
+    Example:
+        >>> resolve("minlm")
+        Traceback (most recent call last):
+        ...
+        ValueError: Could not resolve encoder 'minlm' among choices {'efficientnet-lite0', 'logmel', 'mfcc', 'minilm', 'pixels', 'precomputed', 'tfidf'}
+    """  # noqa: E501
+    if isinstance(encoder, Encoder):
+        if config:
+            raise TypeError(
+                f"resolve got the instance {encoder!r} and settings {sorted(config)}; pass "
+                f"settings only with a name or class, or set them on the instance."
+            )
+        return encoder
+    if isinstance(encoder, str):
+        cls = encoder_class(encoder)
+    elif isinstance(encoder, type) and issubclass(encoder, Encoder):
+        cls = encoder
+    else:
+        raise TypeError(
+            f"resolve needs an encoder name, Encoder subclass or instance. Got "
+            f"{type(encoder).__name__} ({encoder!r}) instead; names are {_choices()}."
+        )
+    unknown = sorted(set(config) - set(cls.config_keys) - _extra_keys(cls))
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__} ({cls.name!r}) got unknown parameter(s) {unknown}; valid ones are "
+            f"{sorted(set(cls.config_keys) | _extra_keys(cls))}."
+        )
+    return cls(**config)
+
+
+def _extra_keys(cls: type[Encoder]) -> set[str]:
+    return {"features"} if cls is PrecomputedEncoder else set()
+
+
+def _kind_of(payload: Any, index: int) -> str:
+    """Returns ``"text"``, ``"image"`` or ``"audio"`` for one payload, or raises."""
+    if isinstance(payload, os.PathLike) or (
+        isinstance(payload, str) and "\n" not in payload and len(payload) < 4096
+    ):
+        suffix = Path(payload).suffix.lower()
+        if suffix in IMAGE_EXTENSIONS:
+            return "image"
+        if suffix in AUDIO_EXTENSIONS:
+            return "audio"
+        if isinstance(payload, os.PathLike) or os.path.isfile(payload):
+            raise ValueError(
+                f"Sample {index} ({describe_payload(payload)}) is a file of an unknown kind "
+                f"({suffix or 'no extension'!r}). Known extensions: images "
+                f"{', '.join(IMAGE_EXTENSIONS)}; audio {', '.join(AUDIO_EXTENSIONS)}. Name an "
+                f"encoder for this modality instead, e.g. resolve('precomputed', path=...) or "
+                f"any of {_choices()}."
+            )
+    if isinstance(payload, str):
+        return "text"
+    raise ValueError(
+        f"Sample {index} ({describe_payload(payload)}) is neither a text nor a file path but a "
+        f"{type(payload).__name__}; fill or drop missing payloads first."
+    )
+
+
+def payload_kind(payloads: Sequence[Any]) -> str:
+    """Returns the kind of a modality's payloads: ``"text"``, ``"image"`` or ``"audio"``.
+
+    A payload is an image or audio file when its extension says so (see ``IMAGE_EXTENSIONS``
+    and ``AUDIO_EXTENSIONS``); any other string that is not an existing file is inline text.
+
+    Raises:
+        ValueError: no payloads, kinds mixed, a file of unknown type, or a non-text value.
+    """
+    if isinstance(payloads, str | bytes | os.PathLike):
+        raise TypeError(
+            f"payload_kind takes a sequence of payloads, not a single {type(payloads).__name__}."
+        )
+    items = list(payloads)
+    if not items:
+        raise ValueError("payload_kind needs at least one payload to tell its kind. Got none.")
+    kinds = [_kind_of(payload, index) for index, payload in enumerate(items)]
+    first = {}
+    for index, kind in enumerate(kinds):
+        first.setdefault(kind, index)
+    if len(first) > 1:
+        examples = "; ".join(
+            f"{kind} (e.g. sample {i}: {describe_payload(items[i])})" for kind, i in first.items()
+        )
+        raise ValueError(
+            f"The payloads mix several kinds: {examples}. One modality must hold one kind; "
+            f"split them into modalities or name an encoder."
+        )
+    return kinds[0]
+
+
+def default_encoder(payloads: Sequence[Any]) -> str:
+    """Returns the registry name of the encoder suited to the payloads' kind.
+
+    Inline text gives ``"minilm"``, image files ``"efficientnet-lite0"``, audio files
+    ``"logmel"``.
+
+    Raises:
+        ValueError: see :func:`payload_kind`.
+    """
+    return DEFAULT_ENCODERS[payload_kind(payloads)]
+
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "DEFAULT_ENCODERS",
+    "ENCODERS",
+    "IMAGE_EXTENSIONS",
+    "EfficientNetLite0Encoder",
+    "EmbeddingCache",
+    "Encoder",
+    "EncodingError",
+    "LogMelEncoder",
+    "MFCCEncoder",
+    "MiniLMEncoder",
+    "NotFittedError",
+    "PixelEncoder",
+    "PrecomputedEncoder",
+    "TfidfEncoder",
+    "default_cache_dir",
+    "default_encoder",
+    "encode_cached",
+    "encoder_class",
+    "payload_kind",
+    "resolve",
+]
