@@ -1,0 +1,314 @@
+"""Models x tasks x seeds -> one table, a report and a plot per task.
+
+Every run goes through :func:`mmgraph.pipeline.pipeline`, so every model sees the very same
+split, features and evaluator for a given task and seed. A model that does not apply to a
+task (a link baseline on a label task, ``cosine`` between feature spaces of different sizes)
+is recorded as skipped with the reason instead of stopping the benchmark.
+
+Example:
+    >>> from mmgraph.benchmark import benchmark
+    >>> frame = benchmark(["openmoji-text"], ["gnn", "knn-transfer"], 3, out="bench")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import re
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from mmgraph.data import MultimodalDataset
+from mmgraph.models.baselines import NotApplicableError
+from mmgraph.tasks import Task, get_task
+
+METRICS: dict[str, tuple[str, ...]] = {
+    "link": ("mrr", "hits@1", "hits@3", "hits@10"),
+    "label": ("accuracy", "macro_f1"),
+}
+"""The metrics reported per task kind; the first one is the main metric (plots, ordering)."""
+
+
+def benchmark(
+    tasks: Sequence[str | Task],
+    models: Sequence[str],
+    seeds: int | Sequence[int],
+    *,
+    out: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
+    dataset: MultimodalDataset | Mapping[str, MultimodalDataset] | None = None,
+    model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    k: int = 10,
+    cache: Any = "default",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Runs every (task, model, seed) through the pipeline and collects the test metrics.
+
+    Each task's dataset is loaded once; encodings go through one embedding cache, so each
+    modality is encoded once per task and seed whatever the number of models.
+
+    Args:
+        tasks: task names (see :data:`mmgraph.tasks.TASKS`) or :class:`Task` objects.
+        models: registered model names (see :data:`mmgraph.models.MODELS`).
+        seeds: ``N`` for the seeds ``0 .. N-1``, or the list of seeds.
+        out: a folder to write ``results.json``, ``results.md`` and ``<task>.png`` into.
+        root: where the shared data lies (else ``MMGRAPH_DATA``).
+        dataset: a dataset to use for every task instead of the task's loader, or one per
+            task name (for tasks without a named dataset, and for tests).
+        model_options: settings per model name, e.g. ``{"gnn": {"epochs": 50}}``.
+        k: similarity neighbours per node in the graph.
+        cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
+        progress: show a progress bar over the runs.
+
+    Returns:
+        One row per run: ``task``, ``kind``, ``model``, ``seed``, the metrics of the tasks'
+        kinds (``mrr``, ``hits@1``, ``hits@3``, ``hits@10`` for link tasks, ``accuracy``,
+        ``macro_f1`` for label tasks; NaN where they do not apply), ``train_seconds`` and
+        ``skipped`` (the reason, or None).
+
+    Raises:
+        ValueError: an unknown task or model, bad seeds, or options for a model not run.
+    """
+    from mmgraph.datasets import load
+    from mmgraph.models import MODELS
+    from mmgraph.pipeline import pipeline
+
+    tasks = [get_task(task) for task in tasks]
+    models = list(models)
+    if not tasks or not models:
+        raise ValueError(
+            f"benchmark needs at least one task and one model. Got {len(tasks)} and {len(models)}."
+        )
+    model_classes = {name: MODELS.get(name) for name in models}
+    seeds = _seeds(seeds)
+    model_options = dict(model_options or {})
+    stray = sorted(set(model_options) - set(models))
+    if stray:
+        raise ValueError(f"model_options names models that are not run: {stray}. The models are {models}.")
+    if cache == "default":
+        from mmgraph.encoders import EmbeddingCache
+
+        cache = EmbeddingCache()
+
+    started = time.perf_counter()
+    records: list[dict[str, Any]] = []
+    total = len(tasks) * len(seeds) * len(models)
+    bar = tqdm(total=total, desc="benchmark", unit="run", disable=not progress)
+    for task in tasks:
+        data = dataset.get(task.name) if isinstance(dataset, Mapping) else dataset
+        for seed in seeds:
+            for name in models:
+                bar.set_postfix_str(f"{task.name} | {name} | seed {seed}")
+                record: dict[str, Any] = {"task": task.name, "kind": task.kind, "model": name, "seed": seed}
+                reason = _kind_mismatch(name, model_classes[name], task)
+                if reason is None:
+                    if data is None:
+                        if task.dataset is None:
+                            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
+                        data = load(task.dataset, root=root, **task.dataset_options)
+                    try:
+                        result = pipeline(
+                            task, dataset=data, model=name, seed=seed, root=root,
+                            model_options=model_options.get(name), k=k, cache=cache, progress=False,
+                        )
+                    except NotApplicableError as error:
+                        reason = str(error)
+                if reason is None:
+                    record.update(
+                        metrics=result.metrics, train_seconds=result.timings["train_seconds"],
+                        config=result.config["model"],
+                    )
+                else:
+                    record["skipped"] = reason
+                records.append(record)
+                bar.update()
+                if out is not None:  # after every run, so an interrupted benchmark keeps its results
+                    _write_text(Path(out) / "results.json", json.dumps(records, indent=2, default=_jsonable))
+    bar.close()
+    frame = results_frame(records)
+    if out is not None:
+        out = Path(out)
+        (out / "results.md").parent.mkdir(parents=True, exist_ok=True)
+        _write_text(out / "results.md", markdown_report(frame, total_seconds=time.perf_counter() - started))
+        for task in tasks:
+            _plot(frame[frame["task"] == task.name], out / f"{_file_name(task.name)}.png")
+    return frame
+
+
+def _seeds(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(
+                f"The 'seeds' parameter of benchmark must be a positive int or a list. Got {seeds} instead."
+            )
+        return list(range(int(seeds)))
+    values = list(seeds)
+    if not values or any(isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0 for s in values):
+        raise ValueError(
+            f"The 'seeds' parameter of benchmark must be a positive int N (seeds 0..N-1) or a non-empty "
+            f"list of ints >= 0. Got {seeds!r} instead."
+        )
+    if len(set(values)) != len(values):
+        raise ValueError(f"The seeds of benchmark must be distinct. Got {values}.")
+    return [int(s) for s in values]
+
+
+def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:
+    kinds = getattr(model_class, "kinds", None)
+    if kinds is not None and task.kind not in kinds:
+        return f"the {name!r} model does {' and '.join(kinds)} tasks, not {task.kind} tasks"
+    return None
+
+
+def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run from the records of :func:`benchmark` (as in ``results.json``)."""
+    kinds = [kind for kind in METRICS if any(r["kind"] == kind for r in records)]
+    metrics = [m for kind in kinds for m in METRICS[kind]]
+    rows = []
+    for r in records:
+        row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}
+        row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
+        row["train_seconds"] = r.get("train_seconds", math.nan)
+        row["skipped"] = r.get("skipped")
+        rows.append(row)
+    columns = ["task", "kind", "model", "seed", *metrics, "train_seconds", "skipped"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["skipped"] = frame["skipped"].astype(object).where(frame["skipped"].notna(), None)
+    return frame
+
+
+# ---------------------------------------------------------------------- the report
+def markdown_report(frame: pd.DataFrame, *, total_seconds: float | None = None) -> str:
+    """The benchmark as Markdown: per task, mean ± std over seeds of every metric per model.
+
+    The best mean of each metric is in bold; the standard deviation is the sample one (0 with
+    a single seed). Skipped models are listed with their reason under the table.
+    """
+    from mmgraph import __version__
+
+    seeds = sorted(int(s) for s in frame["seed"].unique())
+    lines = [
+        "# mmgraph benchmark",
+        "",
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}"
+        + (f", total time {total_seconds:.1f} s" if total_seconds is not None else ""),
+        f"- seeds: {', '.join(map(str, seeds))}",
+        f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores "
+        f"(torch threads: {torch.get_num_threads()})",
+        f"- versions: mmgraph {__version__}, torch {torch.__version__}, python {platform.python_version()}",
+        "",
+        "Every cell is the mean ± sample standard deviation over the seeds (0 with one seed); the "
+        "best mean of each metric is in bold. Test split; link metrics are filtered ranks over "
+        "the held-out pool, both directions.",
+    ]
+    for task, rows in frame.groupby("task", sort=False):
+        kind = rows["kind"].iloc[0]
+        metrics = METRICS[kind]
+        ran = rows[rows["skipped"].isna()]
+        lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
+        if len(ran):
+            stats = ran.groupby("model", sort=False)[[*metrics, "train_seconds"]].agg(["mean", _std])
+            counts = ran.groupby("model", sort=False).size()
+            lines.append("| model | " + " | ".join(metrics) + " | train s | seeds |")
+            lines.append("|---" * (len(metrics) + 3) + "|")
+            best = {m: stats[(m, "mean")].max() for m in metrics}
+            for model in stats.index:
+                cells = []
+                for m in metrics:
+                    mean, std = stats.loc[model, (m, "mean")], stats.loc[model, (m, "_std")]
+                    cell = f"{mean:.3f} ± {std:.3f}"
+                    cells.append(f"**{cell}**" if np.isclose(mean, best[m]) else cell)
+                seconds = stats.loc[model, "train_seconds"]
+                cells.append(f"{seconds['mean']:.1f} ± {seconds['_std']:.1f}")
+                cells.append(str(int(counts[model])))
+                lines.append(f"| {model} | " + " | ".join(cells) + " |")
+        skipped = rows[rows["skipped"].notna()].drop_duplicates("model")
+        if len(skipped):
+            lines += ["", "Skipped:"]
+            lines += [f"- {r.model}: {r.skipped}" for r in skipped.itertuples()]
+        if len(ran):
+            lines += ["", f"![{task}]({_file_name(str(task))}.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def _std(values: pd.Series) -> float:
+    return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def _plot(rows: pd.DataFrame, path: Path) -> None:
+    """A bar chart of the main metric per model (mean ± std over seeds), written atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    metric = METRICS[rows["kind"].iloc[0]][0] if len(rows) else "score"
+    ran = rows[rows["skipped"].isna()]
+    stats = ran.groupby("model", sort=False)[metric].agg(["mean", _std]) if len(ran) else pd.DataFrame()
+    figure = Figure(figsize=(max(4.0, 0.9 * len(stats) + 1.5), 3.5), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    if len(stats):
+        axes.bar(stats.index, stats["mean"], yerr=stats["_std"], capsize=4, color="tab:blue")
+        axes.tick_params(axis="x", labelrotation=30)
+    else:
+        axes.text(0.5, 0.5, "no model applied", ha="center", va="center", transform=axes.transAxes)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel(f"{metric} (test)")
+    task = rows["task"].iloc[0] if len(rows) else path.stem
+    axes.set_title(f"{task}: mean ± std over {ran['seed'].nunique() if len(ran) else 0} seed(s)")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            figure.savefig(stream, format="png", dpi=100)
+        _replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+# ---------------------------------------------------------------------- files
+def _file_name(task: str) -> str:
+    """A task name as a safe file name (manifest tasks are named ``name:src->dst``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", task)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Writes ``text`` to ``path`` atomically (a temporary file, then ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        _replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _replace(temporary: str, path: Path) -> None:
+    """Moves a finished temporary file into place, with the permissions of a normal new file
+    (``mkstemp`` makes it private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)
+    os.replace(temporary, path)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | set):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON")
