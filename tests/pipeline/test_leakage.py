@@ -48,9 +48,10 @@ def test_evaluated_links_never_reach_the_model(name: str, split: dict, seed: int
         builder=GraphBuilder(k=3), split=split_obj,
     )
     src, rel, dst = data.target_edge_type
-    graph_edges = _pairs(data.graph[src, rel, dst].edge_index) if (src, rel, dst) in data.graph.edge_types else set()
-    reverse = data.graph[dst, "rev_" + rel, src].edge_index if (dst, "rev_" + rel, src) in data.graph.edge_types else torch.zeros(2, 0)
-    graph_edges |= {(b, a) for a, b in _pairs(reverse)}
+    forward, reverse = (src, rel, dst), (dst, "rev_" + rel, src)
+    graph_edges = _pairs(data.graph[forward].edge_index) if forward in data.graph.edge_types else set()
+    if reverse in data.graph.edge_types:
+        graph_edges |= {(b, a) for a, b in _pairs(data.graph[reverse].edge_index)}
     train = _pairs(data.train_links.get(data.target_edge_type, torch.zeros(2, 0, dtype=torch.long)))
     evaluated = _pairs(data.links("test")) | _pairs(data.links("val"))
     assert evaluated, "the split produced no evaluated links"
