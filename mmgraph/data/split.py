@@ -226,24 +226,20 @@ def split_dataset(
         return DatasetSplit(dataset, mode, sample_split, links["split"].to_numpy(dtype=object), seed)
 
     units = _units(samples, by_group=mode in ("group", "partial"))
-    unique_units = np.unique(units)
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(unique_units)
-    num_test = int(round(test * len(order)))
-    num_val = int(round(val * len(order)))
-    if (test > 0 and num_test == 0) or (val > 0 and num_val == 0):
+    unit_part = _assign_units(units, samples["modality"].to_numpy(), val=val, test=test, seed=seed)
+    counts = {part: sum(1 for p in unit_part.values() if p == part) for part in ("val", "test")}
+    num_units = len(np.unique(units))
+    if (test > 0 and counts["test"] == 0) or (val > 0 and counts["val"] == 0):
         raise DataError(
-            f"The dataset {dataset.name!r} has {len(order)} split units, too few for val={val} "
+            f"The dataset {dataset.name!r} has {num_units} split units, too few for val={val} "
             f"and test={test}. Use larger fractions or more data."
         )
-    if num_test + num_val >= len(order):
+    if counts["test"] + counts["val"] >= num_units:
         raise DataError(
-            f"The dataset {dataset.name!r} has {len(order)} split units; val={val} and "
-            f"test={test} take {num_val} and {num_test} of them and leave none for training. "
+            f"The dataset {dataset.name!r} has {num_units} split units; val={val} and "
+            f"test={test} take {counts['val']} and {counts['test']} of them and leave none for training. "
             "Use smaller fractions or more data."
         )
-    unit_part = {int(u): "test" for u in order[:num_test]}
-    unit_part.update({int(u): "val" for u in order[num_test : num_test + num_val]})
     parts = np.array([unit_part.get(int(u), "train") for u in units], dtype=object)
     sample_split = pd.Series(parts, index=samples["id"].to_numpy(), dtype=object)
 
@@ -258,3 +254,24 @@ def split_dataset(
         kept = np.array([not any(_matches(t, s) for s in hide_specs) for t in edge_types], dtype=bool)
         link_split = np.where(kept, "train", link_split).astype(object)
     return DatasetSplit(dataset, mode, sample_split, link_split, seed, hide_specs)
+
+
+def _assign_units(units: np.ndarray, modalities: np.ndarray, *, val: float, test: float, seed: int) -> dict[int, str]:
+    """Draws the held-out units, in each stratum of units holding the same set of modalities.
+
+    Stratifying keeps the fractions true for every kind of unit: 6 speakers' clips and 10,000
+    single images each give their own share of validation and test units, instead of the
+    images filling the held-out shares by their number. A stratum of at least three units
+    gives at least one unit to each non-empty held-out part.
+    """
+    kinds = pd.Series(modalities).groupby(units).agg(lambda m: "|".join(sorted(set(m))))
+    rng = np.random.default_rng(seed)
+    unit_part: dict[int, str] = {}
+    for kind in sorted(set(kinds)):
+        order = rng.permutation(kinds.index[kinds == kind].to_numpy())
+        num_test, num_val = int(round(test * len(order))), int(round(val * len(order)))
+        if len(order) >= 3:
+            num_test, num_val = max(num_test, int(test > 0)), max(num_val, int(val > 0))
+        unit_part.update({int(u): "test" for u in order[:num_test]})
+        unit_part.update({int(u): "val" for u in order[num_test : num_test + num_val]})
+    return unit_part

@@ -206,12 +206,30 @@ def test_bad_arguments(synthetic: MultimodalDataset, kwargs: dict, message: str)
 
 
 def test_too_few_units() -> None:
+    pair = MultimodalDataset(pd.DataFrame({"id": list("ab"), "modality": "t", "text": list("ab")}), name="two")
+    with pytest.raises(DataError, match="2 split units, too few"):
+        split_dataset(pair, val=0.1, test=0.1)
     samples = pd.DataFrame({"id": list("abc"), "modality": "t", "text": list("abc")})
     dataset = MultimodalDataset(samples, name="three")
-    with pytest.raises(DataError, match="3 split units, too few"):
-        split_dataset(dataset, val=0.1, test=0.1)
     with pytest.raises(DataError, match="leave none for training"):
         split_dataset(dataset, val=0.4, test=0.5)
+
+
+def test_each_kind_of_unit_gets_its_share() -> None:
+    """Six speakers beside 1,000 single images: the speakers still give val and test units."""
+    audio = pd.DataFrame({
+        "id": [f"a{i}" for i in range(60)], "modality": "audio", "text": "x",
+        "group": [f"speaker{i % 6}" for i in range(60)],
+    })
+    images = pd.DataFrame({"id": [f"i{i}" for i in range(1000)], "modality": "image", "text": "y"})
+    dataset = MultimodalDataset(pd.concat([audio, images], ignore_index=True), name="speakers")
+    for seed in range(5):
+        split = split_dataset(dataset, mode="group", val=0.1, test=0.2, seed=seed)
+        speakers = split.sample_split.loc[audio["id"]].groupby(audio["group"].to_numpy()).unique()
+        parts = sorted(p for values in speakers for p in values)
+        assert parts.count("val") == 1 and parts.count("test") == 1, (seed, parts)
+        image_parts = split.sample_split.loc[images["id"]].value_counts()
+        assert image_parts["test"] == 200 and image_parts["val"] == 100, image_parts.to_dict()
 
 
 # ----------------------------------------------------------------- real data
