@@ -425,8 +425,12 @@ def predict_links(
         raise ValueError(f"The model predicts {edge_type} links, not {modality!r} -> {target!r}.")
     features = torch.as_tensor(model.encoders_[modality].encode(payloads), dtype=torch.float32)
     graph, new_index = model.builder_.attach(data.graph, modality, features)
-    h = model.learner.embed(graph)
-    scores = model.learner.score(h, edge_type, new_index, None, reverse=edge_type[0] != modality)
+    candidates = torch.arange(data.graph[target].num_nodes)
+    try:
+        model.refresh(graph)
+        scores = model.link_scores(edge_type, new_index, candidates, reverse=edge_type[0] != modality)
+    finally:
+        model.refresh(data.graph)
     top = scores.topk(min(k, scores.shape[1]), dim=1)
     ids = data.dataset.node_ids(target)
     rows = [

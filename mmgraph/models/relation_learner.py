@@ -27,15 +27,15 @@ class RelationLearnerConfig:
     """Settings of :class:`RelationLearner`."""
 
     conv: str = "sage"
-    hidden_dim: int = 128
+    hidden_dim: int = 256
     num_layers: int = 2
     heads: int = 2  # attention heads of "gat" and "hgt"
     dropout: float = 0.1
     decoder: str = "dot"
     temperature: float = 0.1  # initial softmax temperature of the link scores (learned)
-    lr: float = 5e-3
+    lr: float = 1e-3
     weight_decay: float = 1e-5
-    epochs: int = 150
+    epochs: int = 300
     # Share of the training sources whose links are hidden from message passing and used as
     # supervision in each step: the model is trained on nodes that look like cold-start nodes.
     supervision_fraction: float = 0.3
@@ -99,7 +99,7 @@ class RelationLearner:
     Example:
         >>> learner = RelationLearner(conv="gat", epochs=50)
         >>> learner
-        RelationLearner(conv='gat', hidden_dim=128, num_layers=2, decoder='dot', epochs=50, seed=0)
+        RelationLearner(conv='gat', hidden_dim=256, num_layers=2, decoder='dot', epochs=50, seed=0)
     """
 
     def __init__(self, config: RelationLearnerConfig | dict | None = None, **overrides) -> None:
@@ -121,6 +121,8 @@ class RelationLearner:
             in_dims, data.metadata(), hidden_dim=c.hidden_dim, num_layers=c.num_layers,
             conv=c.conv, heads=c.heads, dropout=c.dropout,
         )
+        for node_type in data.node_types:
+            self.encoder_.standardize[node_type].fit(data[node_type].x.float())
         decoder = DECODERS.get(c.decoder)
         self.decoders_ = nn.ModuleDict(
             {_key(t): decoder(c.hidden_dim, c.temperature) for t in target_edge_types}

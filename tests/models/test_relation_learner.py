@@ -86,7 +86,7 @@ def test_unknown_target_edge_type(toy) -> None:
 
 def test_repr_shows_settings() -> None:
     assert repr(RelationLearner(conv="hgt", epochs=7, seed=3)) == (
-        "RelationLearner(conv='hgt', hidden_dim=128, num_layers=2, decoder='dot', epochs=7, seed=3)"
+        "RelationLearner(conv='hgt', hidden_dim=256, num_layers=2, decoder='dot', epochs=7, seed=3)"
     )
 
 
