@@ -96,8 +96,8 @@ class PropagationGraph:
             degree = torch.zeros(total).index_add_(0, row, value).clamp(min=1e-12)
             value = value / degree[row]
         self.matrix = torch.sparse_coo_tensor(
-            torch.stack([row, col]), value, (total, total)
-        ).coalesce().to_sparse_csr()
+            torch.stack([row, col]), value, (total, total), check_invariants=True
+        ).coalesce()
         self.num_nodes = total
 
     def propagate(self, signals: dict[NodeType, Tensor], *, alpha: float, steps: int) -> dict[NodeType, Tensor]:

@@ -90,3 +90,18 @@ def test_cli_reports_bad_input(tmp_path, capsys) -> None:
     code = main(["run", "--manifest", str(tmp_path / "missing.csv"), "--source", "a", "--target", "b"])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_propagation_is_chosen_on_validation(synthetic) -> None:
+    from mmgraph.models.gnn_model import LINK_WEIGHTS, PROPAGATION_SETTINGS
+
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    refined = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options={"epochs": 20})
+    chosen = refined.config["model"]["propagation_chosen"]
+    assert (chosen["alpha"], chosen["steps"]) in PROPAGATION_SETTINGS
+    assert all(w in LINK_WEIGHTS for w in chosen["weights"]) and 0 < chosen["val"] <= 1
+    plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
+                     model_options={"epochs": 20, "propagation": False})
+    assert plain.config["model"]["propagation_chosen"]["weights"] == (0.0, 0.0)
+    # The choice includes "learned score only", so validation can only improve on it.
+    assert chosen["val"] >= plain.fitted.learner.best_val_ - 1e-9

@@ -1,0 +1,63 @@
+"""Propagation over the heterogeneous graph, checked against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch_geometric.data import HeteroData
+
+from mmgraph.models.propagation import PropagationGraph
+
+
+def _path_graph() -> HeteroData:
+    """a0 -similar(cos 1.0)- a1, and a link a1 -> b0 with its reverse."""
+    data = HeteroData()
+    data["a"].num_nodes = 2
+    data["b"].num_nodes = 1
+    data["a", "similar", "a"].edge_index = torch.tensor([[0, 1], [1, 0]])
+    data["a", "similar", "a"].edge_weight = torch.tensor([1.0, 1.0])
+    data["a", "link", "b"].edge_index = torch.tensor([[1], [0]])
+    data["b", "rev_link", "a"].edge_index = torch.tensor([[0], [1]])
+    return data
+
+
+def test_random_walk_reaches_a_cold_node_through_its_neighbour() -> None:
+    graph = PropagationGraph(_path_graph(), normalization="random-walk", link_weight=1.0)
+    # P rows: a0 <- a1 (1.0); a1 <- a0, b0 (1/2 each); b0 <- a1 (1.0).
+    out = graph.propagate({"b": torch.tensor([[1.0]])}, alpha=0.5, steps=2)
+    # step 1: z = 0.5 * P z0 + 0.5 z0 -> a0 0, a1 0.25, b0 0.5
+    # step 2: a0 = 0.5 * 0.25 = 0.125; a1 = 0.5 * (0 + 0.5) / 2 = 0.125; b0 = 0.5 * 0.25 + 0.5 = 0.625
+    assert out["a"].flatten().tolist() == pytest.approx([0.125, 0.125])
+    assert out["b"].flatten().tolist() == pytest.approx([0.625])
+
+
+def test_symmetric_normalisation_matches_gcn() -> None:
+    graph = PropagationGraph(_path_graph(), normalization="symmetric", link_weight=1.0)
+    dense = graph.matrix.to_dense()
+    # With self loops the degrees are a0: 2, a1: 3, b0: 2.
+    expected = torch.tensor([
+        [1 / 2, 1 / math.sqrt(6), 0.0],
+        [1 / math.sqrt(6), 1 / 3, 1 / math.sqrt(6)],
+        [0.0, 1 / math.sqrt(6), 1 / 2],
+    ])
+    assert torch.allclose(dense, expected, atol=1e-6)
+
+
+def test_similarity_temperature_and_link_weight_shape_the_walk() -> None:
+    data = _path_graph()
+    data["a", "similar", "a"].edge_weight = torch.tensor([0.9, 0.9])
+    graph = PropagationGraph(data, normalization="random-walk", temperature=0.1, link_weight=2.0)
+    row = graph.matrix.to_dense()[1]  # a1 receives from a0 (exp(-1)) and b0 (2.0)
+    total = math.exp(-1) + 2.0
+    assert row.tolist() == pytest.approx([math.exp(-1) / total, 0.0, 2.0 / total])
+
+
+def test_bad_settings_are_named() -> None:
+    with pytest.raises(ValueError, match="normalization.*'sideways'"):
+        PropagationGraph(_path_graph(), normalization="sideways")
+    with pytest.raises(ValueError, match="temperature=0"):
+        PropagationGraph(_path_graph(), temperature=0)
+    with pytest.raises(ValueError, match="'alpha' must be in \\(0, 1\\]. Got 0"):
+        PropagationGraph(_path_graph()).propagate({"b": torch.ones(1, 1)}, alpha=0, steps=1)
