@@ -138,12 +138,17 @@ def benchmark(
     bar.close()
     frame = results_frame(records)
     if out is not None:
-        out = Path(out)
-        (out / "results.md").parent.mkdir(parents=True, exist_ok=True)
-        _write_text(out / "results.md", markdown_report(frame, total_seconds=time.perf_counter() - started))
-        for task in tasks:
-            _plot(frame[frame["task"] == task.name], out / f"{_file_name(task.name)}.png")
+        write_report(frame, out, total_seconds=time.perf_counter() - started)
     return frame
+
+
+def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: float | None = None) -> None:
+    """Writes ``out/results.md`` and a plot per task (``out/<task>.png``) from the runs in ``frame``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_text(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
+    for task, rows in frame.groupby("task", sort=False):
+        _plot(rows, out / f"{_file_name(str(task))}.png")
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
@@ -189,11 +194,14 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- the report
-def markdown_report(frame: pd.DataFrame, *, total_seconds: float | None = None) -> str:
+def markdown_report(
+    frame: pd.DataFrame, *, total_seconds: float | None = None, plot_folder: str | None = ""
+) -> str:
     """The benchmark as Markdown: per task, mean ± std over seeds of every metric per model.
 
     The best mean of each metric is in bold; the standard deviation is the sample one (0 with
-    a single seed). Skipped models are listed with their reason under the table.
+    a single seed). Skipped models are listed with their reason under the table. Each task links
+    its plot ``<plot_folder>/<task>.png`` (``None``: no plot links).
     """
     from mmgraph import __version__
 
@@ -237,8 +245,9 @@ def markdown_report(frame: pd.DataFrame, *, total_seconds: float | None = None) 
         if len(skipped):
             lines += ["", "Skipped:"]
             lines += [f"- {r.model}: {r.skipped}" for r in skipped.itertuples()]
-        if len(ran):
-            lines += ["", f"![{task}]({_file_name(str(task))}.png)"]
+        if len(ran) and plot_folder is not None:
+            prefix = f"{plot_folder.rstrip('/')}/" if plot_folder else ""
+            lines += ["", f"![{task}]({prefix}{_file_name(str(task))}.png)"]
     return "\n".join(lines) + "\n"
 
 
