@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.models.baselines import NotApplicableError
+from mmgraph.pipeline import json_default
 from mmgraph.tasks import Task, get_task
 
 METRICS: dict[str, tuple[str, ...]] = {
@@ -134,7 +135,7 @@ def benchmark(
                 records.append(record)
                 bar.update()
                 if out is not None:  # after every run, so an interrupted benchmark keeps its results
-                    _write_text(Path(out) / "results.json", json.dumps(records, indent=2, default=_jsonable))
+                    _write_text(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
     bar.close()
     frame = results_frame(records)
     if out is not None:
@@ -312,12 +313,3 @@ def _replace(temporary: str, path: Path) -> None:
     os.chmod(temporary, 0o666 & ~umask)
     os.replace(temporary, path)
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | set):
-        return list(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"Cannot write {type(value).__name__} to JSON")

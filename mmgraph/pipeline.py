@@ -259,7 +259,7 @@ class PipelineResult:
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
-            (staging / "result.json").write_text(json.dumps(self.to_dict(), indent=2, default=_json_default))
+            (staging / "result.json").write_text(json.dumps(self.to_dict(), indent=2, default=json_default))
             if isinstance(self.fitted, GNNModel):
                 self.fitted.learner.save(staging / "model")
             if directory.exists():
@@ -291,7 +291,8 @@ class PipelineResult:
         return "\n".join(lines)
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """Turns numpy scalars, tuples, sets and paths into JSON values (``json.dumps(default=...)``)."""
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple | set):

@@ -558,3 +558,22 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
+
+
+class ProjectionEncoder(Encoder):
+    """An encoder whose :meth:`fit` learns a projection ``components_`` of shape ``(dim, n)``
+    (pixel PCA, TF-IDF SVD); ``wanted_dim`` is the asked size, ``dim_`` the fitted one."""
+
+    wanted_dim: int
+
+    @property
+    def dim_(self) -> int:
+        """The output dimension learned in :meth:`fit` (``dim`` or less for a small corpus)."""
+        self.check_fitted()
+        return int(self.components_.shape[0])
+
+    def _dim(self) -> int:
+        return self.dim_ if self._is_fitted() else self.wanted_dim
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "components_")

@@ -18,6 +18,7 @@ import numpy as np
 
 from mmgraph.encoders.base import (
     Encoder,
+    ProjectionEncoder,
     check_choice,
     check_int,
     package_version,
@@ -230,7 +231,7 @@ class EfficientNetLite0Encoder(Encoder):
         return features.numpy().astype(np.float32)
 
 
-class PixelEncoder(Encoder):
+class PixelEncoder(ProjectionEncoder):
     """Weight-free image features: tiny RGB thumbnails projected by PCA fitted on the corpus.
 
     Args:
@@ -285,17 +286,6 @@ class PixelEncoder(Encoder):
         self.components_ = pca.components_.astype(np.float32)
         return self
 
-    @property
-    def dim_(self) -> int:
-        """The output dimension learned in :meth:`fit` (``dim`` or less for a small corpus)."""
-        self.check_fitted()
-        return int(self.components_.shape[0])
-
-    def _dim(self) -> int:
-        return self.dim_ if self._is_fitted() else self.wanted_dim
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "components_")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         return {"mean": self.mean_, "components": self.components_} if self._is_fitted() else {}

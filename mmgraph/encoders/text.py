@@ -11,6 +11,7 @@ import numpy as np
 
 from mmgraph.encoders.base import (
     Encoder,
+    ProjectionEncoder,
     check_bool,
     check_int,
     check_range,
@@ -125,7 +126,7 @@ class MiniLMEncoder(Encoder):
         return np.asarray(features, dtype=np.float32)
 
 
-class TfidfEncoder(Encoder):
+class TfidfEncoder(ProjectionEncoder):
     """TF-IDF of word and character n-grams, reduced by truncated SVD (LSA), L2-normalised.
 
     Fitted on the corpus: two scikit-learn ``TfidfVectorizer`` (words, and ``char_wb``
@@ -241,17 +242,6 @@ class TfidfEncoder(Encoder):
         self._vectorizers_ = vectorizers
         return self
 
-    @property
-    def dim_(self) -> int:
-        """The output dimension learned in :meth:`fit` (``dim`` or less for a small corpus)."""
-        self.check_fitted()
-        return int(self.components_.shape[0])
-
-    def _dim(self) -> int:
-        return self.dim_ if self._is_fitted() else self.wanted_dim
-
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "components_")
 
     def _get_state(self) -> dict[str, np.ndarray]:
         if not self._is_fitted():
