@@ -68,7 +68,10 @@ def main() -> None:
         runs = json.loads(path.read_text())
         records += runs
         sources.append(f"{path.relative_to(REPO) if path.is_absolute() else path} ({len(runs)} runs)")
-    frame = results_frame(records)
+    # A later run of the same (task, model, seed) replaces an earlier one.
+    latest = {(r["task"], r["model"], r["seed"]): r for r in records}
+    replaced = len(records) - len(latest)
+    frame = results_frame(list(latest.values()))
     write_report(frame, args.plots)
     run_seconds = float(np.nansum(frame["train_seconds"]))
     plots = os.path.relpath(args.plots, Path(args.out).parent)
@@ -82,7 +85,8 @@ def main() -> None:
         "`benchmarks/report.py`); nothing here is typed by hand except the log of what was tried "
         "at the end.",
         "",
-        f"- written: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} from {', '.join(sources)}",
+        f"- written: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} from {', '.join(sources)}"
+        + (f"; {replaced} runs replaced by later runs of the same task, model and seed" if replaced else ""),
         f"- seeds: {', '.join(str(s) for s in sorted(frame['seed'].unique()))}; one torch thread per run",
         f"- machine: {platform.system()} {platform.machine()}, {os.cpu_count()} cores, no GPU; "
         f"mmgraph {__version__}, torch {torch.__version__}, Python {platform.python_version()}",

@@ -20,14 +20,25 @@ if TYPE_CHECKING:
     from mmgraph.pipeline import TaskData
 
 
-def evaluate_links(model: Any, data: TaskData, part: str, *, batch_size: int = 512) -> dict[str, float]:
-    """Filtered rank metrics of ``model`` on the target links of one split part."""
+def evaluate_links(
+    model: Any, data: TaskData, part: str, *, batch_size: int = 512, max_links: int | None = None, seed: int = 0
+) -> dict[str, float]:
+    """Filtered rank metrics of ``model`` on the target links of one split part.
+
+    Args:
+        max_links: rank only a fixed random subset of this many links (drawn with ``seed``)
+            when the part has more; the candidate pools stay whole. For cheap early-stopping
+            checks of models that score every pair with a network; test metrics use all links.
+    """
     edges = data.links(part)
     if edges.numel() == 0:
         raise ValueError(f"The task {data.task.name!r} has no {part} links to evaluate.")
     src_type, _, dst_type = data.target_edge_type
     pool_src = data.pool(src_type, part, edges, 0)
     pool_dst = data.pool(dst_type, part, edges, 1)
+    if max_links is not None and edges.shape[1] > max_links:
+        keep = torch.randperm(edges.shape[1], generator=torch.Generator().manual_seed(seed))[:max_links]
+        edges = edges[:, keep.sort().values]
 
     def score_fn(query: Tensor, direction: str) -> Tensor:
         if direction == "src->dst":
