@@ -78,6 +78,13 @@ def main() -> None:
     report = markdown_report(frame, plot_folder=plots)
     report = report[report.index("Every cell") :]  # its title and run details are replaced by ours
     experiments = (REPO / "benchmarks" / "experiments.md").read_text()
+    encoders = REPO / "benchmarks" / "results" / "encoders.md"
+    encoder_section = (
+        "## Encoders\n\nFrom `benchmarks/results/encoders.md`, written by "
+        "`.venv/bin/python benchmarks/bench_encoders.py`:\n\n"
+        + encoders.read_text().split("\n", 1)[1].strip()
+        if encoders.exists() else "## Encoders\n\nRun `.venv/bin/python benchmarks/bench_encoders.py`."
+    )
     text = "\n".join([
         "# Benchmarks",
         "",
@@ -102,6 +109,8 @@ def main() -> None:
         report.strip(),
         "",
         experiments.strip(),
+        "",
+        encoder_section,
         "",
     ])
     out = Path(args.out)
