@@ -12,12 +12,11 @@ from __future__ import annotations
 import math
 import os
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from mmgraph.encoders.base import Encoder, check_choice, check_float, check_int
+from mmgraph.encoders.base import Encoder, check_choice, check_float, check_int, check_nonempty_file
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".ogg", ".flac")
 """File extensions that :func:`mmgraph.encoders.default_encoder` treats as audio."""
@@ -120,11 +119,7 @@ def read_audio(path: str | os.PathLike[str], *, sample_rate: int) -> np.ndarray:
     import soundfile
     from scipy.signal import resample_poly
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if path.stat().st_size == 0:
-        raise ValueError("the file is empty (0 bytes)")
+    path = check_nonempty_file(path)
     try:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:

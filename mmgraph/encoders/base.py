@@ -560,6 +560,21 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def check_nonempty_file(path: str | os.PathLike) -> Path:
+    """The path of an existing, non-empty file.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is empty (0 bytes).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    if path.stat().st_size == 0:
+        raise ValueError("the file is empty (0 bytes)")
+    return path
+
+
 class ProjectionEncoder(Encoder):
     """An encoder whose :meth:`fit` learns a projection ``components_`` of shape ``(dim, n)``
     (pixel PCA, TF-IDF SVD); ``wanted_dim`` is the asked size, ``dim_`` the fitted one."""

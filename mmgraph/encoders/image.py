@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,6 +20,7 @@ from mmgraph.encoders.base import (
     ProjectionEncoder,
     check_choice,
     check_int,
+    check_nonempty_file,
     package_version,
     torch_threads,
 )
@@ -102,11 +102,7 @@ def load_image(path: str | os.PathLike[str], *, size: int | None = None) -> Any:
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    if path.stat().st_size == 0:
-        raise ValueError("the file is empty (0 bytes)")
+    path = check_nonempty_file(path)
     try:
         with Image.open(path) as image:
             if getattr(image, "n_frames", 1) > 1:
