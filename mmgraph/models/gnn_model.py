@@ -55,6 +55,7 @@ class GNNModel:
         self.propagation = propagation
         self.temperature = temperature
         self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0}
+        self._propagation: tuple[HeteroData, PropagationGraph] | None = None
 
     def fit(self, data: TaskData, *, progress: bool = True) -> GNNModel:
         targets = [data.target_edge_type] if data.target_edge_type else []
@@ -115,7 +116,12 @@ class GNNModel:
         uses_labels = c["alpha"] < 1 and self.learner.label_head_ is not None
         if not (uses_links or uses_labels):
             return
-        propagation = PropagationGraph(graph, temperature=self.temperature, link_weight=LINK_EDGE_WEIGHT)
+        # One normalised adjacency per graph, whatever the settings tried on it.
+        if self._propagation is None or self._propagation[0] is not graph:
+            self._propagation = (
+                graph, PropagationGraph(graph, temperature=self.temperature, link_weight=LINK_EDGE_WEIGHT)
+            )
+        propagation = self._propagation[1]
         if uses_links:
             src, _, dst = self.learner.target_edge_types_[0]
             self._z = []
