@@ -24,6 +24,17 @@ def _mmgraph_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         os.environ.pop("MMGRAPH_CACHE", None)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread, above all on a busy shared machine."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """The shared data folder: ``MMGRAPH_DATA``, else ``<repo>/../shared/data``; skips if absent."""

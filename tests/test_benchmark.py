@@ -6,7 +6,6 @@ import json
 import math
 
 import pytest
-import torch
 
 from mmgraph.benchmark import METRICS, benchmark
 from mmgraph.cli import main
@@ -24,12 +23,7 @@ OPTIONS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

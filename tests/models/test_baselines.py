@@ -23,13 +23,7 @@ LABEL_VIA_LINKS = Task(name="synlab-links", description="", kind="label", source
 FAST = {"siamese": {"epochs": 60}, "fusion": {"epochs": 100}, "attention-fusion": {"epochs": 100}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, above all on a busy shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
