@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
-from mmgraph.models.baselines import NotApplicableError
+from mmgraph.errors import NotApplicableError
 from mmgraph.pipeline import json_default
 from mmgraph.tasks import Task, get_task
 
@@ -50,7 +50,7 @@ def benchmark(
     root: str | os.PathLike | None = None,
     dataset: MultimodalDataset | Mapping[str, MultimodalDataset] | None = None,
     model_options: Mapping[str, Mapping[str, Any]] | None = None,
-    k: int = 10,
+    setting: str = "inductive",
     cache: Any = "default",
     progress: bool = True,
 ) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def benchmark(
         dataset: a dataset to use for every task instead of the task's loader, or one per
             task name (for tasks without a named dataset, and for tests).
         model_options: settings per model name, e.g. ``{"gnn": {"epochs": 50}}``.
-        k: similarity neighbours per node in the graph.
+        setting: ``"inductive"`` (default) or ``"transductive"``, for every model alike.
         cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
         progress: show a progress bar over the runs.
 
@@ -121,7 +121,7 @@ def benchmark(
                     try:
                         result = pipeline(
                             task, dataset=data, model=name, seed=seed, root=root,
-                            model_options=model_options.get(name), k=k, cache=cache, progress=False,
+                            model_options=model_options.get(name), setting=setting, cache=cache, progress=False,
                         )
                     except NotApplicableError as error:
                         reason = str(error)

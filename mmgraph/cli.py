@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from mmgraph.data import DataError
+from mmgraph.errors import DataError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--conv", choices=["sage", "gat", "hgt", "graphconv"], help="GNN layers")
     run.add_argument("--epochs", type=int, help="training epochs of the GNN")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
-    run.add_argument("--k", type=int, default=10, help="similarity neighbours per node (default 10)")
+    run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
+    run.add_argument("--candidates", choices=["held-out", "all"],
+                     help="with --manifest: rank the held-out samples (default) or every target sample")
+    run.add_argument("--setting", default="inductive", choices=["inductive", "transductive"],
+                     help="inductive (default): held-out samples are new to every model; transductive: "
+                          "their features (only) are visible to every model")
     run.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     run.add_argument("--out", help="folder to save the result and the fitted model in")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -66,6 +71,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if bool(args.task) == bool(args.manifest):
         parser.error("give either --task or --manifest (with --source and --target)")
+    if args.candidates and not args.manifest:
+        parser.error("--candidates applies to --manifest; a named task declares its own candidate set")
     dataset = None
     if args.manifest:
         from mmgraph.data import from_manifest
@@ -73,7 +80,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         if not (args.source and args.target):
             parser.error("--manifest needs --source and --target modalities")
         dataset = from_manifest(args.manifest, links=args.links)
-        task = Task.for_manifest(dataset, source=args.source, target=args.target, mode=args.split)
+        task = Task.for_manifest(
+            dataset, source=args.source, target=args.target, mode=args.split, candidates=args.candidates or "held-out"
+        )
     else:
         task = args.task
     options = {}
@@ -81,9 +90,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         options["conv"] = args.conv
     if args.epochs:
         options["epochs"] = args.epochs
+    if args.k:
+        options["k"] = args.k
     result = pipeline(
         task, dataset=dataset, model=args.model, seed=args.seed, root=args.data,
-        model_options=options, k=args.k, progress=not args.quiet,
+        model_options=options, setting=args.setting, progress=not args.quiet,
     )
     print(result)
     if args.out:

@@ -19,15 +19,17 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from torch_geometric.data import HeteroData
 
-from mmgraph.data import DatasetSplit, MultimodalDataset, split_dataset
-from mmgraph.evaluation.evaluator import evaluate_link_auc, evaluate_links, evaluate_node_labels
-from mmgraph.graph import GraphBuilder
+from mmgraph.data import CANDIDATE_SETS, DatasetSplit, MultimodalDataset, split_dataset
+from mmgraph.data.prepared import PreparedTask
+from mmgraph.errors import DataError
+from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
+from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.gnn_model import GNNModel
 from mmgraph.models.relation_learner import RelationLearner
+from mmgraph.predict import predict_links as _predict_links
 from mmgraph.tasks import Task, get_task
-from mmgraph.typing import EdgeType, NodeType
+from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
 
@@ -36,71 +38,6 @@ def _version() -> str:
     from mmgraph import __version__
 
     return __version__
-
-
-# ---------------------------------------------------------------------- prepared task data
-@dataclass
-class TaskData:
-    """Everything a model may read for one task and split, and what evaluation needs.
-
-    Attributes:
-        task: the task.
-        dataset: the task's dataset.
-        split: its split.
-        features: encoder features per modality, in node order.
-        graph: the heterogeneous graph over all samples with the *training* links only.
-        train_links: training links per edge type, as node indices.
-        target_edge_type: the link type the task predicts (link tasks).
-        known_links: every true link of the target type, all splits (for filtered ranking).
-        node_split: per modality, the split of every node (``"train"``, ``"val"``, ``"test"``).
-        classes: label names (label tasks); ``labels`` index into it, ``-1`` where unknown.
-        labels: true labels per modality (for evaluation; the graph only has training ones).
-        label_train_mask: per modality, the nodes whose labels a model may train on.
-        maskable_edge_types: link types a held-out node lacks (with their reverses).
-    """
-
-    task: Task
-    dataset: MultimodalDataset
-    split: DatasetSplit
-    features: dict[NodeType, Tensor]
-    graph: HeteroData
-    train_links: dict[EdgeType, Tensor]
-    target_edge_type: EdgeType | None
-    known_links: Tensor | None
-    node_split: dict[NodeType, np.ndarray]
-    classes: list[str] = field(default_factory=list)
-    labels: dict[NodeType, Tensor] = field(default_factory=dict)
-    label_train_mask: dict[NodeType, Tensor] = field(default_factory=dict)
-    maskable_edge_types: list[EdgeType] = field(default_factory=list)
-
-    def links(self, part: str) -> Tensor:
-        """The links of the target type in one split part, ``(2, n)`` node indices."""
-        table = self.split.links(part)
-        by_type = self.dataset.links_by_type(table) if len(table) else {}
-        return torch.as_tensor(by_type.get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64)))
-
-    def pool(self, node_type: NodeType, part: str, edges: Tensor, side: int) -> Tensor:
-        """Candidate nodes of ``node_type`` for evaluating ``part``: the nodes of that part and
-        the endpoints of its links, sorted."""
-        in_part = torch.as_tensor(np.flatnonzero(self.node_split[node_type] == part))
-        return torch.unique(torch.cat([in_part, edges[side]]))
-
-
-def _target_edge_type(task: Task, dataset: MultimodalDataset) -> EdgeType | None:
-    if task.kind != "link":
-        return None
-    types = [t for t in dataset.edge_types() if {t[0], t[2]} == {task.source, task.target}]
-    if not types:
-        raise ValueError(
-            f"The dataset {dataset.name!r} has no links between {task.source!r} and {task.target!r}; "
-            f"its link types are {dataset.edge_types()}."
-        )
-    if len(types) > 1:
-        raise ValueError(
-            f"The dataset {dataset.name!r} has several link types between {task.source!r} and "
-            f"{task.target!r}: {types}. Give the links one relation name."
-        )
-    return types[0]
 
 
 def encode_dataset(
@@ -148,76 +85,16 @@ def prepare_task(
     *,
     seed: int,
     features: Mapping[NodeType, Tensor],
-    builder: GraphBuilder,
     split: DatasetSplit | None = None,
-) -> TaskData:
-    """Splits the dataset and builds the training graph for one task."""
+    setting: str = "inductive",
+) -> PreparedTask:
+    """Splits the dataset (unless ``split`` is given) and prepares the task's views."""
     split = split or split_dataset(dataset, seed=seed, **task.split)
-    node_split = {
-        m: split.sample_split.loc[dataset.node_ids(m)].to_numpy(dtype=object) for m in dataset.modalities
-    }
-    train_table = split.links("train")
-    train_links = {
-        t: torch.as_tensor(v) for t, v in (dataset.links_by_type(train_table) if len(train_table) else {}).items()
-    }
-    target = _target_edge_type(task, dataset)
-    known = None
-    if target is not None:
-        if task.same_label_is_link:
-            known = _same_label_pairs(dataset, target)
-        else:
-            known = torch.as_tensor(dataset.links_by_type()[target])
-    classes: list[str] = []
-    labels, label_mask, graph_labels = {}, {}, None
-    if task.kind == "label":
-        classes = sorted({str(v) for v in dataset.samples["label"].dropna()})
-        index = {c: i for i, c in enumerate(classes)}
-        readable = task.label_modalities or (task.source,)
-        graph_labels = {}
-        for modality in dataset.modalities:
-            y = torch.tensor([index.get(v, -1) if v is not None else -1 for v in dataset.labels(modality)])
-            labels[modality] = y
-            mask = torch.as_tensor(node_split[modality] == "train") & (y >= 0)
-            if modality not in readable:
-                mask = torch.zeros_like(mask)
-            label_mask[modality] = mask
-            graph_labels[modality] = torch.where(mask, y, torch.full_like(y, -1))
-    graph = builder.build(features, train_links, labels=graph_labels)
-    maskable = _maskable_types(task, dataset, builder)
-    return TaskData(
-        task=task, dataset=dataset, split=split, features=dict(features), graph=graph,
-        train_links=train_links, target_edge_type=target, known_links=known, node_split=node_split,
-        classes=classes, labels=labels, label_train_mask=label_mask, maskable_edge_types=maskable,
-    )
-
-
-def _same_label_pairs(dataset: MultimodalDataset, edge_type: EdgeType) -> Tensor:
-    src_labels = dataset.labels(edge_type[0])
-    dst_labels = dataset.labels(edge_type[2])
-    pairs = []
-    for label in set(src_labels) - {None}:
-        s = np.flatnonzero(src_labels == label)
-        d = np.flatnonzero(dst_labels == label)
-        pairs.append(np.stack(np.meshgrid(s, d, indexing="ij")).reshape(2, -1))
-    return torch.as_tensor(np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64))
-
-
-def _maskable_types(task: Task, dataset: MultimodalDataset, builder: GraphBuilder) -> list[EdgeType]:
-    """Link types a held-out node lacks: all of them, or in partial mode the hidden ones."""
-    from mmgraph.data.split import _matches
-
-    hide = task.split.get("hide")
-    types = []
-    for edge_type in dataset.edge_types():
-        if task.split.get("mode") == "partial" and not any(_matches(edge_type, tuple(s)) for s in hide):
-            continue
-        src, rel, dst = edge_type
-        types += [edge_type, (dst, builder.reverse_prefix + rel, src)]
-    return types
+    return PreparedTask(task, dataset, split, dict(features), setting=setting)
 
 
 # ---------------------------------------------------------------------- models
-def make_model(model: str | Any, options: Mapping[str, Any] | None, seed: int) -> Any:
+def make_model(model: str | RelationModel, options: Mapping[str, Any] | None, seed: int) -> RelationModel:
     """Builds a model from its name (``"gnn"``) or returns an instance as it is."""
     from mmgraph.models import MODELS
 
@@ -226,6 +103,58 @@ def make_model(model: str | Any, options: Mapping[str, Any] | None, seed: int) -
     options = dict(options or {})
     options.setdefault("seed", seed)
     return MODELS.get(model)(**options)
+
+
+def validator(prepared: PreparedTask, *, part: str = "val") -> Validate | None:
+    """The validation callback of a prepared task: the model's scores of the validation samples,
+    attached as new samples, on the questions of the task's declared candidate set. ``None``
+    when validation asks nothing."""
+    new = prepared.new_samples(part)
+    if prepared.task.kind == "link":
+        queries = prepared.link_queries(part)
+        if not queries:
+            return None
+
+        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_link_queries(model.scorer(new).link_scores, queries, max_links=max_links)
+    else:
+        labels = prepared.label_queries(part)
+        if labels.nodes.numel() == 0:
+            return None
+
+        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_label_queries(model.scorer(new).predict_labels, labels)
+    return validate
+
+
+def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *, seed: int = 0) -> dict[str, float]:
+    """Metrics of a fitted model on one held-out part, through its scorer of new samples.
+
+    Link tasks: the rank metrics of the declared candidate set without prefix, both candidate
+    sets under ``"held-out/..."`` and ``"all/..."`` (a set that asks nothing is left out), and
+    AUC/AP with negatives drawn like the declared candidates. Label tasks: accuracy, macro-F1.
+    """
+    scorer = model.scorer(prepared.new_samples(part))
+    if prepared.task.kind == "label":
+        metrics = evaluate_label_queries(scorer.predict_labels, prepared.label_queries(part))
+        if not metrics:
+            raise DataError(f"The task {prepared.task.name!r} has no labelled {part} samples to evaluate.")
+        return metrics
+    metrics: dict[str, float] = {}
+    for candidate_set in CANDIDATE_SETS:
+        queries = prepared.link_queries(part, candidate_set)
+        values = evaluate_link_queries(scorer.link_scores, queries)
+        metrics.update({f"{candidate_set}/{k}": v for k, v in values.items()})
+        if candidate_set == prepared.task.candidates:
+            if not values:
+                raise DataError(
+                    f"The task {prepared.task.name!r} asks no cold {part} link from the {candidate_set!r} candidates: "
+                    "no held-out sample of the query modality has a link of the evaluated type whose other end is a "
+                    "candidate. Check the split (mode, hide) and the candidate set."
+                )
+            metrics.update(values)
+            metrics.update(evaluate_link_auc(scorer.link_scores, queries, seed=seed))
+    return metrics
 
 
 # ---------------------------------------------------------------------- results
@@ -245,6 +174,8 @@ class PipelineResult:
     version: str
     environment: dict[str, str] = field(default_factory=dict)
     fitted: Any = field(default=None, repr=False, compare=False)
+    prepared: PreparedTask | None = field(default=None, repr=False, compare=False)
+    encoders: dict[NodeType, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -322,16 +253,20 @@ def pipeline(
     task: str | Task,
     *,
     dataset: MultimodalDataset | None = None,
-    model: str | Any = "gnn",
+    model: str | RelationModel = "gnn",
     seed: int | None = None,
     root: str | os.PathLike | None = None,
     model_options: Mapping[str, Any] | None = None,
-    k: int = 10,
     encoders: Mapping[NodeType, Any] | None = None,
+    setting: str = "inductive",
     cache: Any = "default",
     progress: bool = True,
 ) -> PipelineResult:
     """Runs one task end to end and evaluates on its test split.
+
+    The model is fitted on the training view only (in the default ``"inductive"`` setting, held-out
+    samples do not exist for it), selected on validation, and the test samples are then scored
+    as new samples through :meth:`RelationModel.scorer`, the path prediction takes.
 
     Args:
         task: a task name (see :data:`mmgraph.tasks.TASKS`) or a :class:`Task`.
@@ -339,9 +274,10 @@ def pipeline(
         model: ``"gnn"`` (the default relation learner) or another registered model name.
         seed: seeds the split, the encoders' fitting and the model; drawn and logged if None.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
-        model_options: settings of the model (for ``"gnn"``: :class:`RelationLearnerConfig`).
-        k: similarity neighbours per node in the graph.
+        model_options: settings of the model (for ``"gnn"``: :class:`~mmgraph.models.gnn_model.GNNConfig`).
         encoders: encoder per modality, overriding the task's choice.
+        setting: ``"inductive"`` (default) or ``"transductive"`` (held-out features visible to
+            every model alike); named in the result.
         cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
         progress: show progress bars.
 
@@ -363,7 +299,7 @@ def pipeline(
     start = time.perf_counter()
     if dataset is None:
         if task.dataset is None:
-            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
+            raise DataError(f"The task {task.name!r} names no dataset; pass dataset=.")
         dataset = load(task.dataset, root=root, **task.dataset_options)
     dataset = task.make_dataset(dataset, seed)
     split = split_dataset(dataset, seed=seed, **task.split)
@@ -375,67 +311,75 @@ def pipeline(
     )
     timings["encode_seconds"] = time.perf_counter() - start
 
-    start = time.perf_counter()
-    builder = GraphBuilder(k=k)
-    data = prepare_task(task, dataset, seed=seed, features=features, builder=builder, split=split)
-    timings["graph_seconds"] = time.perf_counter() - start
-
+    prepared = prepare_task(task, dataset, seed=seed, features=features, split=split, setting=setting)
     start = time.perf_counter()
     fitted = make_model(model, model_options, seed)
-    fitted.fit(data, progress=progress)
+    fitted.fit(prepared.train_view(), validate=validator(prepared), progress=progress)
     timings["train_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if task.kind == "link":
-        metrics = evaluate_links(fitted, data, "test")
-        metrics.update(evaluate_link_auc(fitted, data, "test", seed=seed))
-    else:
-        metrics = evaluate_node_labels(fitted, data, "test")
+    metrics = evaluate(fitted, prepared, "test", seed=seed)
     timings["eval_seconds"] = time.perf_counter() - start
-    fitted.encoders_ = fitted_encoders
-    fitted.builder_ = builder
-    fitted.data_ = data
     return PipelineResult(
-        task=task.summary(), model=getattr(fitted, "name", type(fitted).__name__), seed=seed,
-        metrics={k: (int(v) if k.startswith("num_") else float(v)) for k, v in metrics.items()},
-        config={"model": fitted.config(), "k": k, "encoders": {m: repr(e) for m, e in fitted_encoders.items()}},
-        timings=timings, version=_version(), environment=_environment(), fitted=fitted,
+        task={**task.summary(), "setting": setting}, model=getattr(fitted, "name", type(fitted).__name__), seed=seed,
+        metrics={k: int(v) if k.endswith(("num_queries", "num_candidates")) else float(v) for k, v in metrics.items()},
+        config={"model": fitted.config(), "encoders": {m: repr(e) for m, e in fitted_encoders.items()}},
+        timings=timings, version=_version(), environment=_environment(), fitted=fitted, prepared=prepared,
+        encoders=fitted_encoders,
     )
 
 
 def predict_links(
-    result: PipelineResult, payloads: list[str], *, modality: NodeType, target: NodeType, k: int = 10
+    result: PipelineResult,
+    payloads: list[str],
+    *,
+    modality: NodeType,
+    target: NodeType,
+    k: int = 10,
+    candidates: str = "all",
+    exclude_linked: bool = False,
 ) -> pd.DataFrame:
     """Ranks ``target`` samples for brand-new samples of ``modality``.
 
-    The new samples are encoded with the run's fitted encoder, attached to the fitted graph
-    by similarity (they have no known link) and scored against every ``target`` sample.
+    The new samples are encoded with the run's fitted encoders, attached to the fitted model's
+    training view by similarity (they have no known link) and scored, exactly as the evaluator
+    scores held-out samples.
+
+    Args:
+        candidates: ``"all"`` (every ``target`` sample of the training view, the catalogue) or
+            ``"held-out"`` (the run's held-out test samples of ``target``).
+        exclude_linked: leave out catalogue samples that already hold a training link.
 
     Returns:
         One row per (query, rank): ``query`` (position in ``payloads``), ``rank``, ``id`` of the
         candidate sample and ``score``.
     """
-    model = result.fitted
-    if not isinstance(model, GNNModel) or not hasattr(model, "data_"):
-        raise ValueError("predict_links needs the result of a GNN pipeline run in this session.")
-    data: TaskData = model.data_
-    if modality not in model.encoders_:
-        raise ValueError(f"No fitted encoder for modality {modality!r}; have {sorted(model.encoders_)}.")
-    edge_type = data.target_edge_type
-    if {edge_type[0], edge_type[2]} != {modality, target}:
+    if result.fitted is None or result.prepared is None:
+        raise ValueError("predict_links needs the result of a pipeline run in this session (with its fitted model).")
+    if candidates not in CANDIDATE_SETS:
+        raise ValueError(
+            f"The 'candidates' of predict_links must be one of {CANDIDATE_SETS}. Got {candidates!r} instead."
+        )
+    prepared = result.prepared
+    train = prepared.train_view()
+    features = _encode(result, modality, payloads)
+    edge_type = train.target_edge_type
+    if edge_type is None or {edge_type[0], edge_type[2]} != {modality, target}:
         raise ValueError(f"The model predicts {edge_type} links, not {modality!r} -> {target!r}.")
-    features = torch.as_tensor(model.encoders_[modality].encode(payloads), dtype=torch.float32)
-    graph, new_index = model.builder_.attach(data.graph, modality, features)
-    candidates = torch.arange(data.graph[target].num_nodes)
-    try:
-        model.refresh(graph)
-        scores = model.link_scores(edge_type, new_index, candidates, reverse=edge_type[0] != modality)
-    finally:
-        model.refresh(data.graph)
-    top = scores.topk(min(k, scores.shape[1]), dim=1)
-    ids = data.dataset.node_ids(target)
-    rows = [
-        (q, r + 1, ids[int(top.indices[q, r])], float(top.values[q, r]))
-        for q in range(len(payloads)) for r in range(top.indices.shape[1])
-    ]
-    return pd.DataFrame(rows, columns=["query", "rank", "id", "score"])
+    new_candidates = new_ids = None
+    if candidates == "held-out":
+        new = prepared.new_samples("test")
+        ids = prepared.new_sample_ids("test")[target]
+        test_ids = set(prepared.split.sample_ids("test"))
+        keep = torch.as_tensor([i in test_ids for i in ids], dtype=torch.bool)
+        new_candidates, new_ids = new[target][keep], [i for i in ids if i in test_ids]
+    return _predict_links(
+        result.fitted, train, features, query_type=modality, k=k, catalogue=candidates == "all",
+        new_candidates=new_candidates, new_candidate_ids=new_ids, exclude_linked=exclude_linked,
+    )
+
+
+def _encode(result: PipelineResult, modality: NodeType, payloads: list[str]) -> Tensor:
+    if modality not in result.encoders:
+        raise ValueError(f"No fitted encoder for modality {modality!r}; have {sorted(result.encoders)}.")
+    return torch.as_tensor(result.encoders[modality].encode(payloads), dtype=torch.float32)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mmgraph.errors import DataError
 from mmgraph.typing import EdgeType, NodeType
 
 SAMPLE_COLUMNS: tuple[str, ...] = ("id", "modality", "path", "text", "item", "label", "group")
@@ -21,10 +22,6 @@ ITEM_RELATION = "same_item"
 """The relation name of the links implied by a shared ``item``."""
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
-
-
-class DataError(ValueError):
-    """A dataset, manifest or split request that cannot be used as given."""
 
 
 def _clean_str(value: object) -> str | None:

@@ -2,8 +2,11 @@
 
 A split assigns every sample to one of ``train``, ``val`` and ``test`` by *units*: samples
 that must stay together (one item's samples; with ``mode="group"``, also one group's). A
-link belongs to the most held-out split of its two ends, so a held-out sample never keeps a
-training link, except for the relation types that ``mode="partial"`` lets it keep.
+link belongs to the most held-out split of its two ends, so a held-out sample never holds a
+training link: a sample is a training sample exactly when the model may read it, and every
+training link joins two training samples. In ``mode="partial"``, the samples of a held-out
+unit that keep a link of a relation type not hidden stay training samples (they are in the
+graph); in ``mode="predefined"``, a sample's part follows from its links.
 """
 
 from __future__ import annotations
@@ -167,9 +170,11 @@ def split_dataset(
         ``"group"``: as ``"item"``, but units also join samples of one ``group`` (one speaker,
         one base emoji): no group straddles two splits.
         ``"partial"``: units as in ``"group"``; a held-out unit's links of the relation types
-        in ``hide`` are held out, and its other links stay in training.
-        ``"predefined"``: the links table's ``split`` column decides; every sample is
-        ``"train"``.
+        in ``hide`` are held out, and its other links stay in training, so the samples that
+        keep such a link are training samples (the held-out ones are those left with no link).
+        ``"predefined"``: the links table's ``split`` column decides; a sample holding a
+        training link (or no link) is a training sample, any other takes the first held-out
+        part among its links (``"val"`` before ``"test"``).
 
     Args:
         dataset: the dataset to split.
@@ -222,8 +227,21 @@ def split_dataset(
                 f"mode='predefined' needs a 'split' value on every link; the dataset "
                 f"{dataset.name!r} has none or some missing. Use mode='item' or 'group' instead."
             )
-        sample_split = pd.Series("train", index=samples["id"].to_numpy(), dtype=object)
-        return DatasetSplit(dataset, mode, sample_split, links["split"].to_numpy(dtype=object), seed)
+        link_split = links["split"].to_numpy(dtype=object)
+        bad = sorted(set(link_split) - set(SPLIT_NAMES))
+        if bad:
+            raise DataError(
+                f"The 'split' column of the links of {dataset.name!r} must hold {SPLIT_NAMES}. "
+                f"Got {bad} instead."
+            )
+        ends = pd.DataFrame({
+            "id": np.concatenate([links["src"].to_numpy(dtype=object), links["dst"].to_numpy(dtype=object)]),
+            "order": np.tile([_ORDER[p] for p in link_split], 2),
+        })
+        first = ends.groupby("id")["order"].min()  # train (0) if any training link
+        parts = [SPLIT_NAMES[int(first.get(i, 0))] for i in samples["id"]]
+        sample_split = pd.Series(parts, index=samples["id"].to_numpy(), dtype=object)
+        return DatasetSplit(dataset, mode, sample_split, link_split, seed)
 
     units = _units(samples, by_group=mode in ("group", "partial"))
     unit_part = _assign_units(units, samples["modality"].to_numpy(), val=val, test=test, seed=seed)
@@ -253,6 +271,12 @@ def split_dataset(
         edge_types = dataset.link_edge_types(links)
         kept = np.array([not any(_matches(t, s) for s in hide_specs) for t in edge_types], dtype=bool)
         link_split = np.where(kept, "train", link_split).astype(object)
+        # A sample that keeps a link is in the graph: a training sample.
+        keeps = set(links["src"][kept]) | set(links["dst"][kept])
+        sample_split = pd.Series(
+            np.where(sample_split.index.isin(list(keeps)), "train", sample_split.to_numpy()).astype(object),
+            index=sample_split.index, dtype=object,
+        )
     return DatasetSplit(dataset, mode, sample_split, link_split, seed, hide_specs)
 
 

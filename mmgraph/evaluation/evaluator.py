@@ -1,88 +1,134 @@
-"""Evaluation of a fitted model on one split part of a prepared task."""
+"""Evaluation of a scoring function on the questions of a prepared task.
+
+The evaluator knows nothing of models: it takes a score function (a fitted model's
+``scorer(new).link_scores``, the very function prediction uses) and the questions of
+:meth:`mmgraph.data.prepared.PreparedTask.link_queries` / ``label_queries``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from mmgraph.data.prepared import LabelQueries, LinkQueries
 from mmgraph.evaluation.classification import evaluate_labels
-from mmgraph.evaluation.ranking import (
-    evaluate_link_classification,
-    evaluate_link_ranking,
-    sample_negatives,
-)
+from mmgraph.evaluation.ranking import DEFAULT_KS, evaluate_link_classification, link_ranks, ranking_metrics
 from mmgraph.typing import EdgeType
 
-if TYPE_CHECKING:
-    from mmgraph.pipeline import TaskData
+LinkScoreFn = Callable[..., Tensor]
+"""``score_fn(edge_type, query, candidates, *, reverse) -> (b, c)`` scores, as ``Scorer.link_scores``."""
 
 
-def evaluate_links(
-    model: Any, data: TaskData, part: str, *, batch_size: int = 512, max_links: int | None = None, seed: int = 0
-) -> dict[str, float]:
-    """Filtered rank metrics of ``model`` on the target links of one split part.
-
-    Args:
-        max_links: rank only a fixed random subset of this many links (drawn with ``seed``)
-            when the part has more; the candidate pools stay whole. For cheap early-stopping
-            checks of models that score every pair with a network; test metrics use all links.
-    """
-    edges = data.links(part)
-    if edges.numel() == 0:
-        raise ValueError(f"The task {data.task.name!r} has no {part} links to evaluate.")
-    src_type, _, dst_type = data.target_edge_type
-    pool_src = data.pool(src_type, part, edges, 0)
-    pool_dst = data.pool(dst_type, part, edges, 1)
-    if max_links is not None and edges.shape[1] > max_links:
-        keep = torch.randperm(edges.shape[1], generator=torch.Generator().manual_seed(seed))[:max_links]
-        edges = edges[:, keep.sort().values]
-
-    def score_fn(query: Tensor, direction: str) -> Tensor:
-        if direction == "src->dst":
-            return model.link_scores(data.target_edge_type, query, pool_dst, reverse=False)
-        return model.link_scores(data.target_edge_type, query, pool_src, reverse=True)
-
-    metrics = evaluate_link_ranking(
-        score_fn, edges, num_src=data.graph[src_type].num_nodes, num_dst=data.graph[dst_type].num_nodes,
-        known_edges=data.known_links, candidates_src=pool_src, candidates_dst=pool_dst,
-        batch_size=batch_size,
+def subsample(queries: LinkQueries, max_links: int | None, seed: int = 0) -> LinkQueries:
+    """The same questions restricted to a fixed random subset of ``max_links`` links (all if fewer)."""
+    n = queries.links.shape[1]
+    if max_links is None or n <= max_links:
+        return queries
+    keep = torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:max_links].sort().values
+    return LinkQueries(
+        edge_type=queries.edge_type, direction=queries.direction, candidate_set=queries.candidate_set,
+        links=queries.links[:, keep], candidates=queries.candidates, known=queries.known,
+        num_query=queries.num_query, num_answer=queries.num_answer,
     )
+
+
+def score_queries(
+    score_fn: LinkScoreFn, queries: LinkQueries, *, batch_size: int = 512
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Scores the distinct queries of ``queries`` against its candidates, a batch at a time.
+
+    Yields:
+        ``(query nodes (b,), scores (b, num_candidates))``, candidates in the order of
+        ``queries.candidates``.
+    """
+    distinct = torch.unique(queries.links[0])
+    for start in range(0, distinct.numel(), batch_size):
+        batch = distinct[start : start + batch_size]
+        yield batch, score_fn(queries.edge_type, batch, queries.candidates, reverse=queries.reverse)
+
+
+def evaluate_link_queries(
+    score_fn: LinkScoreFn,
+    queries: Mapping[str, LinkQueries],
+    *,
+    ks: Sequence[int] = DEFAULT_KS,
+    batch_size: int = 512,
+    max_links: int | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Filtered, realistic rank metrics of the questions of every direction.
+
+    Returns:
+        ``"<direction>/mrr"``, ``"<direction>/hits@k"``, ``"<direction>/num_queries"`` (links
+        ranked) and ``"<direction>/num_candidates"`` per direction asked, and ``"mrr"``,
+        ``"hits@k"``: the means over the directions asked. Empty if no direction is asked.
+    """
+    metrics: dict[str, float] = {}
+    for direction, asked in queries.items():
+        asked = subsample(asked, max_links, seed)
+
+        def one_direction(query: Tensor, _: str, asked: LinkQueries = asked) -> Tensor:
+            return score_fn(asked.edge_type, query, asked.candidates, reverse=asked.reverse)
+
+        ranks = link_ranks(
+            one_direction, asked.links, num_src=asked.num_query, num_dst=asked.num_answer,
+            known_edges=asked.known, candidates=asked.candidates, batch_size=batch_size,
+        )
+        for name, value in ranking_metrics(ranks, ks=ks).items():
+            metrics[f"{direction}/{name}"] = value
+        metrics[f"{direction}/num_queries"] = int(asked.links.shape[1])
+        metrics[f"{direction}/num_candidates"] = int(asked.candidates.numel())
+    for name in ["mrr", *(f"hits@{k}" for k in ks)]:
+        values = [metrics[f"{d}/{name}"] for d in queries]
+        if values:
+            metrics[name] = float(np.mean(values))
     return metrics
 
 
-def evaluate_link_auc(model: Any, data: TaskData, part: str, *, seed: int) -> dict[str, float]:
-    """AUC and AP of the target links of one part against as many sampled non-links."""
-    edges = data.links(part)
-    src_type, _, dst_type = data.target_edge_type
-    negatives = sample_negatives(
-        edges, num_src=data.graph[src_type].num_nodes, num_dst=data.graph[dst_type].num_nodes,
-        known_edges=data.known_links, generator=torch.Generator().manual_seed(seed),
-    )
-    return evaluate_link_classification(
-        _pair_scores(model, data.target_edge_type, edges), _pair_scores(model, data.target_edge_type, negatives)
-    )
+def evaluate_link_auc(score_fn: LinkScoreFn, queries: Mapping[str, LinkQueries], *, seed: int) -> dict[str, float]:
+    """AUC and AP of the asked links against as many non-links, drawn like the ranking candidates.
+
+    Each asked link ``(q, a)`` of each direction gives one negative ``(q, c)``, ``c`` drawn
+    uniformly from the same candidate set among those not known to be linked to ``q``.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    positives, negatives = [], []
+    for asked in queries.values():
+        known = asked.known_pairs()
+        query = asked.links[0]
+        drawn = torch.empty_like(query)
+        todo = torch.arange(query.numel())
+        for _ in range(100):
+            if todo.numel() == 0:
+                break
+            picks = torch.randint(asked.candidates.numel(), (todo.numel(),), generator=generator)
+            drawn[todo] = asked.candidates[picks]
+            todo = todo[known.contains(query[todo], drawn[todo])]
+        ok = torch.ones(query.numel(), dtype=torch.bool)
+        ok[todo] = False  # queries linked to every candidate have no negative
+        positives.append(_pair_scores(score_fn, asked.edge_type, asked.links, asked.reverse))
+        negatives.append(_pair_scores(score_fn, asked.edge_type, torch.stack([query[ok], drawn[ok]]), asked.reverse))
+    positives, negatives = torch.cat([torch.zeros(0), *positives]), torch.cat([torch.zeros(0), *negatives])
+    if not positives.numel() or not negatives.numel():
+        return {}  # undefined: nothing asked, or every candidate is an answer
+    return evaluate_link_classification(positives, negatives)
 
 
-def _pair_scores(model: Any, edge_type: EdgeType, pairs: Tensor, chunk: int = 512) -> Tensor:
-    out = []
+def _pair_scores(score_fn: LinkScoreFn, edge_type: EdgeType, pairs: Tensor, reverse: bool, chunk: int = 512) -> Tensor:
+    out = [torch.zeros(0)]
     for start in range(0, pairs.shape[1], chunk):
-        s, d = pairs[0, start : start + chunk], pairs[1, start : start + chunk]
-        out.append(model.link_scores(edge_type, s, d, reverse=False).diagonal())
+        q, c = pairs[0, start : start + chunk], pairs[1, start : start + chunk]
+        out.append(score_fn(edge_type, q, c, reverse=reverse).diagonal().float())
     return torch.cat(out)
 
 
-def evaluate_node_labels(model: Any, data: TaskData, part: str) -> dict[str, float]:
-    """Accuracy and macro-F1 on the labelled nodes of the task's modality in one part."""
-    node_type = data.task.source
-    y = data.labels[node_type]
-    nodes = torch.as_tensor(np.flatnonzero((data.node_split[node_type] == part) & (y.numpy() >= 0)))
-    if nodes.numel() == 0:
-        raise ValueError(f"The task {data.task.name!r} has no labelled {part} nodes of {node_type!r}.")
-    predicted = model.predict_labels(node_type)[nodes]
-    classes = np.asarray(data.classes, dtype=object)
-    return evaluate_labels(classes[y[nodes].numpy()].tolist(), classes[predicted.numpy()].tolist())
-
-
+def evaluate_label_queries(predict_fn: Callable[[str], Tensor], queries: LabelQueries) -> dict[str, float]:
+    """Accuracy and macro-F1 of ``predict_fn(node_type)`` (a class per node) on the asked nodes."""
+    if queries.nodes.numel() == 0:
+        return {}
+    predicted = predict_fn(queries.node_type)[queries.nodes]
+    classes = np.asarray(queries.classes, dtype=object)
+    return evaluate_labels(classes[queries.labels.numpy()].tolist(), classes[predicted.numpy()].tolist())

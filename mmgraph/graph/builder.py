@@ -23,6 +23,9 @@ from mmgraph.typing import EdgeType, NodeType
 
 WEIGHT_MODES: tuple[str, ...] = ("cosine", "none")
 
+SIMILARITY_RELATION = "similar"
+"""The default relation name of similarity edges inside one modality."""
+
 
 def _check_name(value: object, name: str, owner: str) -> str:
     if not isinstance(value, str) or not value:
@@ -83,7 +86,7 @@ class GraphBuilder:
         self,
         *,
         k: int = 10,
-        similarity_relation: str = "similar",
+        similarity_relation: str = SIMILARITY_RELATION,
         reverse_prefix: str = "rev_",
         symmetric: bool = True,
         weight: Literal["cosine", "none"] = "cosine",
@@ -192,10 +195,13 @@ class GraphBuilder:
     ) -> tuple[HeteroData, Tensor]:
         """Adds brand-new nodes to a graph, linked only by feature similarity.
 
-        Each new node is linked, in both directions, to its ``k`` nearest EXISTING nodes of
-        ``node_type`` (edge type ``(node_type, similarity_relation, node_type)``). New nodes
-        are not linked to each other and get no cross-modal links: this is how a sample
-        unseen at training time reaches the graph at prediction time.
+        Each new node receives an edge from each of its ``k`` nearest EXISTING nodes of
+        ``node_type`` (edge type ``(node_type, similarity_relation, node_type)``), and sends
+        none: messages flow from the graph to the new node only, so no existing node and no
+        other new node changes because a sample was attached, and a sample scores the same
+        alone or in a batch. New nodes are not linked to each other and get no cross-modal
+        links: this is how a sample unseen at training time reaches the graph at prediction
+        time.
 
         The input graph is not modified. In the copy, ``x`` grows by the new rows, ``y`` (if
         present) by ``-1`` (unknown) and boolean node masks by ``False``. New edges come after
@@ -274,13 +280,13 @@ class GraphBuilder:
         )
         old = neighbours.reshape(-1)
         new = new_indices.repeat_interleave(neighbours.shape[1])
-        added = torch.cat([torch.stack([old, new]), torch.stack([new, old])], dim=1)
+        added = torch.stack([old, new])  # messages flow from old (row 0) to new (row 1) nodes
         old_edges = sim_store.get("edge_index", torch.empty(2, 0, dtype=torch.int64))
         sim_store.edge_index = torch.cat([old_edges, added], dim=1)
         if with_weight:
             weights = sims.reshape(-1).clamp_min(0.0)
             old_weights = sim_store.get("edge_weight", torch.empty(0))
-            sim_store.edge_weight = torch.cat([old_weights, weights, weights])
+            sim_store.edge_weight = torch.cat([old_weights, weights])
         return data, new_indices
 
     # Checks ---------------------------------------------------------------------------------

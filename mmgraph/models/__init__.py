@@ -1,9 +1,14 @@
-"""Relation models: the heterogeneous GNN relation learner and its building blocks."""
+"""Relation models: the heterogeneous GNN relation learner, its building blocks and the baselines.
 
+Every model follows :class:`~mmgraph.models.base.RelationModel`: ``fit(train_view, validate=...)``
+then ``scorer(new_samples)``.
+"""
+
+from mmgraph.models.base import RelationModel, Scorer, Validate
 from mmgraph.models.baselines import BASELINES
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
-from mmgraph.models.gnn_model import GNNModel
+from mmgraph.models.gnn_model import GNNConfig, GNNModel
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
 from mmgraph.registry import Registry
 
@@ -13,6 +18,6 @@ for _name, _baseline in BASELINES.items():  # cosine, siamese, fusion, ..., logr
     MODELS.register(_name, _baseline)
 
 __all__ = [
-    "CONVOLUTIONS", "DECODERS", "MODELS", "GNNModel", "HeteroGNN", "RelationLearner",
-    "RelationLearnerConfig",
+    "CONVOLUTIONS", "DECODERS", "MODELS", "GNNConfig", "GNNModel", "HeteroGNN", "RelationLearner",
+    "RelationLearnerConfig", "RelationModel", "Scorer", "Validate",
 ]

@@ -1,24 +1,26 @@
-"""The default relation learner, wrapped as a pipeline model."""
+"""The default relation learner, as a model: graph from the training view, scores for new samples."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from mmgraph.evaluation.evaluator import evaluate_links, evaluate_node_labels
-from mmgraph.models.baselines import NotApplicableError, label_sources
+from mmgraph.checks import check_positive_int
+from mmgraph.data.prepared import TrainView
+from mmgraph.errors import NotApplicableError
+from mmgraph.graph import GraphBuilder
+from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.propagation import PropagationGraph
-from mmgraph.models.relation_learner import RelationLearner
+from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
+from mmgraph.training.selection import grid_search
 from mmgraph.typing import EdgeType, NodeType
-
-if TYPE_CHECKING:
-    from mmgraph.pipeline import TaskData
 
 # (restart probability, steps) of the propagation tried on the validation split.
 PROPAGATION_SETTINGS: tuple[tuple[float, int], ...] = ((0.5, 2), (0.5, 4), (0.1, 10), (0.1, 20))
@@ -31,157 +33,211 @@ LABEL_ALPHAS: tuple[float, ...] = (1.0, 0.8, 0.5, 0.2)
 LABEL_STEPS = 10
 
 
-class GNNModel:
-    """The default relation learner wrapped for the pipeline (see :class:`RelationLearner`).
+@dataclass
+class GNNConfig(RelationLearnerConfig):
+    """Settings of :class:`GNNModel`: the learner's, the graph's and the propagation's."""
+
+    k: int = 10  # similarity neighbours per node in the graph (and for an attached new sample)
+    propagation: bool = True  # refine the learned scores by propagation, chosen on validation
+    propagation_temperature: float = 0.05  # sharpness of similarity edges in the propagation
+
+
+class GNNModel(RelationModel):
+    """The default relation learner (see :class:`RelationLearner`) over a graph of the training view.
+
+    ``fit`` builds the graph from the training view alone (kNN similarity edges inside each
+    modality, the training links with their reverses) and trains the learner on it. A new
+    sample is attached by its ``k`` most similar training nodes, from which it receives
+    messages (it sends none), and scored by the same networks.
 
     After training, the learned scores are refined by propagation over the same graph
     (:class:`~mmgraph.models.propagation.PropagationGraph`): a link score adds
     ``w_s <z_q, z_c> + w_d <z'_q, z'_c>`` where ``z`` and ``z'`` are the source and the target
-    modality's features propagated through similarity and link edges (APPNP-style); label
-    predictions are smoothed over the graph, Correct-and-Smooth style, with training labels
-    clamped. The weights and the propagation settings are chosen on the validation split; the
-    choice "learned score only" is always among them.
-
-    Args:
-        propagation: refine the learned scores by propagation (chosen on validation).
-        temperature: sharpness of similarity edges in the propagation.
-        **options: settings of :class:`RelationLearnerConfig`.
+    modality's features (centred on the training mean) propagated through similarity and link
+    edges (APPNP-style); label predictions are smoothed over the graph, Correct-and-Smooth
+    style, with training labels clamped. The weights and the propagation settings are chosen on
+    validation; "learned score only" is always among them.
     """
 
     name = "gnn"
+    kinds = ("link", "label")
+    Config = GNNConfig
 
-    def __init__(self, *, propagation: bool = True, temperature: float = 0.05, **options: Any) -> None:
-        self.learner = RelationLearner(**options)
-        self.propagation = propagation
-        self.temperature = temperature
+    def _validate_settings(self) -> None:
+        check_positive_int(self.settings.k, "k", "the 'gnn' model")
+        learner_fields = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
+        self.learner = RelationLearner(
+            {k: v for k, v in dataclasses.asdict(self.settings).items() if k in learner_fields}
+        )
+        self.builder = GraphBuilder(k=self.settings.k)
         self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0}
-        self._propagation: tuple[HeteroData, PropagationGraph] | None = None
 
-    def fit(self, data: TaskData, *, progress: bool = True) -> GNNModel:
-        targets = [data.target_edge_type] if data.target_edge_type else []
-        validate = None
-        has_val_links = data.target_edge_type is not None and data.links("val").numel() > 0
-        has_val_labels = data.task.kind == "label" and bool(
-            np.any((data.node_split[data.task.source] == "val") & (data.labels[data.task.source].numpy() >= 0))
-        )
-        graph, label_mask = (
-            _with_borrowed_labels(data) if data.task.kind == "label" else (data.graph, data.label_train_mask)
-        )
-        if has_val_links:
-            def validate(learner: RelationLearner) -> float:
-                self.refresh(graph)
-                return evaluate_links(self, data, "val")["mrr"]
-        elif has_val_labels:
-            def validate(learner: RelationLearner) -> float:
-                self.refresh(graph)
-                return evaluate_node_labels(self, data, "val")["accuracy"]
+    # ------------------------------------------------------------------ fitting
+    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+        self._attached_to: tuple[Mapping[NodeType, Tensor], HeteroData] | None = None
+        self._embedded: tuple[HeteroData, dict[NodeType, Tensor], dict] | None = None
+        labels, label_mask = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
+        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
+        self.train_rows_ = train.train_rows
+        targets = [train.target_edge_type] if train.kind == "link" else []
+        metric = "mrr" if train.kind == "link" else "accuracy"
+        maskable = [
+            t for src, rel, dst in train.cold_link_types
+            for t in ((src, rel, dst), (dst, self.builder.reverse_prefix + rel, src))
+        ]
+
+        def learner_score(learner: RelationLearner) -> float:
+            self._embedded = None  # new weights
+            return validate(self).get(metric, float("-inf"))
+
         self.learner.fit(
-            graph, target_edge_types=targets, maskable_edge_types=data.maskable_edge_types,
-            num_classes=len(data.classes), label_train_mask=label_mask,
-            validate=validate, progress=progress,
+            self.graph_, target_edge_types=targets, maskable_edge_types=maskable,
+            similarity_relation=self.builder.similarity_relation, num_classes=len(train.classes),
+            label_train_mask=label_mask, train_rows=train.train_rows,
+            validate=learner_score if validate is not None else None, progress=progress,
         )
-        if self.propagation and (has_val_links or has_val_labels):
-            self._choose(data, graph, links=has_val_links)
-        self.refresh(graph)
-        return self
+        self._embedded = None
+        if self.settings.propagation and validate is not None:
+            self._choose(validate, links=train.kind == "link", metric=metric)
 
-    # ------------------------------------------------------------------ propagation
-    def _choose(self, data: TaskData, graph: HeteroData, *, links: bool) -> None:
+    def _choose(self, validate: Validate, *, links: bool, metric: str) -> None:
         """Picks the propagation settings and weights with the best validation score."""
-        best = (-float("inf"), dict(self.chosen_))
-        settings = PROPAGATION_SETTINGS if links else [(a, LABEL_STEPS) for a in LABEL_ALPHAS]
-        for alpha, steps in settings:
-            # Propagate once per setting (weights 1 switch every signal on), then vary the weights.
-            self.chosen_ = {"weights": (1.0, 1.0), "alpha": alpha, "steps": steps}
-            self.refresh(graph)
-            weights = [(a, b) for a in LINK_WEIGHTS for b in LINK_WEIGHTS] if links else [(0.0, 0.0)]
-            for pair in weights:
-                self.chosen_["weights"] = pair
-                score = (
-                    evaluate_links(self, data, "val")["mrr"] if links
-                    else evaluate_node_labels(self, data, "val")["accuracy"]
-                )
-                if score > best[0]:
-                    best = (score, dict(self.chosen_))
-        self.chosen_ = {**best[1], "val": best[0]}
+        if links:
+            settings = [
+                (alpha, steps, (a, b))
+                for alpha, steps in PROPAGATION_SETTINGS for a in LINK_WEIGHTS for b in LINK_WEIGHTS
+            ]
+        else:
+            settings = [(alpha, LABEL_STEPS, (0.0, 0.0)) for alpha in LABEL_ALPHAS]
 
-    def refresh(self, graph: HeteroData) -> None:
-        """Computes representations and propagated signals on ``graph`` (the fitted graph, or
-        the fitted graph with new nodes attached)."""
-        self._h = self.learner.embed(graph)
-        self._z = None
-        self._labels = None
+        def evaluate(setting: tuple[float, int, tuple[float, float]]) -> dict[str, float]:
+            alpha, steps, weights = setting
+            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps}
+            return validate(self)
+
+        best = grid_search(settings, evaluate, keys=(metric,), desc="propagation")
+        if metric in best:
+            alpha, steps, weights = best[metric].setting
+            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps, "val": best[metric].score}
+        else:
+            self.chosen_ = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0}
+
+    # ------------------------------------------------------------------ scoring
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> _GNNScorer:
+        """Attaches the ``new`` samples to the fitted graph and scores them (see :class:`Scorer`).
+
+        Representations are cached for the last ``new`` (by identity) until the weights change,
+        so model selection re-scores validation without embedding it again.
+        """
+        self._check_fitted()
+        graph = self._attached(new)
+        if self._embedded is None or self._embedded[0] is not graph:
+            self._embedded = (graph, self.learner.embed(graph), {})
+        _, h, signals = self._embedded
         c = self.chosen_
-        uses_links = any(w > 0 for w in c["weights"]) and self.learner.target_edge_types_
+        uses_links = any(w > 0 for w in c["weights"]) and bool(self.learner.target_edge_types_)
         uses_labels = c["alpha"] < 1 and self.learner.label_head_ is not None
-        if not (uses_links or uses_labels):
-            return
-        # One normalised adjacency per graph, whatever the settings tried on it.
-        if self._propagation is None or self._propagation[0] is not graph:
-            self._propagation = (
-                graph, PropagationGraph(graph, temperature=self.temperature, link_weight=LINK_EDGE_WEIGHT)
-            )
-        propagation = self._propagation[1]
-        if uses_links:
+        z = labels = None
+        if uses_links or uses_labels:
+            key = (c["alpha"], c["steps"], uses_links, uses_labels)
+            if key not in signals:
+                signals[key] = self._propagate(graph, h, links=uses_links, labels=uses_labels)
+            z, labels = signals[key]
+        return _GNNScorer(self.learner, h, z, labels, c["weights"])
+
+    def _attached(self, new: Mapping[NodeType, Tensor] | None) -> HeteroData:
+        """The fitted graph with the new samples attached (the same object for the same ``new``)."""
+        if not new or all(x.shape[0] == 0 for x in new.values()):
+            return self.graph_
+        if self._attached_to is not None and self._attached_to[0] is new:
+            return self._attached_to[1]
+        graph = self.graph_
+        for node_type, x in new.items():
+            if node_type not in graph.node_types:
+                raise ValueError(
+                    f"The model was fitted on the modalities {graph.node_types}; got new samples of {node_type!r}."
+                )
+            if x.shape[0]:
+                graph, _ = self.builder.attach(graph, node_type, x)
+        self._attached_to = (new, graph)
+        return graph
+
+    def _propagate(
+        self, graph: HeteroData, h: dict[NodeType, Tensor], *, links: bool, labels: bool
+    ) -> tuple[list[dict[NodeType, Tensor]] | None, dict[NodeType, Tensor] | None]:
+        c = self.chosen_
+        propagation = PropagationGraph(
+            graph, temperature=self.settings.propagation_temperature, link_weight=LINK_EDGE_WEIGHT
+        )
+        z = None
+        if links:
             src, _, dst = self.learner.target_edge_types_[0]
-            self._z = []
+            z = []
             for space in (src, dst):
                 x = graph[space].x.float()
-                signal = {space: F.normalize(x - x.mean(0), dim=1)}
-                z = propagation.propagate(signal, alpha=c["alpha"], steps=c["steps"])
-                self._z.append({t: F.normalize(z[t], dim=1) for t in (src, dst)})
-        if uses_labels:
+                mean = x[self.train_rows_[space]].mean(0)  # training rows only
+                signal = {space: F.normalize(x - mean, dim=1)}
+                out = propagation.propagate(signal, alpha=c["alpha"], steps=c["steps"])
+                z.append({t: F.normalize(out[t], dim=1) for t in (src, dst)})
+        smoothed = None
+        if labels:
             start = {}
             for node_type in graph.node_types:
-                p = torch.softmax(self.learner.label_logits(self._h, node_type), dim=1)
+                p = torch.softmax(self.learner.label_logits(h, node_type), dim=1)
                 y = graph[node_type].get("y")  # training labels only, -1 elsewhere
                 if y is not None:
                     known = y >= 0
                     p[known] = F.one_hot(y[known], p.shape[1]).float()
                 start[node_type] = p
-            self._labels = propagation.propagate(start, alpha=c["alpha"], steps=c["steps"])
+            smoothed = propagation.propagate(start, alpha=c["alpha"], steps=c["steps"])
+        return z, smoothed
 
-    # ------------------------------------------------------------------ the model interface
+    def config(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self.settings)
+        out["propagation_chosen"] = self.chosen_
+        return out
+
+
+class _GNNScorer:
+    """Scores over one graph: the learner's logits plus the chosen propagation terms."""
+
+    def __init__(
+        self, learner: RelationLearner, h: dict[NodeType, Tensor], z: list[dict[NodeType, Tensor]] | None,
+        labels: dict[NodeType, Tensor] | None, weights: tuple[float, float],
+    ) -> None:
+        self.learner, self.h, self.z, self.labels, self.weights = learner, h, z, labels, weights
+
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
-        scores = self.learner.score(self._h, edge_type, query, candidates, reverse=reverse)
-        if self._z is not None:
+        if not self.learner.target_edge_types_:
+            raise NotApplicableError("This 'gnn' model was fitted for labels; it does not score links.")
+        scores = self.learner.score(self.h, edge_type, query, candidates, reverse=reverse)
+        if self.z is not None:
             src, _, dst = edge_type
             query_type, cand_type = (dst, src) if reverse else (src, dst)
-            for weight, z in zip(self.chosen_["weights"], self._z, strict=True):
+            for weight, z in zip(self.weights, self.z, strict=True):
                 if weight:
                     scores = scores + weight * (z[query_type][query] @ z[cand_type][candidates].T)
         return scores
 
     def predict_labels(self, node_type: NodeType) -> Tensor:
-        if self._labels is not None:
-            return self._labels[node_type].argmax(dim=1)
-        return self.learner.label_logits(self._h, node_type).argmax(dim=1)
-
-    def config(self) -> dict[str, Any]:
-        return {
-            **dataclasses.asdict(self.learner.config), "propagation": self.propagation,
-            "propagation_temperature": self.temperature, "propagation_chosen": self.chosen_,
-        }
+        if self.labels is not None:
+            return self.labels[node_type].argmax(dim=1)
+        return self.learner.label_logits(self.h, node_type).argmax(dim=1)
 
 
-def _with_borrowed_labels(data: TaskData) -> tuple[HeteroData, dict[NodeType, Tensor]]:
-    """The graph and label mask, where a node type without training labels of its own borrows
-    them through training links, as the label baselines do (see
-    :func:`~mmgraph.models.baselines.label_sources`); ``digits-audio-label`` has labelled
-    images and a few clips linked to them."""
-    graph, mask = data.graph, dict(data.label_train_mask)
-    for node_type in data.graph.node_types:
-        if node_type not in mask or bool(mask[node_type].any()):
-            continue
-        try:
-            nodes, labels, _ = label_sources(data, node_type)
-        except NotApplicableError:
-            continue
-        if graph is data.graph:
-            graph = data.graph.clone()
-        y = graph[node_type].y.clone()
-        y[nodes] = labels
-        graph[node_type].y = y
-        mask[node_type] = mask[node_type].clone()
-        mask[node_type][nodes] = True
-    return graph, mask
+def _labels_with_borrowed(train: TrainView) -> tuple[dict[NodeType, Tensor], dict[NodeType, Tensor]]:
+    """Training labels per node type, and the mask of those a model may learn from. A node type
+    without labels of its own borrows them through training links, as the label baselines do
+    (:meth:`TrainView.label_sources`): ``digits-audio-label`` has labelled images and a few
+    clips linked to them."""
+    labels, mask = {}, {}
+    for node_type in train.node_types:
+        y = train.labels.get(node_type, torch.full((train.num_nodes(node_type),), -1, dtype=torch.long)).clone()
+        if not bool((y >= 0).any()):
+            try:
+                nodes, borrowed, _ = train.label_sources(node_type)
+                y[nodes] = borrowed
+            except NotApplicableError:
+                pass
+        labels[node_type], mask[node_type] = y, y >= 0
+    return labels, mask

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import os
@@ -16,9 +15,14 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from tqdm.auto import tqdm
 
+from mmgraph.checks import check_positive_int
+from mmgraph.data.known import KnownPairs
+from mmgraph.graph.builder import SIMILARITY_RELATION
+from mmgraph.io import atomic_write
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
-from mmgraph.training.masking import SIMILARITY_RELATION, cold_start_batch
+from mmgraph.training.masking import cold_start_batch
+from mmgraph.training.selection import EarlyStopper
 from mmgraph.typing import EdgeType, NodeType
 
 
@@ -48,11 +52,7 @@ class RelationLearnerConfig:
         CONVOLUTIONS.get(self.conv)
         DECODERS.get(self.decoder)
         for name in ("hidden_dim", "epochs", "heads", "eval_every", "patience"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"The {name!r} parameter of RelationLearner must be a positive int. Got {value!r} instead."
-                )
+            check_positive_int(getattr(self, name), name, "RelationLearner")
         if not isinstance(self.num_layers, int) or self.num_layers < 0:
             raise ValueError(
                 f"The 'num_layers' parameter of RelationLearner must be an int >= 0. Got {self.num_layers!r} instead."
@@ -88,9 +88,11 @@ class RelationLearner:
     optional labels ``y`` (``-1`` where unknown), similarity edges inside each type and the
     training links as edges with reverse types. Each step hides the links of a random share of
     training sources from message passing and asks the model to recover them, ranking each
-    true target against every training candidate of its type (softmax cross-entropy, other
-    true targets of the same source removed), so a predicted link is never an edge the model
-    reads in that step, and training nodes look like the cold-start nodes of the test.
+    true target against the other supervised targets of the step (in-batch softmax
+    cross-entropy, other true targets of the same source removed), so a predicted link is never
+    an edge the model reads in that step, training nodes look like the cold-start nodes of the
+    test, and every candidate of the loss has lost its links alike: "holds no link" tells the
+    answer from nothing.
 
     Args:
         config: a :class:`RelationLearnerConfig` or a dict of its fields.
@@ -113,7 +115,10 @@ class RelationLearner:
         )
 
     # ------------------------------------------------------------------ building
-    def _build(self, data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int) -> None:
+    def _build(
+        self, data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int,
+        train_rows: dict[NodeType, Tensor] | None = None,
+    ) -> None:
         c = self.config
         torch.manual_seed(c.seed)
         in_dims = {t: int(data[t].x.shape[1]) for t in data.node_types}
@@ -122,7 +127,9 @@ class RelationLearner:
             conv=c.conv, heads=c.heads, dropout=c.dropout,
         )
         for node_type in data.node_types:
-            self.encoder_.standardize[node_type].fit(data[node_type].x.float())
+            x = data[node_type].x.float()
+            rows = None if train_rows is None else train_rows.get(node_type)
+            self.encoder_.standardize[node_type].fit(x if rows is None else x[rows])
         decoder = DECODERS.get(c.decoder)
         self.decoders_ = nn.ModuleDict(
             {_key(t): decoder(c.hidden_dim, c.temperature) for t in target_edge_types}
@@ -146,8 +153,10 @@ class RelationLearner:
         *,
         target_edge_types: Sequence[EdgeType],
         maskable_edge_types: Sequence[EdgeType] | None = None,
+        similarity_relation: str = SIMILARITY_RELATION,
         num_classes: int = 0,
         label_train_mask: dict[NodeType, Tensor] | None = None,
+        train_rows: dict[NodeType, Tensor] | None = None,
         validate: Callable[[RelationLearner], float] | None = None,
         progress: bool = True,
     ) -> RelationLearner:
@@ -158,9 +167,12 @@ class RelationLearner:
             target_edge_types: the link types to learn to predict (edge types of ``data``).
             maskable_edge_types: link types that a held-out node lacks and that are therefore
                 hidden around supervised nodes (default: every type that is not a similarity
-                type, with its reverse).
+                type ``(t, similarity_relation, t)``).
+            similarity_relation: the relation name of the graph's similarity edges.
             num_classes: size of the label head (0: no labels); labels are ``data[t].y``.
             label_train_mask: per node type, the nodes whose labels may be trained on.
+            train_rows: per node type, the rows whose statistics standardise the inputs
+                (default: all rows).
             validate: called as ``validate(self)`` every ``eval_every`` epochs; higher is
                 better; the best state is kept and training stops after ``patience`` checks
                 without improvement.
@@ -177,16 +189,20 @@ class RelationLearner:
                 )
         if not target_edge_types and not num_classes:
             raise ValueError("RelationLearner.fit needs target_edge_types, num_classes, or both.")
-        self._build(data, target_edge_types, num_classes)
+        self._build(data, target_edge_types, num_classes, train_rows)
         if maskable_edge_types is None:
-            maskable_edge_types = [t for t in data.edge_types if t[1] != SIMILARITY_RELATION]
+            maskable_edge_types = [t for t in data.edge_types if not (t[0] == t[2] and t[1] == similarity_relation)]
         maskable = set(maskable_edge_types)
         modules = self._modules()
         optimizer = torch.optim.Adam(modules.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         generator = torch.Generator().manual_seed(c.seed)
         positives = {t: data[t].edge_index for t in target_edge_types}
-        pools = {t: (positives[t][0].unique(), positives[t][1].unique()) for t in target_edge_types}
-        best, best_state, checks_without_gain = -float("inf"), None, 0
+        known = {
+            t: (KnownPairs(p, num_query=data[t[0]].num_nodes, num_target=data[t[2]].num_nodes),
+                KnownPairs(p.flip(0), num_query=data[t[2]].num_nodes, num_target=data[t[0]].num_nodes))
+            for t, p in positives.items()
+        }
+        stopper = EarlyStopper(c.patience)
         self.history_: list[dict] = []
         bar = tqdm(range(c.epochs), desc=f"train {c.conv}", disable=not progress, leave=False)
         for epoch in bar:
@@ -198,50 +214,46 @@ class RelationLearner:
             loss = torch.zeros(())
             for edge_type, supervised in batch.supervised.items():
                 if supervised.numel():
-                    loss = loss + self._link_loss(h, edge_type, supervised, positives[edge_type], pools[edge_type])
+                    loss = loss + self._link_loss(h, edge_type, supervised, known[edge_type])
             if self.label_head_ is not None:
                 loss = loss + c.label_weight * self._label_loss(h, data, label_train_mask)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             record = {"epoch": epoch + 1, "loss": float(loss.detach())}
+            stop = False
             if validate is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs):
                 modules.eval()
-                score = float(validate(self))
-                record["val"] = score
-                if score > best:
-                    best, best_state, checks_without_gain = score, copy.deepcopy(modules.state_dict()), 0
-                else:
-                    checks_without_gain += 1
-                if checks_without_gain >= c.patience:
-                    self.history_.append(record)
-                    break
+                record["val"] = float(validate(self))
+                stop = stopper.update(record["val"], modules.state_dict, step=epoch + 1)
             self.history_.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{best:.3f}" if validate else "-")
-        if best_state is not None:
-            modules.load_state_dict(best_state)
+            bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{stopper.best_score:.3f}" if validate else "-")
+            if stop:
+                break
+        if stopper.best_state is not None:
+            modules.load_state_dict(stopper.best_state)
         modules.eval()
-        self.best_val_ = best if validate is not None else None
+        self.best_val_ = stopper.best_score if validate is not None else None
         return self
 
     def _link_loss(
         self, h: dict[NodeType, Tensor], edge_type: EdgeType, supervised: Tensor,
-        positives: Tensor, pools: tuple[Tensor, Tensor],
+        known: tuple[KnownPairs, KnownPairs],
     ) -> Tensor:
-        """Softmax cross-entropy over each side's training pool, in both directions."""
+        """In-batch softmax cross-entropy in both directions: each supervised query ranks its
+        target among the step's supervised targets (all hidden alike), other true links masked."""
         src_type, _, dst_type = edge_type
         decoder = self.decoders_[_key(edge_type)]
         loss = torch.zeros(())
         for side in (0, 1):
             query_type, cand_type = (src_type, dst_type) if side == 0 else (dst_type, src_type)
-            pool = pools[1 - side]
             queries, targets = supervised[side], supervised[1 - side]
+            pool, target_col = torch.unique(targets, return_inverse=True)
             if side == 0:
                 logits = decoder(h[query_type][queries], h[cand_type][pool])
             else:
                 logits = decoder(h[cand_type][pool], h[query_type][queries]).T
-            target_col = torch.searchsorted(pool, targets)
-            other = _positive_mask(queries, pool, positives[side], positives[1 - side])
+            other = known[side].mask(queries, pool)
             other[torch.arange(len(queries)), target_col] = False
             logits = logits.masked_fill(other, float("-inf"))
             loss = loss + F.cross_entropy(logits, target_col)
@@ -332,10 +344,8 @@ class RelationLearner:
             "target_edge_types": [list(t) for t in self.target_edge_types_],
             "num_classes": self.num_classes_,
         }
-        _atomic_write_text(directory / "learner.json", json.dumps(meta, indent=2))
-        tmp = directory / "learner.pt.tmp"
-        torch.save(self._modules().state_dict(), tmp)
-        os.replace(tmp, directory / "learner.pt")
+        atomic_write(directory / "learner.json", json.dumps(meta, indent=2))
+        atomic_write(directory / "learner.pt", lambda stream: torch.save(self._modules().state_dict(), stream))
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> RelationLearner:
@@ -364,34 +374,3 @@ def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:
 
 def _key(edge_type: EdgeType) -> str:
     return "__".join(edge_type)
-
-
-def _positive_mask(queries: Tensor, pool: Tensor, query_side: Tensor, pool_side: Tensor) -> Tensor:
-    """``mask[i, j]`` is True where ``(queries[i], pool[j])`` is a known positive.
-
-    Shapes:
-        queries: ``(b,)``; pool: ``(c,)`` sorted; query_side, pool_side: ``(num_positives,)``.
-        return: ``(b, c)`` bool.
-    """
-    mask = torch.zeros(len(queries), len(pool), dtype=torch.bool)
-    order = torch.argsort(query_side)
-    sorted_q = query_side[order]
-    starts = torch.searchsorted(sorted_q, queries)
-    ends = torch.searchsorted(sorted_q, queries, right=True)
-    counts = ends - starts
-    if counts.sum() == 0:
-        return mask
-    rows = torch.repeat_interleave(torch.arange(len(queries)), counts)
-    offsets = torch.arange(int(counts.sum())) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
-    picks = order[torch.repeat_interleave(starts, counts) + offsets]
-    cols = torch.searchsorted(pool, pool_side[picks])
-    valid = cols < len(pool)
-    valid[valid.clone()] &= pool[cols[valid]] == pool_side[picks][valid]
-    mask[rows[valid], cols[valid]] = True
-    return mask
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

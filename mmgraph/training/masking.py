@@ -11,9 +11,6 @@ from torch_geometric.data import HeteroData
 
 from mmgraph.typing import EdgeType, NodeType
 
-SIMILARITY_RELATION = "similar"
-"""The relation name of similarity edges inside one modality."""
-
 
 @dataclass
 class MaskedBatch:

@@ -136,13 +136,18 @@ def test_partial_mode(synthetic: MultimodalDataset, seed: int) -> None:
     split = split_dataset(synthetic, mode="partial", hide=["c"], seed=seed)
     check_links_partitioned(split)
     check_partial(split, "c")
-    check_units_together(split, "group")
-    # a test sample of 'a' keeps its a-b link in training, and loses its a-c link
-    test_a = [s for s in split.sample_ids("test") if s.startswith("a:")][0]
-    train = split.links("train")
-    assert ((train["src"] == test_a) & (train["dst"].str.startswith("b:"))).any()
+    # Only the hidden modality is held out; the others keep their links, so they are in the graph.
+    held_out = split.sample_split[split.sample_split != "train"]
+    assert len(held_out) and all(s.startswith("c:") for s in held_out.index)
+    c = synthetic.samples[synthetic.samples["modality"] == "c"]
+    assert (c.assign(part=c["id"].map(split.sample_split)).groupby("group")["part"].nunique() == 1).all()
+    # a held-out 'c' sample loses its links, whose other end (an 'a' of its unit) stays in training
+    test_c = [s for s in split.sample_ids("test") if s.startswith("c:")][0]
     test = split.links("test")
-    assert ((test["src"] == test_a) & (test["dst"].str.startswith("c:"))).any()
+    partner = test.loc[test["dst"] == test_c, "src"]
+    assert len(partner) and (split.sample_split[partner] == "train").all()
+    train = split.links("train")
+    assert not ((train["src"] == test_c) | (train["dst"] == test_c)).any()
 
 
 def test_partial_mode_with_a_pair_and_an_edge_type(synthetic: MultimodalDataset) -> None:
@@ -162,7 +167,8 @@ def test_predefined_mode(tmp_path) -> None:
     split = split_dataset(MultimodalDataset(samples, links), mode="predefined")
     check_links_partitioned(split)
     assert split.links("test")[["src", "dst"]].values.tolist() == [["a", "d"]]
-    assert set(split.sample_split) == {"train"}
+    # a sample holding a training link is a training sample; d holds only val and test links
+    assert split.sample_split.to_dict() == {"a": "train", "b": "train", "c": "train", "d": "val"}
 
 
 def test_same_seed_same_split(synthetic: MultimodalDataset) -> None:

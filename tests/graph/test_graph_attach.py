@@ -55,12 +55,8 @@ def test_attach_links_new_nodes_to_nearest_existing(hand_features, hand_links):
         )
     )
     w0, w2 = 1 / math.sqrt(1.01), 1 / math.sqrt(2)
-    assert added == {
-        (0, 4): pytest.approx(w0),
-        (4, 0): pytest.approx(w0),
-        (2, 5): pytest.approx(w2),
-        (5, 2): pytest.approx(w2),
-    }
+    # Messages flow from the graph to the new nodes only: no edge leaves a new node.
+    assert added == {(0, 4): pytest.approx(w0), (2, 5): pytest.approx(w2)}
     # Nothing else touches the new nodes.
     for edge_type in new_data.edge_types:
         if edge_type != SIM:
@@ -79,7 +75,7 @@ def test_new_nodes_are_not_linked_to_each_other(hand_features, hand_links):
     num_old = data["text", "similar", "text"].edge_index.shape[1]
     added = new_data["text", "similar", "text"].edge_index[:, num_old:]
     # Cosine 0 with every old text: tie broken by the lowest index, text 0.
-    assert sorted(map(tuple, added.t().tolist())) == [(0, 3), (0, 4), (3, 0), (4, 0)]
+    assert sorted(map(tuple, added.t().tolist())) == [(0, 3), (0, 4)]
     assert "y" not in new_data["image"]
 
 
@@ -88,8 +84,8 @@ def test_attach_clamps_k_and_follows_unweighted_graphs(hand_features):
     new_data, _ = GraphBuilder(k=10).attach(data, "image", torch.randn(2, 2))
     store = new_data[SIM]
     assert "edge_weight" not in store
-    # Each new node links to all 4 old images, both ways.
-    assert store.edge_index.shape[1] == data[SIM].edge_index.shape[1] + 2 * 4 * 2
+    # Each new node receives an edge from all 4 old images.
+    assert store.edge_index.shape[1] == data[SIM].edge_index.shape[1] + 2 * 4
 
 
 def test_attach_errors(hand_features):
@@ -106,3 +102,23 @@ def test_attach_errors(hand_features):
     data["image"].degree = torch.ones(4)
     with pytest.raises(ValueError, match="cannot extend the node attribute data\\['image'\\]"):
         builder.attach(data, "image", torch.randn(1, 2))
+
+
+def test_a_new_node_scores_the_same_alone_or_in_a_batch(hand_features, hand_links):
+    """No attached node changes another: one GNN layer gives the same output for a node
+    attached alone or beside others, and the old nodes' outputs do not move."""
+    from mmgraph.models import HeteroGNN
+
+    builder = GraphBuilder(k=2)
+    data = builder.build(hand_features, hand_links)
+    torch.manual_seed(0)
+    model = HeteroGNN({t: data[t].x.shape[1] for t in data.node_types}, data.metadata(), hidden_dim=4).eval()
+    new_x = torch.randn(3, 2)
+    alone, _ = builder.attach(data, "image", new_x[:1])
+    batch, _ = builder.attach(data, "image", new_x)
+    with torch.no_grad():
+        out_alone = model(alone.x_dict, alone.edge_index_dict)["image"]
+        out_batch = model(batch.x_dict, batch.edge_index_dict)["image"]
+        out_plain = model(data.x_dict, data.edge_index_dict)["image"]
+    assert torch.allclose(out_alone[4], out_batch[4], atol=1e-6)
+    assert torch.allclose(out_batch[:4], out_plain, atol=1e-6)

@@ -1,26 +1,35 @@
-"""The baselines: each one learns above chance on a small synthetic task; settings and errors."""
+"""The baselines: each one learns above chance on a small synthetic task, scores new samples one
+by one, learns from the training view only; settings and errors."""
 
 from __future__ import annotations
 
 import math
+import pickle
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from sklearn.exceptions import NotFittedError
+from torch import Tensor, nn
 
-from mmgraph.data import MultimodalDataset
+from mmgraph.data import MultimodalDataset, Task, split_dataset
+from mmgraph.data.prepared import PreparedTask
 from mmgraph.datasets import load
+from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.models import MODELS
+from mmgraph.models.base import RelationModel
 from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
-from mmgraph.pipeline import pipeline
-from mmgraph.tasks import Task
+from mmgraph.models.baselines._common import Standardizer
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b")
 LABEL = Task(name="synlab", description="", kind="label", source="a")
 # Only "b" may show its labels: "a" learns them through its training links to "b".
 LABEL_VIA_LINKS = Task(name="synlab-links", description="", kind="label", source="a", label_modalities=("b",))
+EDGE = ("a", "same_item", "b")
 FAST = {"siamese": {"epochs": 60}, "fusion": {"epochs": 100}, "attention-fusion": {"epochs": 100}}
+# Fewer epochs where only the interface is tested, not the quality.
+QUICK = {"siamese": {"epochs": 3}, "fusion": {"epochs": 3}, "attention-fusion": {"epochs": 3}}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -35,14 +44,46 @@ def _with_features(dataset: MultimodalDataset, b: np.ndarray, name: str) -> Mult
     return MultimodalDataset(dataset.samples, name=name, features={**dataset.features, "b": b})
 
 
+def _prepare(task: Task, dataset: MultimodalDataset, *, seed: int = 0, setting: str = "inductive") -> PreparedTask:
+    dataset = task.make_dataset(dataset, seed)
+    split = split_dataset(dataset, seed=seed, **task.split)
+    features = {m: torch.as_tensor(x) for m, x in dataset.features.items()}
+    return PreparedTask(task, dataset, split, features, setting=setting)
+
+
+def _validate(prepared: PreparedTask):
+    """The validation callback, as the pipeline builds it."""
+
+    def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
+        scorer = model.scorer(prepared.new_samples("val"))
+        if prepared.task.kind == "label":
+            return evaluate_label_queries(scorer.predict_labels, prepared.label_queries("val"))
+        return evaluate_link_queries(scorer.link_scores, prepared.link_queries("val"), max_links=max_links)
+
+    return validate
+
+
+def _fit(name: str, prepared: PreparedTask, *, validate: bool = True, options: dict | None = None, seed: int = 0):
+    options = {**FAST.get(name, {}), "seed": seed, **(options or {})}
+    model = BASELINES[name](**options)
+    return model.fit(prepared.train_view(), validate=_validate(prepared) if validate else None, progress=False)
+
+
+def _link_metrics(model: RelationModel, prepared: PreparedTask) -> dict[str, float]:
+    scorer = model.scorer(prepared.new_samples("test"))
+    queries = prepared.link_queries("test")
+    ranking = evaluate_link_queries(scorer.link_scores, queries)
+    return {**ranking, **evaluate_link_auc(scorer.link_scores, queries, seed=0)}
+
+
+def _label_metrics(model: RelationModel, prepared: PreparedTask) -> dict[str, float]:
+    scorer = model.scorer(prepared.new_samples("test"))
+    return evaluate_label_queries(scorer.predict_labels, prepared.label_queries("test"))
+
+
 def _chance_mrr(num_candidates: int) -> float:
     """The expected MRR of a random ranking of ``num_candidates``."""
     return sum(1 / r for r in range(1, num_candidates + 1)) / num_candidates
-
-
-def _run(task: Task, dataset: MultimodalDataset, model: str, seed: int = 0):
-    return pipeline(task, dataset=dataset, model=model, seed=seed, cache=None, progress=False,
-                    model_options=FAST.get(model))
 
 
 def _check_link_metrics(m: dict[str, float]) -> None:
@@ -53,69 +94,227 @@ def _check_link_metrics(m: dict[str, float]) -> None:
 
 def test_every_baseline_is_registered() -> None:
     assert set(LINK_BASELINES) | set(LABEL_BASELINES) == set(BASELINES)
-    for name in BASELINES:
+    for name, cls in BASELINES.items():
         assert name in MODELS and MODELS.get(name).name == name
+        assert issubclass(cls, RelationModel)
+        assert cls.kinds == (("link",) if name in LINK_BASELINES else ("label",))
 
 
 @pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n != "cosine"])
 def test_link_baseline_beats_chance(synthetic, name: str) -> None:
-    result = _run(LINK, synthetic, name)
-    m = result.metrics
+    prepared = _prepare(LINK, synthetic)
+    model = _fit(name, prepared)
+    m = _link_metrics(model, prepared)
     _check_link_metrics(m)
-    # Item split: the test pool is the num_test held-out samples of each side.
-    chance = _chance_mrr(m["num_test"])
-    assert m["mrr"] > 2 * chance, f"{name}: MRR {m['mrr']:.3f} vs chance {chance:.3f}"
-    assert m["hits@10"] > 10 / m["num_test"], f"{name}: Hits@10 {m['hits@10']:.3f}"
-    model = result.fitted
+    # Item split: the test pool is the held-out samples of the other side.
+    for direction in ("src->dst", "dst->src"):
+        num = int(m[f"{direction}/num_candidates"])
+        chance = _chance_mrr(num)
+        mrr, hits = m[f"{direction}/mrr"], m[f"{direction}/hits@10"]
+        assert mrr > 2 * chance, f"{name} {direction}: MRR {mrr:.3f} vs chance {chance:.3f}"
+        assert hits > 10 / num, f"{name} {direction}: Hits@10 {hits:.3f}"
+    scorer = model.scorer()
     query, candidates = torch.arange(4), torch.arange(7)
-    assert model.link_scores(("a", "same_item", "b"), query, candidates, reverse=False).shape == (4, 7)
-    assert model.link_scores(("a", "same_item", "b"), query, candidates, reverse=True).shape == (4, 7)
-    assert result.config["model"]["seed"] == 0 and "chosen" in result.config["model"]
+    assert scorer.link_scores(EDGE, query, candidates, reverse=False).shape == (4, 7)
+    assert scorer.link_scores(EDGE, query, candidates, reverse=True).shape == (4, 7)
+    config = model.config()
+    assert config["seed"] == 0 and "chosen" in config
+
+
+def test_model_selection_is_recorded(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    transfer = _fit("transfer", prepared)
+    chosen = transfer.config()["chosen"]
+    assert set(chosen["alpha"]) == {"src->dst", "dst->src"}
+    assert set(chosen["alpha"].values()) <= set(transfer.settings.alphas)
+    assert all(0 < v <= 1 for v in chosen["val_mrr"].values())
+    knn = _fit("knn-transfer", prepared)
+    assert set(knn.config()["chosen"]) == {"src->dst", "dst->src"}
+    assert knn.config()["chosen"]["src->dst"]["k"] in knn.settings.ks
+    # Without validation: the defaults, or every epoch.
+    assert _fit("transfer", prepared, validate=False).chosen_ == {"alpha": {"src->dst": 10.0, "dst->src": 10.0}}
+    assert _fit("knn-transfer", prepared, validate=False).chosen_ == {"k": 10, "temperature": 0.1}
+    siamese = _fit("siamese", prepared, validate=False, options={"epochs": 2})
+    assert siamese.chosen_ == {"best_epoch": 2, "val_mrr": None}
+    fusion = _fit("fusion", prepared, options={"epochs": 10, "eval_every": 5})
+    assert fusion.chosen_["best_epoch"] in (5, 10) and 0 < fusion.chosen_["val_mrr"] <= 1
 
 
 def test_cosine_ranks_a_shared_space(synthetic) -> None:
     # "b" seen through the same "encoder" as "a", with noise: one shared space.
     noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
-    shared = _with_features(synthetic, synthetic.features["a"] + noise, "shared")
-    m = _run(LINK, shared, "cosine").metrics
+    shared = _prepare(LINK, _with_features(synthetic, synthetic.features["a"] + noise, "shared"))
+    m = _link_metrics(_fit("cosine", shared), shared)
     _check_link_metrics(m)
     assert m["mrr"] > 0.8, f"cosine in a shared space: MRR {m['mrr']:.3f}"
 
 
 def test_cosine_refuses_spaces_of_different_sizes(synthetic) -> None:
-    narrow = _with_features(synthetic, synthetic.features["b"][:, :8], "narrow")
+    narrow = _prepare(LINK, _with_features(synthetic, synthetic.features["b"][:, :8], "narrow"))
     with pytest.raises(NotApplicableError, match=r"share one feature space.*16-d.*8-d.*'transfer'"):
-        _run(LINK, narrow, "cosine")
+        _fit("cosine", narrow)
 
 
 @pytest.mark.parametrize("task", [LABEL, LABEL_VIA_LINKS], ids=["own-labels", "labels-via-links"])
 @pytest.mark.parametrize("name", LABEL_BASELINES)
 def test_label_baseline_beats_chance(synthetic, name: str, task: Task) -> None:
-    result = _run(task, synthetic, name, seed=1)
-    m = result.metrics
+    prepared = _prepare(task, synthetic, seed=1)
+    model = _fit(name, prepared, seed=1)
+    m = _label_metrics(model, prepared)
     assert 0 <= m["macro_f1"] <= 1 and 0 <= m["accuracy"] <= 1
     assert m["accuracy"] > 0.5, f"{name} on {task.name}: accuracy {m['accuracy']:.3f} (5 classes, chance 0.2)"
-    labels_from = result.config["model"]["chosen"]["labels_from"]["a"]
+    chosen = model.config()["chosen"]
+    labels_from = chosen["labels_from"]["a"]
     assert labels_from == ("own training labels" if task is LABEL else "labels of linked ['b'] nodes")
+    assert "val_accuracy" in chosen and chosen["setting"] is not None
 
 
 def test_link_baseline_refuses_a_label_task(synthetic) -> None:
     with pytest.raises(NotApplicableError, match="'siamese' model ranks cross-modal links.*'logreg'"):
-        _run(LABEL, synthetic, "siamese")
+        _fit("siamese", _prepare(LABEL, synthetic))
 
 
 def test_label_baseline_refuses_a_link_task(synthetic) -> None:
     with pytest.raises(NotApplicableError, match="'logreg' model predicts node labels.*'knn-transfer'"):
-        _run(LINK, synthetic, "logreg")
+        _fit("logreg", _prepare(LINK, synthetic))
+
+
+def test_scorers_refuse_what_they_do_not_do(synthetic) -> None:
+    link = _fit("transfer", _prepare(LINK, synthetic), validate=False).scorer()
+    with pytest.raises(NotApplicableError, match="'transfer' model ranks cross-modal links; it does not predict"):
+        link.predict_labels("a")
+    with pytest.raises(ValueError, match=r"fitted for \('a', 'same_item', 'b'\) links"):
+        link.link_scores(("a", "same_item", "c"), torch.arange(2), torch.arange(2), reverse=False)
+    label = _fit("logreg", _prepare(LABEL, synthetic), validate=False).scorer()
+    with pytest.raises(NotApplicableError, match="'logreg' model predicts node labels; it does not score links"):
+        label.link_scores(EDGE, torch.arange(2), torch.arange(2), reverse=False)
+    with pytest.raises(ValueError, match=r"has labels for \['a', 'b', 'c'\]. Got 'z' instead"):
+        label.predict_labels("z")
 
 
 def test_fusion_negatives_are_never_training_links(synthetic) -> None:
-    model = _run(LINK, synthetic, "fusion").fitted
-    links = model.data_.train_links[("a", "same_item", "b")]
+    prepared = _prepare(LINK, synthetic)
+    model = _fit("fusion", prepared, validate=False, options=QUICK["fusion"])
+    links = prepared.train_view().target_links()
     pairs, target = model._pairs(links, torch.Generator().manual_seed(0))
     positives = {tuple(p) for p in links.T.tolist()}
     negatives = {tuple(p) for p in pairs[:, target == 0].T.tolist()}
     assert negatives and not negatives & positives
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_a_new_sample_scores_the_same_alone_as_in_a_batch(synthetic, name: str) -> None:
+    task = LINK if name in LINK_BASELINES else LABEL
+    dataset = synthetic
+    if name == "cosine":
+        noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
+        dataset = _with_features(synthetic, synthetic.features["a"] + noise, "shared")
+    prepared = _prepare(task, dataset)
+    train = prepared.train_view()
+    model = _fit(name, prepared, validate=False, options=QUICK.get(name))
+    new = prepared.new_samples("test")
+    alone = model.scorer({m: x[:1] for m, x in new.items()})
+    batch = model.scorer(new)
+    if task is LABEL:
+        n = train.num_nodes("a")
+        alone_labels, batch_labels = alone.predict_labels("a"), batch.predict_labels("a")
+        assert alone_labels.shape == (n + 1,) and batch_labels.shape == (n + len(new["a"]),)
+        assert torch.equal(alone_labels, batch_labels[: n + 1])
+        return
+    for reverse, (query_type, answer_type) in ((False, ("a", "b")), (True, ("b", "a"))):
+        query = torch.tensor([train.num_nodes(query_type)])  # the first new sample
+        candidates = torch.arange(0, train.num_nodes(answer_type), 3)  # a fixed set of view nodes
+        one = alone.link_scores(EDGE, query, candidates, reverse=reverse)
+        many = batch.link_scores(EDGE, torch.cat([query, query + 1, query + 2]), candidates, reverse=reverse)
+        torch.testing.assert_close(one[0], many[0], rtol=1e-5, atol=1e-5)
+        # And a new sample among the candidates scores as alone too.
+        with_new = torch.cat([candidates, torch.tensor([train.num_nodes(answer_type)])])
+        one = alone.link_scores(EDGE, query, with_new, reverse=reverse)
+        many = batch.link_scores(EDGE, query, with_new, reverse=reverse)
+        torch.testing.assert_close(one, many, rtol=1e-5, atol=1e-5)
+
+
+def _held_out_as_nan(task: Task, dataset: MultimodalDataset, setting: str = "inductive") -> PreparedTask:
+    """The task with every held-out feature NaN: any use of one in ``fit`` shows."""
+    prepared = _prepare(task, dataset)
+    features = {}
+    for m, x in prepared.features.items():
+        x = x.clone()
+        x[torch.as_tensor(prepared.parts[m] != "train")] = math.nan
+        features[m] = x
+    return PreparedTask(task, prepared.dataset, prepared.split, features, setting=setting)
+
+
+def _tensors(value: Any, seen: set[int] | None = None) -> list[tuple[Tensor, bool]]:
+    """Every tensor a fitted model holds, with whether it is a learned weight (of a module)."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return []
+    seen.add(id(value))
+    if isinstance(value, Tensor):
+        return [(value, False)]
+    if isinstance(value, nn.Module):
+        return [(p.detach(), True) for p in value.state_dict().values()]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _tensors(v, seen)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in _tensors(v, seen)]
+    if type(value).__module__.startswith("mmgraph.") and hasattr(value, "__dict__"):
+        return _tensors(vars(value), seen)
+    return []
+
+
+@pytest.mark.parametrize("name", list(BASELINES))
+def test_fit_reads_the_training_view_only(synthetic, name: str) -> None:
+    task = LINK if name in LINK_BASELINES else LABEL_VIA_LINKS
+    dataset = synthetic
+    if name == "cosine":
+        dataset = _with_features(synthetic, synthetic.features["a"] * 1.1, "shared")
+    prepared = _held_out_as_nan(task, dataset)
+    train = prepared.train_view()
+    assert all(bool(x.isfinite().all()) for x in train.features.values())  # no held-out sample in it
+    model = BASELINES[name](**QUICK.get(name, {})).fit(train, progress=False)
+    held = _tensors(vars(model))
+    most_rows = max(train.num_nodes(t) for t in train.node_types)
+    for tensor, weight in held:
+        if tensor.is_floating_point():
+            assert bool(tensor.isfinite().all()), f"{name} holds a non-finite tensor of shape {tuple(tensor.shape)}"
+        if tensor.ndim == 2 and not weight:
+            assert tensor.shape[0] <= most_rows, f"{name} holds a {tuple(tensor.shape)} tensor"
+    # It scores the view's nodes, and the same after a round trip through pickle (no closures held).
+    copy = pickle.loads(pickle.dumps(model))
+    if task is LINK:
+        query, candidates = torch.arange(train.num_nodes("a")), torch.arange(train.num_nodes("b"))
+        scores = model.scorer().link_scores(EDGE, query, candidates, reverse=False)
+        assert scores.shape == (len(query), len(candidates)) and bool(scores.isfinite().all())
+        torch.testing.assert_close(copy.scorer().link_scores(EDGE, query, candidates, reverse=False), scores)
+    else:
+        labels = model.scorer().predict_labels("a")
+        assert labels.shape == (train.num_nodes("a"),)
+        assert torch.equal(copy.scorer().predict_labels("a"), labels)
+
+
+@pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n != "cosine"])
+def test_statistics_come_from_training_rows(synthetic, name: str) -> None:
+    # Transductive: held-out samples are nodes of the view, with (here NaN) features; every
+    # statistic comes from the training rows, so training samples still score finitely.
+    prepared = _held_out_as_nan(LINK, synthetic, setting="transductive")
+    train = prepared.train_view()
+    rows = {t: train.train_rows[t] for t in ("a", "b")}
+    assert len(rows["a"]) < train.num_nodes("a")
+    model = BASELINES[name](**QUICK.get(name, {})).fit(train, progress=False)
+    scores = model.scorer().link_scores(EDGE, rows["a"], rows["b"], reverse=False)
+    assert bool(scores.isfinite().all()), name
+
+
+def test_standardizer_reads_its_rows_only() -> None:
+    x = torch.randn(10, 3)
+    rows = torch.arange(6)
+    standardize = Standardizer(x, rows)
+    y = x.clone()
+    y[6:] = 1e6
+    torch.testing.assert_close(Standardizer(y, rows)(x), standardize(x))
+    torch.testing.assert_close(standardize(x)[rows].mean(0), torch.zeros(3), atol=1e-5, rtol=0)
 
 
 def test_settings_repr_and_errors() -> None:
@@ -124,9 +323,19 @@ def test_settings_repr_and_errors() -> None:
     assert model.config()["seed"] == 3 and "chosen" not in model.config()
     with pytest.raises(TypeError, match=r"unknown setting\(s\) \['epoch'\]. Valid settings: .*'epochs'"):
         MODELS.get("siamese")(epoch=3)
-    with pytest.raises(ValueError, match="'negatives' parameter of the 'fusion' model must be positive"):
+    with pytest.raises(ValueError, match="'negatives' parameter of the 'fusion' model must be a positive int"):
         MODELS.get("fusion")(negatives=0)
+    with pytest.raises(ValueError, match="'epochs' parameter of the 'siamese' model must be a positive int"):
+        MODELS.get("siamese")(epochs=2.5)
+    with pytest.raises(ValueError, match="'lr' parameter of the 'fusion' model must be positive"):
+        MODELS.get("fusion")(lr=0.0)
+    with pytest.raises(ValueError, match="'dropout' parameter of the 'attention-fusion' model must be in"):
+        MODELS.get("attention-fusion")(dropout=1.0)
+    with pytest.raises(ValueError, match="'alphas' parameter of the 'transfer' model must be positive numbers"):
+        MODELS.get("transfer")(alphas=())
+    with pytest.raises(ValueError, match="'ks' of the 'label-transfer' model must be ints"):
+        MODELS.get("label-transfer")(ks=(1.5,))
     with pytest.raises(NotFittedError, match="not fitted yet"):
-        model.link_scores(("a", "same_item", "b"), torch.arange(2), torch.arange(2), reverse=False)
+        model.scorer()
     with pytest.raises(NotFittedError, match="not fitted yet"):
-        MODELS.get("logreg")().predict_labels("a")
+        MODELS.get("logreg")().scorer()

@@ -23,7 +23,8 @@ def test_link_pipeline_learns_above_chance(synthetic) -> None:
     result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
                       model_options={"epochs": 60})
     m = result.metrics
-    chance = 1 / m["num_test"]
+    assert result.task["candidates"] == "held-out" and result.task["setting"] == "inductive"
+    chance = 1 / m["src->dst/num_candidates"]
     assert 0 < m["mrr"] <= 1 and 0 <= m["hits@1"] <= m["hits@3"] <= m["hits@10"] <= 1
     assert m["mrr"] > 5 * chance, f"MRR {m['mrr']:.3f} vs chance about {chance:.3f}"
     assert 0.5 < m["auc"] <= 1, f"AUC {m['auc']:.3f}"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.pipeline import pipeline, predict_links
@@ -43,18 +45,51 @@ def test_new_samples_get_top_k_candidates(result) -> None:
 
 
 def test_reverse_direction_and_state_restored(result) -> None:
-    before = result.fitted.link_scores(result.fitted.data_.target_edge_type,
-                                       *_some_pairs(result), reverse=False)
+    edge_type = result.prepared.target_edge_type
+    pairs = torch.arange(5), torch.arange(5)
+    before = result.fitted.scorer().link_scores(edge_type, *pairs, reverse=False)
     top = predict_links(result, ["un coeur rouge numero 902"], modality="text_fr", target="text_en", k=3)
     assert top["id"].str.startswith("en").all()
-    after = result.fitted.link_scores(result.fitted.data_.target_edge_type, *_some_pairs(result), reverse=False)
+    after = result.fitted.scorer().link_scores(edge_type, *pairs, reverse=False)
     assert before.equal(after), "predict_links left the fitted model changed"
 
 
-def _some_pairs(result):
-    import torch
+@pytest.mark.parametrize("model", ["gnn", "knn-transfer"])
+def test_evaluator_top_k_is_what_predict_returns(model: str) -> None:
+    """The evaluator scores held-out samples through the predict path: for the test queries, its
+    top-k among the held-out candidates are the ids predict_links returns for the same samples."""
+    from mmgraph.datasets import load
+    from mmgraph.evaluation.evaluator import score_queries
+    from mmgraph.predict import predict_links as predict_new
 
-    return torch.arange(5), torch.arange(5)
+    dataset = load("synthetic", num_items=120, seed=1)
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    run = pipeline(task, dataset=dataset, model=model, seed=1, progress=False, cache=None,
+                   model_options={"epochs": 20} if model == "gnn" else None)
+    prepared = run.prepared
+    queries = prepared.link_queries("test", "held-out")["src->dst"]
+    scorer = run.fitted.scorer(prepared.new_samples("test"))
+    (nodes, scores), = list(score_queries(scorer.link_scores, queries, batch_size=10_000))
+    k = 5
+    by_index = {}
+    for modality in ("a", "b"):
+        index = prepared.scoring_index(modality, "test")
+        ids = prepared.dataset.node_ids(modality)
+        by_index[modality] = {int(index[i]): ids[i] for i in range(len(ids)) if index[i] >= 0}
+    expected = [[by_index["b"][int(queries.candidates[j])] for j in row] for row in scores.topk(k, dim=1).indices]
+
+    query_ids = [by_index["a"][int(q)] for q in nodes]
+    candidate_ids = [by_index["b"][int(c)] for c in queries.candidates]
+    features = {m: dict(zip(prepared.dataset.node_ids(m), prepared.features[m], strict=True)) for m in ("a", "b")}
+    top = predict_new(
+        run.fitted, prepared.train_view(), torch.stack([features["a"][i] for i in query_ids]), query_type="a", k=k,
+        catalogue=False, new_candidates=torch.stack([features["b"][i] for i in candidate_ids]),
+        new_candidate_ids=candidate_ids,
+    )
+    got = top.sort_values(["query", "rank"]).groupby("query")["id"].apply(list).tolist()
+    assert got == expected
+    top_scores = top.sort_values(["query", "rank"])["score"].to_numpy().reshape(len(nodes), k)
+    assert np.allclose(top_scores, scores.topk(k, dim=1).values.numpy(), atol=1e-5)
 
 
 def test_wrong_modalities_are_named(result) -> None:

@@ -1,0 +1,464 @@
+"""A task prepared for models: what ``fit`` may read, and what evaluation asks of a fitted model.
+
+:class:`PreparedTask` holds a task, its dataset, its split and the encoded features. It hands
+out two kinds of views and never more:
+
+- :meth:`PreparedTask.train_view`, a :class:`TrainView`: everything ``fit`` may read. In the
+  default ``"inductive"`` setting it holds the training samples only (their features, the
+  training links of every type, the training labels a model may learn from); held-out samples
+  do not exist for it. In the ``"transductive"`` setting the held-out samples are nodes too,
+  with their features but without links or labels, for every model alike.
+- :meth:`PreparedTask.new_samples`, :meth:`PreparedTask.link_queries` and
+  :meth:`PreparedTask.label_queries`: the held-out samples of a part (scored by a fitted model
+  exactly as new samples are at prediction time) and the questions asked about them.
+
+Every question is cold: in each direction, a link is asked only where its query sample is held
+out in that part and holds no link of the evaluated type in the training view. Candidates come
+from the declared candidate set (:data:`mmgraph.data.task.CANDIDATE_SETS`), never from the
+answers.
+
+Scoring indices: a model scores node ``i`` of a modality, where ``0 .. n - 1`` are the nodes of
+the training view (in its order) and ``n, n + 1, ...`` the new samples of
+:meth:`PreparedTask.new_samples` (in their order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mmgraph.data.dataset import SPLIT_NAMES, MultimodalDataset
+from mmgraph.data.known import KnownPairs
+from mmgraph.data.split import DatasetSplit, _matches
+from mmgraph.data.task import CANDIDATE_SETS, Task
+from mmgraph.errors import DataError, NotApplicableError
+from mmgraph.typing import EdgeType, NodeType
+
+SETTINGS: tuple[str, ...] = ("inductive", "transductive")
+"""``"inductive"`` (default): held-out samples do not exist for ``fit``; ``"transductive"``: their
+features (only) are visible to every model alike."""
+
+DIRECTIONS: tuple[str, ...] = ("src->dst", "dst->src")
+_ORDER = {name: i for i, name in enumerate(SPLIT_NAMES)}
+
+
+@dataclass(frozen=True)
+class TrainView:
+    """Everything a model's ``fit`` may read.
+
+    Attributes:
+        task: the task's name.
+        kind: ``"link"`` or ``"label"``.
+        source: the task's query (link) or labelled (label) modality.
+        target_edge_type: the link type the task predicts (link tasks), else None.
+        setting: ``"inductive"`` or ``"transductive"``.
+        node_ids: per modality, the sample ids of the view's nodes, in node order.
+        features: per modality, the features of those nodes.
+        train_rows: per modality, the rows that are training samples. Preprocessing statistics
+            (standardisation, centring) come from these rows only; in the inductive setting
+            they are all rows.
+        links: training links of every type, ``(2, n)`` node indices of the view.
+        cold_link_types: the link types a held-out sample lacks (all of them, or in ``partial``
+            mode the hidden ones): a model learning to score cold samples hides these.
+        classes: label names (label tasks); ``labels`` index into it.
+        labels: per modality, the class a model may train on, ``-1`` elsewhere (label tasks).
+    """
+
+    task: str
+    kind: str
+    source: NodeType
+    target_edge_type: EdgeType | None
+    setting: str
+    node_ids: dict[NodeType, np.ndarray]
+    features: dict[NodeType, Tensor]
+    train_rows: dict[NodeType, Tensor]
+    links: dict[EdgeType, Tensor]
+    cold_link_types: tuple[EdgeType, ...]
+    classes: tuple[str, ...] = ()
+    labels: dict[NodeType, Tensor] = field(default_factory=dict)
+
+    @property
+    def node_types(self) -> list[NodeType]:
+        return list(self.features)
+
+    def num_nodes(self, node_type: NodeType) -> int:
+        return int(self.features[node_type].shape[0])
+
+    def target_links(self) -> Tensor:
+        """The training links of the target type, ``(2, n)``."""
+        if self.target_edge_type is None:
+            raise NotApplicableError(f"The task {self.task!r} is a {self.kind} task; it has no target link type.")
+        return self.links.get(self.target_edge_type, torch.zeros((2, 0), dtype=torch.long))
+
+    def label_sources(self, node_type: NodeType) -> tuple[Tensor, Tensor, str]:
+        """The nodes of ``node_type`` with a label a model may learn from.
+
+        The node type's own training labels if it has any. Otherwise the labels borrowed
+        through training links: a node linked to labelled nodes of other modalities takes the
+        majority of their labels (ties to the smaller class index).
+
+        Returns:
+            ``(nodes, labels, how)``, ``how`` saying where the labels came from.
+
+        Raises:
+            NotApplicableError: the node type has neither labels nor links to labelled nodes.
+
+        Shapes:
+            nodes: ``(n,)``, labels: ``(n,)`` class indices.
+        """
+        own = self.labels.get(node_type)
+        if own is not None and bool((own >= 0).any()):
+            nodes = (own >= 0).nonzero().flatten()
+            return nodes, own[nodes], "own training labels"
+        votes = torch.zeros(self.num_nodes(node_type), len(self.classes))
+        via = set()
+        for (src, _, dst), links in self.links.items():
+            for here, there, other in ((0, 1, dst), (1, 0, src)):
+                if (src, dst)[here] != node_type or other == node_type or other not in self.labels:
+                    continue
+                labels = self.labels[other][links[there]]
+                readable = labels >= 0
+                if not bool(readable.any()):
+                    continue
+                votes.index_put_(
+                    (links[here][readable], labels[readable]), torch.ones(int(readable.sum())), accumulate=True
+                )
+                via.add(other)
+        nodes = (votes.sum(1) > 0).nonzero().flatten()
+        if nodes.numel() == 0:
+            labelled = sorted(t for t, y in self.labels.items() if bool((y >= 0).any()))
+            raise NotApplicableError(
+                f"The node type {node_type!r} has no training labels and no training links to labelled "
+                f"nodes (labelled modalities: {labelled}); its labels cannot be learned."
+            )
+        return nodes, votes[nodes].argmax(1), f"labels of linked {sorted(via)} nodes"
+
+    def __repr__(self) -> str:
+        nodes = ", ".join(f"{t}={self.num_nodes(t)}" for t in self.node_types)
+        links = sum(int(v.shape[1]) for v in self.links.values())
+        return f"TrainView(task={self.task!r}, setting={self.setting!r}, nodes: {nodes}, links={links})"
+
+
+@dataclass(frozen=True)
+class LinkQueries:
+    """The cold link questions of one part in one direction.
+
+    Attributes:
+        edge_type: the evaluated link type ``(src, relation, dst)``.
+        direction: ``"src->dst"`` (queries are sources) or ``"dst->src"``.
+        candidate_set: the candidate set's name.
+        links: ``[query, answer]`` scoring indices of the evaluated links.
+        candidates: the scoring indices of the candidates, the same for every query.
+        known: every true ``[query, answer]`` pair among indexable nodes, for filtered ranking.
+        num_query: size of the query side's scoring index space.
+        num_answer: size of the answer side's scoring index space.
+
+    Shapes:
+        links: ``(2, n)``; candidates: ``(c,)``; known: ``(2, m)``.
+    """
+
+    edge_type: EdgeType
+    direction: str
+    candidate_set: str
+    links: Tensor
+    candidates: Tensor
+    known: Tensor
+    num_query: int
+    num_answer: int
+
+    @property
+    def reverse(self) -> bool:
+        """Whether queries are targets of :attr:`edge_type`."""
+        return self.direction == "dst->src"
+
+    @property
+    def query_type(self) -> NodeType:
+        return self.edge_type[2] if self.reverse else self.edge_type[0]
+
+    @property
+    def answer_type(self) -> NodeType:
+        return self.edge_type[0] if self.reverse else self.edge_type[2]
+
+    def known_pairs(self) -> KnownPairs:
+        return KnownPairs(self.known, num_query=self.num_query, num_target=self.num_answer)
+
+
+@dataclass(frozen=True)
+class LabelQueries:
+    """The held-out samples of one part whose labels are asked, as scoring indices."""
+
+    node_type: NodeType
+    nodes: Tensor
+    labels: Tensor
+    classes: tuple[str, ...]
+
+
+class PreparedTask:
+    """A task with its dataset, split and features, ready to hand out views.
+
+    Args:
+        task: the task.
+        dataset: the task's dataset (after :meth:`Task.make_dataset`).
+        split: its split.
+        features: the encoder features of every sample, per modality in node order.
+        setting: ``"inductive"`` (default) or ``"transductive"`` (see :data:`SETTINGS`).
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        dataset: MultimodalDataset,
+        split: DatasetSplit,
+        features: dict[NodeType, Tensor],
+        *,
+        setting: str = "inductive",
+    ) -> None:
+        if setting not in SETTINGS:
+            raise DataError(f"The 'setting' must be one of {SETTINGS}. Got {setting!r} instead.")
+        missing = sorted(set(dataset.modalities) - set(features))
+        if missing:
+            raise DataError(f"PreparedTask needs features of every modality; missing: {missing}.")
+        self.task, self.dataset, self.split, self.setting = task, dataset, split, setting
+        self.features = {m: torch.as_tensor(features[m], dtype=torch.float32) for m in dataset.modalities}
+        self.parts = {
+            m: split.sample_split.loc[dataset.node_ids(m)].to_numpy(dtype=object) for m in dataset.modalities
+        }
+        self.target_edge_type = _target_edge_type(task, dataset)
+        self.classes: tuple[str, ...] = ()
+        if task.kind == "label":
+            self.classes = tuple(sorted({str(v) for v in dataset.samples["label"].dropna()}))
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedTask(task={self.task.name!r}, setting={self.setting!r}, "
+            f"candidates={self.task.candidates!r}, split={self.split!r})"
+        )
+
+    # ------------------------------------------------------------------ what fit reads
+    def _in_view(self, modality: NodeType) -> np.ndarray:
+        parts = self.parts[modality]
+        return np.ones(len(parts), dtype=bool) if self.setting == "transductive" else parts == "train"
+
+    def _view_rows(self, modality: NodeType) -> np.ndarray:
+        return np.flatnonzero(self._in_view(modality))
+
+    @cached_property
+    def _train_links(self) -> dict[EdgeType, np.ndarray]:
+        table = self.split.links("train")
+        return self.dataset.links_by_type(table) if len(table) else {}
+
+    def train_view(self) -> TrainView:
+        """What ``fit`` may read: training samples, training links and training labels."""
+        return self._train_view
+
+    @cached_property
+    def _train_view(self) -> TrainView:
+        modalities = self.dataset.modalities
+        rows = {m: self._view_rows(m) for m in modalities}
+        local = {m: self._local_index(m) for m in modalities}
+        links = {}
+        for edge_type, pairs in self._train_links.items():
+            src, _, dst = edge_type
+            mapped = np.stack([local[src][pairs[0]], local[dst][pairs[1]]])
+            if (mapped < 0).any():  # a training link joins two training samples by construction
+                raise AssertionError(f"a training link of {edge_type} leaves the training view")
+            links[edge_type] = torch.as_tensor(mapped)
+        labels = {}
+        if self.task.kind == "label":
+            index = {c: i for i, c in enumerate(self.classes)}
+            readable = self.task.label_modalities or (self.task.source,)
+            for m in modalities:
+                raw = self.dataset.labels(m)[rows[m]]
+                trainable = (self.parts[m][rows[m]] == "train") & (m in readable)
+                labels[m] = torch.tensor(
+                    [index[str(v)] if ok and v is not None else -1 for v, ok in zip(raw, trainable, strict=True)],
+                    dtype=torch.long,
+                )
+        return TrainView(
+            task=self.task.name, kind=self.task.kind, source=self.task.source,
+            target_edge_type=self.target_edge_type, setting=self.setting,
+            node_ids={m: self.dataset.node_ids(m)[rows[m]] for m in modalities},
+            features={m: self.features[m][torch.as_tensor(rows[m])] for m in modalities},
+            train_rows={
+                m: torch.as_tensor(np.flatnonzero(self.parts[m][rows[m]] == "train")) for m in modalities
+            },
+            links=links, cold_link_types=self._cold_link_types(), classes=self.classes, labels=labels,
+        )
+
+    def _cold_link_types(self) -> tuple[EdgeType, ...]:
+        hide = self.split.hide if self.split.mode == "partial" else None
+        return tuple(t for t in self.dataset.edge_types() if hide is None or any(_matches(t, s) for s in hide))
+
+    def _local_index(self, modality: NodeType) -> np.ndarray:
+        """Dataset node index -> node index of the training view (-1 if not in it)."""
+        index = np.full(len(self.parts[modality]), -1, dtype=np.int64)
+        rows = self._view_rows(modality)
+        index[rows] = np.arange(len(rows))
+        return index
+
+    # ------------------------------------------------------------------ held-out samples
+    def _new_rows(self, modality: NodeType, part: str) -> np.ndarray:
+        """Dataset rows of the samples that are new when evaluating ``part``: held out, not in
+        the training view, in ``part`` or an earlier held-out part."""
+        _check_part(part)
+        order = np.array([_ORDER[p] for p in self.parts[modality]])
+        return np.flatnonzero(~self._in_view(modality) & (order <= _ORDER[part]))
+
+    def new_samples(self, part: str) -> dict[NodeType, Tensor]:
+        """Features of the samples a model meets as new when ``part`` is evaluated.
+
+        For ``"val"`` the validation samples; for ``"test"`` the validation and test samples
+        (a test query may be ranked against validation candidates of the catalogue). Empty in
+        the transductive setting, where held-out samples are nodes of the training view.
+
+        Shapes:
+            return: ``{modality: (num_new, dim)}``.
+        """
+        return {m: self.features[m][torch.as_tensor(self._new_rows(m, part))] for m in self.dataset.modalities}
+
+    def new_sample_ids(self, part: str) -> dict[NodeType, np.ndarray]:
+        """The ids of :meth:`new_samples`, in the same order."""
+        return {m: self.dataset.node_ids(m)[self._new_rows(m, part)] for m in self.dataset.modalities}
+
+    def scoring_index(self, modality: NodeType, part: str) -> np.ndarray:
+        """Dataset node index -> scoring index when evaluating ``part`` (-1: not scorable then)."""
+        index = self._local_index(modality)
+        new = self._new_rows(modality, part)
+        index[new] = len(self._view_rows(modality)) + np.arange(len(new))
+        return index
+
+    # ------------------------------------------------------------------ questions
+    @cached_property
+    def one_to_one(self) -> bool:
+        """Whether every sample holds at most one link of the target type (in the whole dataset)."""
+        if self.target_edge_type is None or self.task.same_label_is_link:
+            return False
+        pairs = self.dataset.links_by_type().get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))
+        return all(np.bincount(side).max(initial=0) <= 1 for side in pairs)
+
+    @cached_property
+    def _true_pairs(self) -> np.ndarray:
+        """Every true pair of the target type, dataset node indices ``(2, m)``."""
+        if self.task.same_label_is_link:
+            return _same_label_pairs(self.dataset, self.target_edge_type)
+        return self.dataset.links_by_type().get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))
+
+    def candidates(self, part: str, candidate_set: str | None = None, *, direction: str = "src->dst") -> np.ndarray:
+        """Dataset node indices of the answer side's candidates in one direction.
+
+        ``"held-out"``: the answer modality's samples of ``part``. ``"all"``: every answer
+        sample known when ``part`` is evaluated (training samples and the held-out parts up to
+        ``part``); for a one-to-one relation, without the samples that already hold a training
+        link of it. Answers play no part in either.
+        """
+        candidate_set = candidate_set or self.task.candidates
+        if candidate_set not in CANDIDATE_SETS:
+            raise DataError(f"The candidate set must be one of {CANDIDATE_SETS}. Got {candidate_set!r} instead.")
+        src, _, dst = self._link_type()
+        answer_type, side = (src, 0) if direction == "dst->src" else (dst, 1)
+        parts = self.parts[answer_type]
+        if candidate_set == "held-out":
+            return np.flatnonzero(parts == part)
+        order = np.array([_ORDER[p] for p in parts])
+        keep = order <= _ORDER[part]
+        if self.one_to_one:
+            linked = self._train_links.get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))[side]
+            keep[linked] = False
+        return np.flatnonzero(keep)
+
+    def link_queries(self, part: str, candidate_set: str | None = None) -> dict[str, LinkQueries]:
+        """The cold link questions of ``part``, per direction (a direction without any is left out).
+
+        In direction ``"src->dst"`` a link ``(s, d)`` of ``part`` is asked where ``s`` is a
+        sample of ``part`` (held out) that holds no training link of the type, and ``d`` is
+        among :meth:`candidates`; ``"dst->src"`` likewise with the roles swapped.
+        """
+        _check_part(part)
+        if part == "train":
+            raise DataError("Training links are not evaluated; use part='val' or part='test'.")
+        candidate_set = candidate_set or self.task.candidates
+        edge_type = self._link_type()
+        src, _, dst = edge_type
+        pairs = self.dataset.links_by_type(self.split.links(part)).get(edge_type, np.zeros((2, 0), dtype=np.int64))
+        linked = self._train_links.get(edge_type, np.zeros((2, 0), dtype=np.int64))
+        out = {}
+        for direction in DIRECTIONS:
+            q, a = (1, 0) if direction == "dst->src" else (0, 1)
+            query_type, answer_type = (edge_type[2], edge_type[0]) if q == 1 else (edge_type[0], edge_type[2])
+            candidates = self.candidates(part, candidate_set, direction=direction)
+            is_candidate = np.zeros(len(self.parts[answer_type]), dtype=bool)
+            is_candidate[candidates] = True
+            warm = np.zeros(len(self.parts[query_type]), dtype=bool)
+            warm[linked[q]] = True
+            asked = (self.parts[query_type][pairs[q]] == part) & ~warm[pairs[q]] & is_candidate[pairs[a]]
+            if not asked.any():
+                continue
+            query_index, answer_index = self.scoring_index(query_type, part), self.scoring_index(answer_type, part)
+            true = self._true_pairs[[q, a]]
+            true = np.stack([query_index[true[0]], answer_index[true[1]]])
+            true = true[:, (true >= 0).all(0)]
+            links = np.stack([query_index[pairs[q][asked]], answer_index[pairs[a][asked]]])
+            out[direction] = LinkQueries(
+                edge_type=edge_type, direction=direction, candidate_set=candidate_set,
+                links=torch.as_tensor(links), candidates=torch.as_tensor(answer_index[candidates]),
+                known=torch.as_tensor(true), num_query=int(query_index.max()) + 1,
+                num_answer=int(answer_index.max()) + 1,
+            )
+        return out
+
+    def label_queries(self, part: str) -> LabelQueries:
+        """The labelled samples of the task's modality held out in ``part``."""
+        _check_part(part)
+        if self.task.kind != "label":
+            raise NotApplicableError(f"The task {self.task.name!r} is a link task; it asks no labels.")
+        node_type = self.task.source
+        index = {c: i for i, c in enumerate(self.classes)}
+        raw = self.dataset.labels(node_type)
+        rows = np.flatnonzero((self.parts[node_type] == part) & np.array([v is not None for v in raw], dtype=bool))
+        scoring = self.scoring_index(node_type, part)
+        return LabelQueries(
+            node_type=node_type, nodes=torch.as_tensor(scoring[rows]),
+            labels=torch.tensor([index[str(raw[i])] for i in rows], dtype=torch.long), classes=self.classes,
+        )
+
+    def _link_type(self) -> EdgeType:
+        if self.target_edge_type is None:
+            raise NotApplicableError(f"The task {self.task.name!r} is a label task; it asks no links.")
+        return self.target_edge_type
+
+
+def _check_part(part: str) -> None:
+    if part not in SPLIT_NAMES:
+        raise DataError(f"The part must be one of {SPLIT_NAMES}. Got {part!r} instead.")
+
+
+def _target_edge_type(task: Task, dataset: MultimodalDataset) -> EdgeType | None:
+    if task.kind != "link":
+        return None
+    types = [t for t in dataset.edge_types() if {t[0], t[2]} == {task.source, task.target}]
+    if not types:
+        raise DataError(
+            f"The dataset {dataset.name!r} has no links between {task.source!r} and {task.target!r}; "
+            f"its link types are {dataset.edge_types()}."
+        )
+    if len(types) > 1:
+        raise DataError(
+            f"The dataset {dataset.name!r} has several link types between {task.source!r} and "
+            f"{task.target!r}: {types}. Give the links one relation name."
+        )
+    return types[0]
+
+
+def _same_label_pairs(dataset: MultimodalDataset, edge_type: EdgeType) -> np.ndarray:
+    src_labels = dataset.labels(edge_type[0])
+    dst_labels = dataset.labels(edge_type[2])
+    pairs = []
+    for label in set(src_labels) - {None}:
+        s = np.flatnonzero(src_labels == label)
+        d = np.flatnonzero(dst_labels == label)
+        pairs.append(np.stack(np.meshgrid(s, d, indexing="ij")).reshape(2, -1))
+    return np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)

@@ -1,0 +1,73 @@
+"""Classical baselines, fitted on a training view and scored like every relation model.
+
+Link baselines rank cross-modal candidates; label baselines classify nodes. Each one follows
+the model interface of :class:`~mmgraph.models.base.RelationModel`: ``fit(train, validate=...)``
+reads a :class:`~mmgraph.data.prepared.TrainView` only (training samples, training links,
+training labels), chooses its hyper-parameters (or its stopping epoch) through the
+``validate`` callback, and ``scorer(new)`` scores the view's nodes and new samples, each new
+sample on its own, with preprocessing statistics of the training rows only.
+
+Link baselines:
+
+- ``cosine``: cosine similarity of the raw features. Meaningful only where one encoder
+  embeds both modalities into one space; it needs equal feature dimensions.
+- ``siamese``: one MLP tower per modality into a shared space, symmetric InfoNCE with
+  in-batch negatives and a learned temperature.
+- ``fusion``: an MLP on the concatenated features of a pair, a binary classifier trained
+  with sampled non-links.
+- ``attention-fusion``: both features projected to tokens, a small self-attention and a
+  HAN-style attention pooling over the two tokens, then an MLP classifier.
+- ``transfer``: ridge maps from one feature space to the other (one per direction).
+- ``knn-transfer``: a query takes the similarity-weighted target-space embedding of its
+  nearest training samples of its own modality.
+
+Label baselines (``logreg``, ``label-transfer``) train on the training labels of the node
+type. A node type without training labels of its own (``digits-audio-label``: only images
+are labelled) borrows them through the training links: a training node linked to labelled
+nodes of another modality takes their majority label, and those nodes are its training set.
+
+Modules: :mod:`._common` (shared helpers and bases), :mod:`._training` (the trained link
+baselines' loop), :mod:`.embedding`, :mod:`.fusion`, :mod:`.transfer`, :mod:`.label`.
+"""
+
+from mmgraph.errors import NotApplicableError
+from mmgraph.models.baselines.embedding import CosineBaseline, CosineConfig, SiameseBaseline, SiameseConfig
+from mmgraph.models.baselines.fusion import (
+    AttentionFusionBaseline,
+    AttentionFusionConfig,
+    FusionBaseline,
+    FusionConfig,
+)
+from mmgraph.models.baselines.label import (
+    LabelTransferBaseline,
+    LabelTransferConfig,
+    LogRegBaseline,
+    LogRegConfig,
+)
+from mmgraph.models.baselines.transfer import (
+    KNNTransferBaseline,
+    KNNTransferConfig,
+    TransferBaseline,
+    TransferConfig,
+)
+
+LINK_BASELINES: tuple[str, ...] = (
+    "cosine", "siamese", "fusion", "attention-fusion", "transfer", "knn-transfer",
+)
+LABEL_BASELINES: tuple[str, ...] = ("logreg", "label-transfer")
+
+BASELINES: dict[str, type] = {
+    cls.name: cls
+    for cls in (
+        CosineBaseline, SiameseBaseline, FusionBaseline, AttentionFusionBaseline, TransferBaseline,
+        KNNTransferBaseline, LogRegBaseline, LabelTransferBaseline,
+    )
+}
+"""Every baseline by its registered name."""
+
+__all__ = [
+    "BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline", "AttentionFusionConfig",
+    "CosineBaseline", "CosineConfig", "FusionBaseline", "FusionConfig", "KNNTransferBaseline",
+    "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig", "LogRegBaseline", "LogRegConfig",
+    "NotApplicableError", "SiameseBaseline", "SiameseConfig", "TransferBaseline", "TransferConfig",
+]

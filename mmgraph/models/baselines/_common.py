@@ -1,0 +1,327 @@
+"""What the baselines share: settings checks, preprocessing with training-row statistics,
+nearest neighbours, and the link / label bases on top of :class:`~mmgraph.models.base.RelationModel`.
+
+Every baseline learns from a :class:`~mmgraph.data.prepared.TrainView` only and keeps what it
+learned (statistics, weights, maps, neighbour tables of training samples). Its ``scorer(new)``
+appends the new samples' features after the view's and scores each row on its own: every
+per-row step (standardisation, centring, a network, a ridge map, a neighbour search among
+training samples) reads that row and the learned state, never another new sample.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmgraph.checks import check_positive_int
+from mmgraph.data.prepared import TrainView
+from mmgraph.errors import NotApplicableError
+from mmgraph.models.base import RelationModel, Validate
+from mmgraph.training.selection import grid_search
+from mmgraph.typing import EdgeType, NodeType
+
+DIRECTIONS: tuple[str, str] = ("src->dst", "dst->src")
+"""Scoring directions; ``reverse=False`` is ``"src->dst"``."""
+
+
+# ---------------------------------------------------------------------- settings checks
+def check_positive(config: Any, model: str, names: tuple[str, ...]) -> None:
+    """Checks that the settings ``names`` are positive numbers (tuples: at least one, all positive)."""
+    for name in names:
+        value = getattr(config, name)
+        values = value if isinstance(value, tuple | list) else (value,)
+        if not values or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in values):
+            what = "positive numbers, at least one" if isinstance(value, tuple | list) else "positive"
+            raise ValueError(f"The {name!r} parameter of the {model!r} model must be {what}. Got {value!r} instead.")
+
+
+def check_positive_ints(config: Any, model: str, names: tuple[str, ...]) -> None:
+    """Checks that the settings ``names`` are positive ints."""
+    for name in names:
+        check_positive_int(getattr(config, name), name, f"the {model!r} model")
+
+
+def check_int_ks(config: Any, model: str) -> None:
+    """Checks that the neighbour counts ``ks`` and ``default_k`` are ints (after :func:`check_positive`)."""
+    if any(isinstance(k, bool) or not isinstance(k, int) for k in (*config.ks, config.default_k)):
+        raise ValueError(f"The 'ks' of the {model!r} model must be ints. Got {config.ks!r} instead.")
+
+
+# ---------------------------------------------------------------------- preprocessing
+def statistic_rows(train: TrainView, node_type: NodeType) -> Tensor:
+    """The rows preprocessing statistics come from: the training rows (all rows if none)."""
+    rows = train.train_rows[node_type].long()
+    return rows if rows.numel() else torch.arange(train.num_nodes(node_type))
+
+
+class Standardizer:
+    """Zero mean, unit variance per feature, with the statistics of the training rows only.
+
+    Args:
+        x: the view's features of one modality.
+        rows: the rows the statistics come from.
+
+    Shapes:
+        x: ``(num_nodes, dim)``, rows: ``(r,)``.
+    """
+
+    def __init__(self, x: Tensor, rows: Tensor) -> None:
+        ref = x.float()[rows]
+        std = ref.std(0) if len(rows) > 1 else torch.ones(x.shape[1])
+        self.mean = ref.mean(0)
+        self.scale = torch.where(std > 1e-6, std, torch.ones_like(std))
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """Standardises every row of ``x`` (``(n, dim)`` -> ``(n, dim)``)."""
+        return (x.float() - self.mean) / self.scale
+
+
+def unit(x: Tensor, center: Tensor | None = None) -> Tensor:
+    """Rows scaled to unit length, after subtracting ``center`` when given."""
+    x = x.float()
+    if center is not None:
+        x = x - center
+    return F.normalize(x, dim=1)
+
+
+def row_mean(x: Tensor, rows: Tensor) -> Tensor:
+    """The mean of ``x[rows]`` (a centre computed from training rows)."""
+    return x.float()[rows].mean(0)
+
+
+def topk_similar(queries: Tensor, keys: Tensor, k: int, chunk: int = 4096) -> tuple[Tensor, Tensor]:
+    """The ``k`` most cosine-similar keys of every query (rows already unit length).
+
+    Shapes:
+        queries: ``(n, d)``, keys: ``(m, d)``, returns values and indices ``(n, min(k, m))``.
+    """
+    k = min(k, keys.shape[0])
+    values, indices = [torch.zeros(0, k)], [torch.zeros(0, k, dtype=torch.long)]
+    for start in range(0, queries.shape[0], chunk):
+        top = (queries[start : start + chunk] @ keys.T).topk(k, dim=1)
+        values.append(top.values)
+        indices.append(top.indices)
+    return torch.cat(values), torch.cat(indices)
+
+
+def extended(view: Tensor, new: Mapping[NodeType, Tensor] | None, node_type: NodeType) -> Tensor:
+    """The view's features of ``node_type`` followed by the new samples' (none if ``new`` lacks it).
+
+    Shapes:
+        view: ``(n, dim)``; return: ``(n + m, dim)``.
+    """
+    rows = None if new is None else new.get(node_type)
+    if rows is None or len(rows) == 0:
+        return view.float()
+    rows = torch.as_tensor(rows, dtype=torch.float32)
+    if rows.ndim != 2 or rows.shape[1] != view.shape[1]:
+        raise ValueError(
+            f"New {node_type!r} samples must have {view.shape[1]}-d features, as the training view's. "
+            f"Got shape {tuple(rows.shape)} instead."
+        )
+    return torch.cat([view.float(), rows])
+
+
+# ---------------------------------------------------------------------- the bases
+ScoreFn = Callable[[Tensor, Tensor, bool], Tensor]
+"""``score(query, candidates, reverse) -> (b, c)`` over the extended index space."""
+
+
+class LinkScorer:
+    """The :class:`~mmgraph.models.base.Scorer` of a link baseline: scores of one link type."""
+
+    def __init__(self, name: str, edge_type: EdgeType, score: ScoreFn) -> None:
+        self.name, self.edge_type, self._score = name, tuple(edge_type), score
+
+    def __repr__(self) -> str:
+        return f"LinkScorer(model={self.name!r}, edge_type={self.edge_type})"
+
+    def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
+        """Scores of every query against every candidate; higher means more likely linked.
+
+        Shapes:
+            query: ``(b,)`` source nodes (targets if ``reverse``), candidates: ``(c,)``,
+            returns ``(b, c)``.
+        """
+        if tuple(edge_type) != self.edge_type:
+            raise ValueError(
+                f"This {self.name!r} model was fitted for {self.edge_type} links. Got {tuple(edge_type)} instead."
+            )
+        with torch.no_grad():
+            return self._score(torch.as_tensor(query).long(), torch.as_tensor(candidates).long(), reverse)
+
+    def predict_labels(self, node_type: NodeType) -> Tensor:
+        raise NotApplicableError(f"The {self.name!r} model ranks cross-modal links; it does not predict labels.")
+
+
+class LinkBaseline(RelationModel):
+    """A link baseline: fits on the training links of the task's target type, scores
+    (queries x candidates) of the view's nodes and new samples.
+
+    Subclasses implement :meth:`_fit_links` and :meth:`_score_fn`. ``features_`` holds the
+    view's features of both ends of the target type (training-view rows only).
+    """
+
+    kinds = ("link",)
+
+    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+        edge_type = train.target_edge_type
+        links = train.target_links()
+        if links.shape[1] == 0:
+            raise ValueError(
+                f"The task {train.task!r} has no training links of type {edge_type}; "
+                f"the {self.name!r} model learns from them."
+            )
+        self.edge_type_ = edge_type
+        src, _, dst = edge_type
+        self.features_ = {t: train.features[t].float() for t in (src, dst)}
+        self._fit_links(train, links.long(), validate=validate, progress=progress)
+
+    @abstractmethod
+    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None: ...
+
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> LinkScorer:
+        """A scorer of the fitted link type over the view's nodes followed by the ``new`` samples."""
+        self._check_fitted()
+        x = {t: extended(v, new, t) for t, v in self.features_.items()}
+        return LinkScorer(self.name, self.edge_type_, self._score_fn(x))
+
+    @abstractmethod
+    def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
+        """The score function over ``x`` (view rows then new rows, raw features of both ends)."""
+
+
+class EmbeddingLinkBaseline(LinkBaseline):
+    """Scores are dot products of unit vectors of the query side and the candidate side."""
+
+    @abstractmethod
+    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        """``{reverse: (query embeddings, candidate embeddings)}`` of every row of ``x``, row by row."""
+
+    def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
+        with torch.no_grad():
+            embedded = self._embed(x)
+
+        def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
+            q, c = embedded[reverse]
+            return q[query] @ c[candidates].T
+
+        return score
+
+
+def per_direction(best: Mapping[str, Any], default: Any) -> dict[str, Any]:
+    """The choice of each direction from a ``grid_search`` over ``"<direction>/mrr"``: a direction
+    without validation questions takes the other direction's choice, else ``default``.
+
+    Returns:
+        ``{direction: (setting, score or None)}``.
+    """
+    out = {}
+    for direction, other in (DIRECTIONS, DIRECTIONS[::-1]):
+        choice = best.get(f"{direction}/mrr")
+        if choice is not None:
+            out[direction] = (choice.setting, choice.score)
+        elif f"{other}/mrr" in best:
+            out[direction] = (best[f"{other}/mrr"].setting, None)
+        else:
+            out[direction] = (default, None)
+    return out
+
+
+class LabelScorer:
+    """The :class:`~mmgraph.models.base.Scorer` of a label baseline: a class per node."""
+
+    def __init__(self, name: str, predict: Mapping[NodeType, Callable[[], Tensor]]) -> None:
+        self.name, self._predict = name, dict(predict)
+
+    def __repr__(self) -> str:
+        return f"LabelScorer(model={self.name!r}, node_types={sorted(self._predict)})"
+
+    def predict_labels(self, node_type: NodeType) -> Tensor:
+        """Class indices of every node of ``node_type`` (view nodes, then new ones), ``(num_nodes,)``."""
+        if node_type not in self._predict:
+            raise ValueError(
+                f"This {self.name!r} model has labels for {sorted(self._predict)}. Got {node_type!r} instead."
+            )
+        with torch.no_grad():
+            return self._predict[node_type]()
+
+    def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
+        raise NotApplicableError(f"The {self.name!r} model predicts node labels; it does not score links.")
+
+
+class LabelBaseline(RelationModel):
+    """A label baseline: one prediction per node of the node types it could learn.
+
+    Subclasses implement :meth:`_fit_labels` (which calls :meth:`_select`), :meth:`_apply`
+    (puts a setting in place) and :meth:`_predictor`. ``features_`` holds the view's
+    features of the learnable node types (training-view rows only).
+    """
+
+    kinds = ("label",)
+
+    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+        self.num_classes_ = len(train.classes)
+        sources = self._learnable(train)
+        self.features_ = {t: train.features[t].float() for t in sources}
+        self._fit_labels(train, sources, validate=validate, progress=progress)
+        self.chosen_["labels_from"] = {t: s[2] for t, s in sources.items()}
+
+    @abstractmethod
+    def _fit_labels(
+        self, train: TrainView, sources: dict[NodeType, tuple[Tensor, Tensor, str]], *,
+        validate: Validate | None, progress: bool,
+    ) -> None: ...
+
+    @abstractmethod
+    def _apply(self, setting: Any) -> None:
+        """Puts ``setting`` in place, so that :meth:`scorer` scores with it."""
+
+    @abstractmethod
+    def _predictor(self, node_type: NodeType, x: Tensor) -> Callable[[], Tensor]:
+        """A function predicting the class of every row of ``x`` (view rows then new rows)."""
+
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> LabelScorer:
+        """A scorer whose ``predict_labels`` covers the view's nodes followed by the ``new`` samples."""
+        self._check_fitted()
+        return LabelScorer(
+            self.name, {t: self._predictor(t, extended(v, new, t)) for t, v in self.features_.items()}
+        )
+
+    def _select(
+        self, grid: list[Any], default: Any, *, validate: Validate | None, progress: bool
+    ) -> Any:
+        """Chooses the setting of ``grid`` with the best validation accuracy on the task's
+        source, puts it in place and records it in ``chosen_``."""
+        best = {}
+        if validate is not None:
+
+            def evaluate(setting: Any) -> dict[str, float]:
+                self._apply(setting)
+                return validate(self)
+
+            best = grid_search(grid, evaluate, keys=("accuracy",), desc=self.name, progress=progress)
+        if "accuracy" not in best:
+            self._apply(default)
+            self.chosen_ = {"setting": default}
+            return default
+        choice = best["accuracy"]
+        self._apply(choice.setting)
+        self.chosen_ = {"setting": choice.setting, "val_accuracy": choice.score}
+        return choice.setting
+
+    def _learnable(self, train: TrainView) -> dict[NodeType, tuple[Tensor, Tensor, str]]:
+        """Label sources of every modality that has some; the task's source must have them."""
+        sources = {}
+        for node_type in train.node_types:
+            try:
+                sources[node_type] = train.label_sources(node_type)
+            except NotApplicableError:
+                if node_type == train.source:
+                    raise
+        return sources

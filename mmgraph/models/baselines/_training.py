@@ -1,0 +1,102 @@
+"""The trained link baselines' loop: mini-batch AdamW, early stopping on the validation MRR."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from mmgraph.data.prepared import TrainView
+from mmgraph.models.base import Validate
+from mmgraph.models.baselines._common import (
+    LinkBaseline,
+    Standardizer,
+    check_positive,
+    check_positive_ints,
+    statistic_rows,
+)
+from mmgraph.training.selection import EarlyStopper
+from mmgraph.typing import NodeType
+
+
+class TrainedLinkBaseline(LinkBaseline):
+    """Mini-batch training with AdamW, early stopping on the validation MRR.
+
+    Features are standardised with statistics of each modality's training rows
+    (``standardize_``). Without ``validate`` (or without validation questions) the model trains
+    for all ``epochs``.
+    """
+
+    _positive: ClassVar[tuple[str, ...]] = ("lr",)
+    _positive_ints: ClassVar[tuple[str, ...]] = ("hidden_dim", "batch_size", "epochs", "eval_every", "patience")
+
+    def _validate_settings(self) -> None:
+        check_positive(self.settings, self.name, self._positive)
+        check_positive_ints(self.settings, self.name, self._positive_ints)
+        if not 0 <= self.settings.dropout < 1:
+            raise ValueError(
+                f"The 'dropout' parameter of the {self.name!r} model must be in [0, 1). "
+                f"Got {self.settings.dropout!r} instead."
+            )
+
+    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+        c = self.settings
+        torch.manual_seed(c.seed)
+        generator = torch.Generator().manual_seed(c.seed)
+        src, _, dst = self.edge_type_
+        # Features standardised with statistics of the training rows of each modality.
+        self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
+        x = {t: self.standardize_[t](self.features_[t]) for t in (src, dst)}
+        self._prepare(train, links)
+        self.module_ = self._build(x[src].shape[1], x[dst].shape[1])
+        optimizer = torch.optim.AdamW(self.module_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        stopper = EarlyStopper(c.patience)
+        checking = validate is not None
+        epochs = tqdm(range(1, c.epochs + 1), desc=self.name, disable=not progress, leave=False)
+        for epoch in epochs:
+            self.module_.train()
+            loss = self._epoch(x[src], x[dst], links, optimizer, generator)
+            epochs.set_postfix(loss=f"{loss:.4f}")
+            if checking and (epoch % c.eval_every == 0 or epoch == c.epochs):
+                self.module_.eval()
+                metrics = validate(self, max_links=getattr(c, "val_links", None))
+                if "mrr" not in metrics:  # no validation questions: train every epoch
+                    checking = False
+                    continue
+                if stopper.update(metrics["mrr"], self.module_.state_dict, step=epoch):
+                    break
+        if stopper.best_state is not None:
+            self.module_.load_state_dict(stopper.best_state)
+        self.module_.eval()
+        validated = stopper.best_step is not None
+        self.chosen_ = {
+            "best_epoch": stopper.best_step if validated else c.epochs,
+            "val_mrr": stopper.best_score if validated else None,
+        }
+
+    def _standardized(self, x: dict[NodeType, Tensor]) -> tuple[Tensor, Tensor]:
+        """Both ends' rows of ``x`` standardised, and the module in eval mode for scoring."""
+        src, _, dst = self.edge_type_
+        self.module_.eval()
+        return self.standardize_[src](x[src]), self.standardize_[dst](x[dst])
+
+    def _prepare(self, train: TrainView, links: Tensor) -> None:
+        """Keeps what training reads besides the features (known links, ...)."""
+
+    @abstractmethod
+    def _build(self, src_dim: int, dst_dim: int) -> nn.Module: ...
+
+    @abstractmethod
+    def _epoch(
+        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+    ) -> float:
+        """One epoch over the training links; returns the mean loss."""
+
+
+def mlp(in_dim: int, hidden_dim: int, out_dim: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden_dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden_dim, out_dim)
+    )

@@ -1,0 +1,138 @@
+"""Embedding link baselines: a query and a candidate meet as unit vectors of one space.
+
+- ``cosine``: cosine similarity of the raw features. Meaningful only where one encoder
+  embeds both modalities into one space; it needs equal feature dimensions.
+- ``siamese``: one MLP tower per modality into a shared space, symmetric InfoNCE with
+  in-batch negatives and a learned temperature.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmgraph.data.known import KnownPairs
+from mmgraph.data.prepared import TrainView
+from mmgraph.errors import NotApplicableError
+from mmgraph.models.base import Validate
+from mmgraph.models.baselines._common import EmbeddingLinkBaseline, unit
+from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
+from mmgraph.typing import NodeType
+
+
+@dataclass
+class CosineConfig:
+    """Settings of :class:`CosineBaseline` (it learns nothing)."""
+
+    seed: int = 0
+
+
+@dataclass
+class SiameseConfig:
+    """Settings of :class:`SiameseBaseline`."""
+
+    hidden_dim: int = 512
+    out_dim: int = 256  # dimension of the shared space
+    dropout: float = 0.1
+    temperature: float = 0.07  # initial softmax temperature of the InfoNCE logits
+    learn_temperature: bool = True
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 256  # links per step; the other links of the batch are the negatives
+    epochs: int = 200
+    eval_every: int = 5  # epochs between validation checks
+    patience: int = 6  # validation checks without improvement before stopping
+    seed: int = 0
+
+
+class CosineBaseline(EmbeddingLinkBaseline):
+    """Cosine similarity of the raw features of both modalities.
+
+    Only meaningful where the same encoder embeds both modalities (``emoji-style``: two
+    image styles through one image network); ``fit`` raises :class:`NotApplicableError` when
+    the feature dimensions differ. Equal dimensions do not prove a shared space: two encoders
+    with the same width are still two spaces, and cosine then scores about chance.
+    """
+
+    name = "cosine"
+    Config = CosineConfig
+
+    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+        src, _, dst = self.edge_type_
+        xs, xd = self.features_[src], self.features_[dst]
+        if xs.shape[1] != xd.shape[1]:
+            raise NotApplicableError(
+                f"The 'cosine' model compares raw features, so both modalities must share one feature space "
+                f"(one encoder on both sides); {src!r} has {xs.shape[1]}-d features and {dst!r} "
+                f"{xd.shape[1]}-d. Use a model that learns a map between spaces: 'transfer', "
+                f"'knn-transfer', 'siamese', 'fusion', 'attention-fusion' or 'gnn'."
+            )
+        self.chosen_ = {}
+
+    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        src, _, dst = self.edge_type_
+        s, d = unit(x[src]), unit(x[dst])
+        return {False: (s, d), True: (d, s)}
+
+
+class _Towers(nn.Module):
+    def __init__(self, src_dim: int, dst_dim: int, c: SiameseConfig) -> None:
+        super().__init__()
+        self.src = mlp(src_dim, c.hidden_dim, c.out_dim, c.dropout)
+        self.dst = mlp(dst_dim, c.hidden_dim, c.out_dim, c.dropout)
+        # log(1 / temperature); the logits are exp(log_scale) * cosine
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1 / c.temperature)), requires_grad=c.learn_temperature)
+
+
+class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
+    """Two towers (one MLP per modality) into a shared space, trained with InfoNCE.
+
+    Each step takes a batch of training links ``(s_i, d_i)`` and asks every ``s_i`` to pick
+    ``d_i`` among the batch's targets and every ``d_i`` to pick ``s_i`` (symmetric softmax
+    cross-entropy on cosine similarities over a learned temperature). Other training links
+    that fall inside the batch are removed from the negatives. Scores are the cosine
+    similarities in the shared space.
+    """
+
+    name = "siamese"
+    Config = SiameseConfig
+    _positive = (*TrainedLinkBaseline._positive, "temperature")
+    _positive_ints = (*TrainedLinkBaseline._positive_ints, "out_dim")
+
+    def _build(self, src_dim: int, dst_dim: int) -> nn.Module:
+        return _Towers(src_dim, dst_dim, self.settings)
+
+    def _prepare(self, train: TrainView, links: Tensor) -> None:
+        src, _, dst = self.edge_type_
+        self._known = KnownPairs(links, num_query=train.num_nodes(src), num_target=train.num_nodes(dst))
+
+    def _epoch(
+        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+    ) -> float:
+        order = torch.randperm(links.shape[1], generator=generator)
+        total = 0.0
+        for start in range(0, len(order), self.settings.batch_size):
+            s, d = links[:, order[start : start + self.settings.batch_size]]
+            zs = F.normalize(self.module_.src(xs[s]), dim=1)
+            zd = F.normalize(self.module_.dst(xd[d]), dim=1)
+            logits = self.module_.log_scale.clamp(max=math.log(100.0)).exp() * zs @ zd.T
+            # Another training link inside the batch is not a negative.
+            linked = self._known.contains(s.repeat_interleave(len(d)), d.repeat(len(s))).view(len(s), len(d))
+            logits = logits.masked_fill(linked & ~torch.eye(len(s), dtype=torch.bool), -torch.inf)
+            target = torch.arange(len(s))
+            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(s)
+        return total / links.shape[1]
+
+    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        xs, xd = self._standardized(x)
+        s = F.normalize(self.module_.src(xs), dim=1)
+        d = F.normalize(self.module_.dst(xd), dim=1)
+        return {False: (s, d), True: (d, s)}
