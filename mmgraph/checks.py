@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 
 def check_positive_int(value: object, name: str, owner: str) -> int:
     """Returns ``value`` if it is a positive int (not a bool); raises a clear ``ValueError`` otherwise.
+
+    Numpy integers are accepted too; the result is always a plain ``int``.
 
     Example:
         >>> check_positive_int(-3, "k", "GraphBuilder")
@@ -12,6 +16,6 @@ def check_positive_int(value: object, name: str, owner: str) -> int:
         ...
         ValueError: The 'k' parameter of GraphBuilder must be a positive int. Got -3 instead.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
         raise ValueError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
-    return value
+    return int(value)

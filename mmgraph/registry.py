@@ -24,9 +24,11 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, name: str, item: T) -> None:
-        if name in self._items:
+        """Registers ``item`` under ``name``, lowercased as :meth:`get` looks names up."""
+        key = name.lower()
+        if key in self._items:
             raise ValueError(f"The {self.kind} name {name!r} is already registered.")
-        self._items[name] = item
+        self._items[key] = item
 
     def get(self, name: str) -> T:
         key = str(name).lower()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from PIL import Image
 
 from mmgraph.data.dataset import DataError
+from mmgraph.io import atomic_write
 
 DATA_ENV = "MMGRAPH_DATA"
 """The environment variable naming the folder of the real data (the shared ``data/`` folder)."""
@@ -87,15 +87,5 @@ def file_digest(path: Path, *, length: int = 10) -> str:
 
 
 def save_png_atomic(image: Image.Image, path: Path) -> None:
-    """Saves ``image`` as a PNG at ``path`` through a temporary file and ``os.replace``.
-
-    A crash mid-write leaves at most a stray temporary file, never a half-written ``path``.
-    """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            image.save(stream, format="PNG", compress_level=1)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Saves ``image`` as a PNG at ``path`` with :func:`mmgraph.io.atomic_write`: never a half-written ``path``."""
+    atomic_write(path, lambda stream: image.save(stream, format="PNG", compress_level=1))

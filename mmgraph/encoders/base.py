@@ -30,6 +30,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmgraph.io import atomic_write
+
 INPUT_KINDS: tuple[str, ...] = ("text", "image", "audio", "id", "any")
 """What an encoder's payloads are: inline text, an image file, an audio file, a sample id."""
 
@@ -380,14 +382,10 @@ class Encoder:
             "fingerprint": self.fingerprint() if self.is_fitted else None,
         }
         if state:
-            tmp = directory / (STATE_FILE + ".tmp.npz")
-            np.savez(tmp, **state)
-            os.replace(tmp, directory / STATE_FILE)
+            atomic_write(directory / STATE_FILE, lambda stream: np.savez(stream, **state))
         else:
             (directory / STATE_FILE).unlink(missing_ok=True)
-        tmp = directory / (CONFIG_FILE + ".tmp")
-        tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, directory / CONFIG_FILE)
+        atomic_write(directory / CONFIG_FILE, json.dumps(meta, indent=2, sort_keys=True) + "\n")
         return directory
 
     @classmethod

@@ -21,6 +21,9 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import Tensor
 
+from mmgraph.checks import check_positive_int
+from mmgraph.data.known import KnownPairs
+
 Direction = Literal["src->dst", "dst->src"]
 RankKind = Literal["realistic", "optimistic", "pessimistic"]
 ScoreFn = Callable[[Tensor, str], Tensor]
@@ -168,9 +171,9 @@ def link_ranks(
         returns ``(n,)`` float, in the order of ``test_edges``.
     """
     where = "link_ranks"
-    _check_positive_int(num_src, "num_src", where)
-    _check_positive_int(num_dst, "num_dst", where)
-    _check_positive_int(batch_size, "batch_size", where)
+    num_src = check_positive_int(num_src, "num_src", where)
+    num_dst = check_positive_int(num_dst, "num_dst", where)
+    batch_size = check_positive_int(batch_size, "batch_size", where)
     if direction not in DIRECTIONS:
         raise ValueError(
             f"The 'direction' parameter of {where} must be one of {list(DIRECTIONS)}. "
@@ -180,17 +183,18 @@ def link_ranks(
     _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
     device = test_edges.device
     test_edges = test_edges.long()
-    known_edges = known_edges.to(device=device, dtype=torch.long)
-    _check_test_in_known(test_edges, known_edges, num_dst, where)
+    known_edges = known_edges.cpu().long()
+    # KnownPairs works on the CPU; its answers are moved to ``device`` where they meet the scores.
+    known = KnownPairs(known_edges, num_query=num_src, num_target=num_dst)
+    _check_test_in_known(test_edges, known, where)
 
     if direction == "src->dst":
         query, target = test_edges[0], test_edges[1]
-        known_query, known_target = known_edges[0], known_edges[1]
         num_query, num_target, side = num_src, num_dst, "target"
     else:
         query, target = test_edges[1], test_edges[0]
-        known_query, known_target = known_edges[1], known_edges[0]
         num_query, num_target, side = num_dst, num_src, "source"
+        known = KnownPairs(known_edges.flip(0), num_query=num_query, num_target=num_target)
 
     # ``position[node]`` is the column of ``node`` in the scores, -1 if it is not in the pool.
     if candidates is None:
@@ -217,7 +221,6 @@ def link_ranks(
                 f"hold the true {side} of every test link; add them or drop those test links."
             )
 
-    known = _KnownIndex(known_query, known_target, num_query)
     ranks = []
     for start in range(0, query.numel(), batch_size):
         batch_query = query[start : start + batch_size]
@@ -226,8 +229,8 @@ def link_ranks(
         _check_scores(scores, len(batch_query), num_candidates, direction)
         scores = scores.detach()
 
-        row, other_target = known.targets_of(batch_query)
-        column = position[other_target]
+        row, other_target = known.targets_of(batch_query.cpu())
+        row, column = row.to(device), position[other_target.to(device)]
         in_pool = column >= 0
         mask = torch.zeros(len(batch_query), num_candidates, dtype=torch.bool, device=device)
         mask[row[in_pool], column[in_pool]] = True
@@ -392,20 +395,18 @@ def sample_negatives(
         test_edges: ``(2, n)``, known_edges: ``(2, m)``, returns ``(2, n * num_per_positive)``.
     """
     where = "sample_negatives"
-    _check_positive_int(num_src, "num_src", where)
-    _check_positive_int(num_dst, "num_dst", where)
-    _check_positive_int(num_per_positive, "num_per_positive", where)
+    num_src = check_positive_int(num_src, "num_src", where)
+    num_dst = check_positive_int(num_dst, "num_dst", where)
+    num_per_positive = check_positive_int(num_per_positive, "num_per_positive", where)
     _check_edges(test_edges, "test_edges", where, num_src, num_dst, allow_empty=False)
     _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
     test_edges = test_edges.cpu().long()
     known_edges = known_edges.cpu().long()
-    _check_test_in_known(test_edges, known_edges, num_dst, where)
+    known = KnownPairs(known_edges, num_query=num_src, num_target=num_dst)
+    _check_test_in_known(test_edges, known, where)
 
-    # A link (s, d) is the key s * num_dst + d; sorted keys allow membership by binary search.
-    known_keys = torch.unique(known_edges[0] * num_dst + known_edges[1])
-    linked = torch.bincount(
-        torch.div(known_keys, num_dst, rounding_mode="floor"), minlength=num_src
-    )
+    # The number of distinct known targets of every source.
+    linked = torch.bincount(torch.unique(known_edges, dim=1)[0], minlength=num_src)
     full = linked[test_edges[0]] >= num_dst
     if full.any():
         source = int(test_edges[0][full][0])
@@ -420,41 +421,13 @@ def sample_negatives(
     todo = torch.arange(src.numel())
     while todo.numel() > 0:
         dst[todo] = torch.randint(num_dst, (todo.numel(),), generator=generator)
-        todo = todo[_contains(known_keys, src[todo] * num_dst + dst[todo])]
+        todo = todo[known.contains(src[todo], dst[todo])]
     return torch.stack([src, dst])
 
 
-class _KnownIndex:
-    """The known targets of every query node, grouped by query node (compressed rows)."""
-
-    def __init__(self, query: Tensor, target: Tensor, num_query: int) -> None:
-        order = torch.argsort(query, stable=True)
-        self.target = target[order]
-        self.ptr = torch.zeros(num_query + 1, dtype=torch.long, device=query.device)
-        self.ptr[1:] = torch.cumsum(torch.bincount(query, minlength=num_query), dim=0)
-
-    def targets_of(self, queries: Tensor) -> tuple[Tensor, Tensor]:
-        """Returns ``(row, target)``: every known target of ``queries[row]``."""
-        start = self.ptr[queries]
-        count = self.ptr[queries + 1] - start
-        row = torch.repeat_interleave(torch.arange(len(queries), device=queries.device), count)
-        # Entry j of a row sits at start[row] + j, with j counted from the row's first entry.
-        first_of_row = torch.cumsum(count, dim=0) - count
-        within_row = torch.arange(row.numel(), device=queries.device) - first_of_row[row]
-        return row, self.target[start[row] + within_row]
-
-
-def _contains(sorted_keys: Tensor, keys: Tensor) -> Tensor:
-    """Returns ``True`` where ``keys`` is in the sorted 1-D tensor ``sorted_keys``."""
-    if sorted_keys.numel() == 0:
-        return torch.zeros_like(keys, dtype=torch.bool)
-    at = torch.searchsorted(sorted_keys, keys).clamp(max=sorted_keys.numel() - 1)
-    return sorted_keys[at] == keys
-
-
-def _check_test_in_known(test_edges: Tensor, known_edges: Tensor, num_dst: int, where: str) -> None:
-    known_keys = torch.unique(known_edges[0] * num_dst + known_edges[1])
-    missing = ~_contains(known_keys, test_edges[0] * num_dst + test_edges[1])
+def _check_test_in_known(test_edges: Tensor, known: KnownPairs, where: str) -> None:
+    """Raises unless every test link is in ``known`` (pairs ``(source, target)``)."""
+    missing = ~known.contains(test_edges[0].cpu(), test_edges[1].cpu())
     if missing.any():
         first = int(missing.nonzero()[0, 0])
         raise ValueError(
@@ -527,13 +500,6 @@ def _check_index_vector(
         raise ValueError(
             f"The '{name}' argument of {where} has indices outside [0, {upper}): "
             f"{index[bad][:5].tolist()}."
-        )
-
-
-def _check_positive_int(value: object, name: str, where: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"The '{name}' parameter of {where} must be a positive int. Got {value!r} instead."
         )
 
 

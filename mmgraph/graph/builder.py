@@ -10,12 +10,12 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
+from mmgraph.checks import check_positive_int
 from mmgraph.graph.knn import (
     KNN_METHODS,
     KnnMethod,
     _as_matrix,
     _check_choice,
-    _check_positive_int,
     knn_cosine,
     knn_graph,
 )
@@ -94,7 +94,7 @@ class GraphBuilder:
         method: KnnMethod = "exact",
     ) -> None:
         owner = type(self).__name__
-        self.k = _check_positive_int(k, "k", owner)
+        self.k = check_positive_int(k, "k", owner)
         self.similarity_relation = _check_name(similarity_relation, "similarity_relation", owner)
         self.reverse_prefix = _check_name(reverse_prefix, "reverse_prefix", owner)
         if not isinstance(symmetric, bool):
@@ -103,7 +103,7 @@ class GraphBuilder:
             )
         self.symmetric = symmetric
         self.weight = _check_choice(weight, "weight", owner, WEIGHT_MODES)
-        self.chunk_size = _check_positive_int(chunk_size, "chunk_size", owner)
+        self.chunk_size = check_positive_int(chunk_size, "chunk_size", owner)
         self.method = _check_choice(method, "method", owner, KNN_METHODS)
 
     def __repr__(self) -> str:

@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mmgraph.checks import check_positive_int
+
 KnnMethod = Literal["exact", "faiss"]
 KNN_METHODS: tuple[str, ...] = ("exact", "faiss")
 
@@ -22,15 +24,6 @@ _FAISS_HNSW_M = 32
 
 _FAISS_EF_SEARCH = 128
 """Candidate list size of an HNSW search (raised to ``2 * k`` when k is larger)."""
-
-
-def _check_positive_int(value: object, name: str, owner: str) -> int:
-    """Returns ``value`` if it is a positive int (not a bool), else raises a clear error."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead."
-        )
-    return int(value)
 
 
 def _check_choice(value: object, name: str, owner: str, choices: tuple[str, ...]) -> str:
@@ -175,8 +168,8 @@ def knn_cosine(
         [1, 0, 1]
     """
     owner = "knn_cosine"
-    k = _check_positive_int(k, "k", owner)
-    chunk_size = _check_positive_int(chunk_size, "chunk_size", owner)
+    k = check_positive_int(k, "k", owner)
+    chunk_size = check_positive_int(chunk_size, "chunk_size", owner)
     method = _check_choice(method, "method", owner, KNN_METHODS)
     query = _as_matrix(query, "query", owner)
     base = _as_matrix(base, "base", owner)
