@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ import numpy as np
 from mmgraph.encoders.base import Encoder, EncodingError, sample_name
 
 CACHE_FILE = "embeddings.sqlite"
+OPEN_TIMEOUT = 60.0  # seconds to wait for another process holding the file
 _QUERY_CHUNK = 500  # keys per SELECT, well under SQLite's limit on bound variables
 
 
@@ -114,25 +117,32 @@ class EmbeddingCache:
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self.root.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-            try:
-                connection.execute("PRAGMA journal_mode=WAL")
-                connection.execute("PRAGMA synchronous=NORMAL")
-                with connection:
-                    connection.execute(
-                        "CREATE TABLE IF NOT EXISTS embeddings ("
-                        " fingerprint TEXT NOT NULL,"
-                        " key TEXT NOT NULL,"
-                        " dim INTEGER NOT NULL,"
-                        " vector BLOB NOT NULL,"
-                        " PRIMARY KEY (fingerprint, key))"  # a rowid table: rows hold large blobs
-                    )
-            except sqlite3.DatabaseError as err:
-                connection.close()
-                raise ValueError(
-                    f"The embedding cache {str(self.path)!r} cannot be opened ({err}); delete "
-                    f"the file or give EmbeddingCache another root."
-                ) from err
+            deadline = time.monotonic() + OPEN_TIMEOUT
+            while True:
+                connection = sqlite3.connect(self.path, timeout=OPEN_TIMEOUT, check_same_thread=False)
+                try:
+                    connection.execute("PRAGMA journal_mode=WAL")
+                    connection.execute("PRAGMA synchronous=NORMAL")
+                    with connection:
+                        connection.execute(
+                            "CREATE TABLE IF NOT EXISTS embeddings ("
+                            " fingerprint TEXT NOT NULL,"
+                            " key TEXT NOT NULL,"
+                            " dim INTEGER NOT NULL,"
+                            " vector BLOB NOT NULL,"
+                            " PRIMARY KEY (fingerprint, key))"  # a rowid table: rows hold large blobs
+                        )
+                    break
+                except sqlite3.DatabaseError as err:
+                    connection.close()
+                    # Another process switching the file to WAL at the same moment: wait our turn.
+                    if "locked" in str(err) and time.monotonic() < deadline:
+                        time.sleep(0.05 + 0.1 * random.random())
+                        continue
+                    raise ValueError(
+                        f"The embedding cache {str(self.path)!r} cannot be opened ({err}); delete "
+                        f"the file or give EmbeddingCache another root."
+                    ) from err
             self._connection = connection
         return self._connection
 

@@ -173,3 +173,29 @@ def test_default_cache_dir_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("MMGRAPH_CACHE")
     assert default_cache_dir() == Path.home() / ".cache" / "mmgraph"
     assert repr(EmbeddingCache(tmp_path)) == f"EmbeddingCache(root={str(tmp_path)!r})"
+
+
+def test_caches_opened_at_the_same_moment_wait_for_each_other(tmp_path) -> None:
+    """Two benchmark processes starting together once failed with 'database is locked' while both
+    switched a new file to WAL mode; opening now waits its turn."""
+    import threading
+
+    from mmgraph.encoders import EmbeddingCache
+
+    for attempt in range(10):
+        root = tmp_path / f"cache{attempt}"
+        barrier, errors = threading.Barrier(4), []
+
+        def open_cache(root=root, barrier=barrier, errors=errors) -> None:
+            barrier.wait()
+            try:
+                assert len(EmbeddingCache(root)) == 0
+            except Exception as error:  # noqa: BLE001 - collected for the assertion below
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_cache) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not errors, errors
