@@ -12,12 +12,12 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import platform
 import re
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import NotApplicableError
+from mmgraph.io import atomic_write
 from mmgraph.pipeline import json_default
 from mmgraph.tasks import Task, get_task
 
@@ -38,7 +39,11 @@ METRICS: dict[str, tuple[str, ...]] = {
     "link": ("mrr", "hits@1", "hits@3", "hits@10"),
     "label": ("accuracy", "macro_f1"),
 }
-"""The metrics reported per task kind; the first one is the main metric (plots, ordering)."""
+"""The metrics reported per task kind (link tasks: on the declared candidate set); the first one
+is the main metric (plots, ordering)."""
+
+CANDIDATE_METRICS: tuple[str, ...] = ("held-out/mrr", "held-out/hits@10", "all/mrr", "all/hits@10")
+"""Link metrics on both candidate sets, reported beside the declared one."""
 
 
 def benchmark(
@@ -111,7 +116,10 @@ def benchmark(
         for seed in seeds:
             for name in models:
                 bar.set_postfix_str(f"{task.name} | {name} | seed {seed}")
-                record: dict[str, Any] = {"task": task.name, "kind": task.kind, "model": name, "seed": seed}
+                record: dict[str, Any] = {
+                    "task": task.name, "kind": task.kind, "model": name, "seed": seed, "setting": setting,
+                    "candidates": task.candidates if task.kind == "link" else None,
+                }
                 reason = _kind_mismatch(name, model_classes[name], task)
                 if reason is None:
                     if data is None:
@@ -135,7 +143,7 @@ def benchmark(
                 records.append(record)
                 bar.update()
                 if out is not None:  # after every run, so an interrupted benchmark keeps its results
-                    _write_text(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
+                    atomic_write(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
     bar.close()
     frame = results_frame(records)
     if out is not None:
@@ -147,7 +155,7 @@ def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: 
     """Writes ``out/results.md`` and a plot per task (``out/<task>.png``) from the runs in ``frame``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
+    atomic_write(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
     for task, rows in frame.groupby("task", sort=False):
         _plot(rows, out / f"{_file_name(str(task))}.png")
 
@@ -178,20 +186,33 @@ def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:
 
 
 def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per run from the records of :func:`benchmark` (as in ``results.json``)."""
+    """One row per run from the records of :func:`benchmark` (as in ``results.json``).
+
+    Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
+    task's declared set (from the record, else from the named task).
+    """
     kinds = [kind for kind in METRICS if any(r["kind"] == kind for r in records)]
     metrics = [m for kind in kinds for m in METRICS[kind]]
+    if "link" in kinds:
+        metrics += list(CANDIDATE_METRICS)
     rows = []
     for r in records:
         row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}
+        row["candidates"] = r.get("candidates") or _declared_candidates(r["task"]) if r["kind"] == "link" else None
         row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
         row["train_seconds"] = r.get("train_seconds", math.nan)
         row["skipped"] = r.get("skipped")
         rows.append(row)
-    columns = ["task", "kind", "model", "seed", *metrics, "train_seconds", "skipped"]
+    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["skipped"] = frame["skipped"].astype(object).where(frame["skipped"].notna(), None)
     return frame
+
+
+def _declared_candidates(task: str) -> str | None:
+    from mmgraph.tasks import TASKS
+
+    return TASKS.get(task).candidates if task in TASKS else None
 
 
 # ---------------------------------------------------------------------- the report
@@ -218,8 +239,9 @@ def markdown_report(
         f"- versions: mmgraph {__version__}, torch {torch.__version__}, python {platform.python_version()}",
         "",
         "Every cell is the mean ± sample standard deviation over the seeds (0 with one seed); the "
-        "best mean of each metric is in bold. Test split; link metrics are filtered ranks over "
-        "the held-out pool, both directions.",
+        "best mean of each metric is in bold. Test split, cold queries only; link metrics are "
+        "filtered realistic ranks, the mean of both directions, against the task's declared "
+        "candidate set; the second table gives both candidate sets.",
     ]
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
@@ -227,21 +249,11 @@ def markdown_report(
         ran = rows[rows["skipped"].isna()]
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):
-            stats = ran.groupby("model", sort=False)[[*metrics, "train_seconds"]].agg(["mean", _std])
-            counts = ran.groupby("model", sort=False).size()
-            lines.append("| model | " + " | ".join(metrics) + " | train s | seeds |")
-            lines.append("|---" * (len(metrics) + 3) + "|")
-            best = {m: stats[(m, "mean")].max() for m in metrics}
-            for model in stats.index:
-                cells = []
-                for m in metrics:
-                    mean, std = stats.loc[model, (m, "mean")], stats.loc[model, (m, "_std")]
-                    cell = f"{mean:.3f} ± {std:.3f}"
-                    cells.append(f"**{cell}**" if np.isclose(mean, best[m]) else cell)
-                seconds = stats.loc[model, "train_seconds"]
-                cells.append(f"{seconds['mean']:.1f} ± {seconds['_std']:.1f}")
-                cells.append(str(int(counts[model])))
-                lines.append(f"| {model} | " + " | ".join(cells) + " |")
+            lines += _stats_table(ran, list(metrics), with_seconds=True)
+        if kind == "link" and len(ran):
+            declared = ran["candidates"].dropna().iloc[0] if ran["candidates"].notna().any() else None
+            lines += ["", f"Both candidate sets (declared: `{declared}`; n/a: the set asks no cold question):", ""]
+            lines += _stats_table(ran, list(CANDIDATE_METRICS), with_seconds=False)
         skipped = rows[rows["skipped"].notna()].drop_duplicates("model")
         if len(skipped):
             lines += ["", "Skipped:"]
@@ -252,64 +264,71 @@ def markdown_report(
     return "\n".join(lines) + "\n"
 
 
+def _stats_table(ran: pd.DataFrame, metrics: list[str], *, with_seconds: bool) -> list[str]:
+    """A Markdown table of mean ± std per model of ``metrics``, the best mean in bold."""
+    columns = [*metrics, "train_seconds"] if with_seconds else metrics
+    stats = ran.groupby("model", sort=False)[columns].agg(["mean", _std])
+    counts = ran.groupby("model", sort=False).size()
+    extra = " train s | seeds |" if with_seconds else " seeds |"
+    lines = ["| model | " + " | ".join(metrics) + " |" + extra, "|---" * (len(metrics) + 2 + with_seconds) + "|"]
+    best = {m: stats[(m, "mean")].max() for m in metrics}
+    for model in stats.index:
+        cells = []
+        for m in metrics:
+            mean, std = stats.loc[model, (m, "mean")], stats.loc[model, (m, "_std")]
+            if np.isnan(mean):
+                cells.append("n/a")
+                continue
+            cell = f"{mean:.3f} ± {std:.3f}"
+            cells.append(f"**{cell}**" if np.isclose(mean, best[m]) else cell)
+        if with_seconds:
+            seconds = stats.loc[model, "train_seconds"]
+            cells.append(f"{seconds['mean']:.1f} ± {seconds['_std']:.1f}")
+        cells.append(str(int(counts[model])))
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _std(values: pd.Series) -> float:
     return float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
 def _plot(rows: pd.DataFrame, path: Path) -> None:
-    """A bar chart of the main metric per model (mean ± std over seeds), written atomically."""
+    """A bar chart of the main metric per model (mean ± std over seeds), written atomically; link
+    tasks show the MRR of both candidate sets side by side."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    metric = METRICS[rows["kind"].iloc[0]][0] if len(rows) else "score"
+    kind = rows["kind"].iloc[0] if len(rows) else "label"
     ran = rows[rows["skipped"].isna()]
-    stats = ran.groupby("model", sort=False)[metric].agg(["mean", _std]) if len(ran) else pd.DataFrame()
-    figure = Figure(figsize=(max(4.0, 0.9 * len(stats) + 1.5), 3.5), layout="constrained")
+    series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(METRICS[kind][0], None)]
+    series = [(m, label) for m, label in series if m in ran and ran[m].notna().any()]
+    figure = Figure(figsize=(max(4.5, 1.1 * ran["model"].nunique() + 1.5), 3.8), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots()
-    if len(stats):
-        axes.bar(stats.index, stats["mean"], yerr=stats["_std"], capsize=4, color="tab:blue")
-        axes.tick_params(axis="x", labelrotation=30)
+    if len(ran) and series:
+        models = list(dict.fromkeys(ran["model"]))
+        width = 0.8 / len(series)
+        for i, (metric, label) in enumerate(series):
+            stats = ran.groupby("model", sort=False)[metric].agg(["mean", _std]).reindex(models)
+            positions = np.arange(len(models)) + (i - (len(series) - 1) / 2) * width
+            axes.bar(positions, stats["mean"].fillna(0), width, yerr=stats["_std"].fillna(0), capsize=3,
+                     label=f"{label} candidates" if label else None)
+        axes.set_xticks(np.arange(len(models)), models, rotation=30, ha="right")
+        if kind == "link":
+            axes.legend(fontsize="small")
     else:
         axes.text(0.5, 0.5, "no model applied", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylim(0, 1)
-    axes.set_ylabel(f"{metric} (test)")
+    axes.set_ylabel("MRR (test)" if kind == "link" else f"{METRICS[kind][0]} (test)")
     task = rows["task"].iloc[0] if len(rows) else path.stem
     axes.set_title(f"{task}: mean ± std over {ran['seed'].nunique() if len(ran) else 0} seed(s)")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", dpi=100)
-        _replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    atomic_write(path, buffer.getvalue())
 
 
 # ---------------------------------------------------------------------- files
 def _file_name(task: str) -> str:
     """A task name as a safe file name (manifest tasks are named ``name:src->dst``)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", task)
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Writes ``text`` to ``path`` atomically (a temporary file, then ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        _replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _replace(temporary: str, path: Path) -> None:
-    """Moves a finished temporary file into place, with the permissions of a normal new file
-    (``mkstemp`` makes it private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(temporary, 0o666 & ~umask)
-    os.replace(temporary, path)
-

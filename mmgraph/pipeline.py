@@ -215,9 +215,26 @@ class PipelineResult:
         return result
 
     def __str__(self) -> str:
-        lines = [f"{self.task['name']} | model {self.model} | seed {self.seed}"]
-        for key, value in self.metrics.items():
-            lines.append(f"  {key:<22} {value:.4f}" if isinstance(value, float) else f"  {key:<22} {value}")
+        """The headline numbers: the declared candidate set's metrics, per direction, the other set."""
+        task = self.task
+        lines = [f"{task['name']} | model {self.model} | seed {self.seed} | {task.get('setting', 'inductive')}"
+                 + (f", candidates {task['candidates']}" if task.get("kind") == "link" else "")]
+        m = self.metrics
+        headline = [k for k in m if "/" not in k]
+        lines.append("  " + "  ".join(f"{k} {m[k]:.4f}" for k in headline))
+        for prefix in ("src->dst", "dst->src"):
+            if f"{prefix}/mrr" in m:
+                lines.append(
+                    f"  {prefix}: mrr {m[f'{prefix}/mrr']:.4f}, hits@10 {m[f'{prefix}/hits@10']:.4f} "
+                    f"({m[f'{prefix}/num_queries']} queries, {m[f'{prefix}/num_candidates']} candidates)"
+                )
+        for other in ("held-out", "all"):
+            if task.get("kind") == "link" and other != task.get("candidates"):
+                value = m.get(f"{other}/mrr")
+                lines.append(
+                    f"  {other} candidates: "
+                    + (f"mrr {value:.4f}, hits@10 {m[f'{other}/hits@10']:.4f}" if value is not None else "n/a")
+                )
         lines.append("  " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
 

@@ -66,7 +66,11 @@ def test_files_are_written(run) -> None:
     report = (out / "results.md").read_text()
     assert "## syn-link" in report and "## syn-label" in report and "Skipped:" in report
     rows = [line for line in report.splitlines() if line.startswith("| ") and "±" in line]
-    assert len(rows) == len(ran), report  # one mean ± std row per model that ran on a task
+    link_runs = sum(r["kind"] == "link" for r in ran)
+    # one mean ± std row per model that ran on a task, and for link tasks a second one: both candidate sets
+    assert len(rows) == len(ran) + link_runs, report
+    assert "Both candidate sets (declared: `held-out`" in report
+    assert all(r["candidates"] == ("held-out" if r["kind"] == "link" else None) for r in records)
     assert "**" in report and "seeds: 0" in report and "cores" in report
     for task in ("syn-link", "syn-label"):
         assert (out / f"{task}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
