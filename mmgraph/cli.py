@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="inductive (default): held-out samples are new to every model; transductive: "
                           "their features (only) are visible to every model")
     run.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
-    run.add_argument("--out", help="folder to save the result and the fitted model in")
+    run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="save into --out even if it holds other files; only mmgraph's own files there are replaced")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     bench = commands.add_parser("bench", help="run models x tasks x seeds; write a table, a report and plots")
@@ -85,6 +87,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         )
     else:
         task = args.task
+    if args.out:
+        from mmgraph.pipeline import check_result_folder
+
+        check_result_folder(args.out, overwrite=args.overwrite)  # before a long run, not after it
     options = {}
     if args.conv:
         options["conv"] = args.conv
@@ -98,7 +104,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     )
     print(result)
     if args.out:
-        print(f"saved to {result.save(args.out)}")
+        print(f"saved to {result.save(args.out, overwrite=args.overwrite)}")
     return 0
 
 
@@ -130,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":
             return _bench(args)
         return _run(args, parser)
-    except (DataError, ValueError, FileNotFoundError, TypeError) as error:
+    except (DataError, ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
         print(f"mmgraph: error: {error}", file=sys.stderr)
         return 2
 

@@ -158,6 +158,28 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
 
 
 # ---------------------------------------------------------------------- results
+RESULT_FILES: tuple[str, ...] = ("result.json", "model")
+"""The entries mmgraph writes into a result folder; nothing else there is ever touched."""
+
+
+def check_result_folder(directory: str | os.PathLike, *, overwrite: bool = False) -> None:
+    """Raises ``FileExistsError`` unless ``directory`` may receive a result: missing, empty, an
+    earlier mmgraph run, or (with ``overwrite``) any folder, where only mmgraph's files are replaced."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(f"Cannot save the result to {str(directory)!r}: it is a file. Give a folder.")
+    if not directory.is_dir() or overwrite:
+        return
+    foreign = sorted(p.name for p in directory.iterdir() if p.name not in RESULT_FILES)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise FileExistsError(
+            f"The folder {str(directory.resolve())!r} holds files mmgraph did not write ({shown}); saving "
+            "there could mix a run with your files. Give another (new or empty) folder, or pass "
+            "overwrite=True (--overwrite) to replace only mmgraph's result.json and model/ there."
+        )
+
+
 @dataclass
 class PipelineResult:
     """What one run produced: metrics, settings, seed, timings and the fitted model.
@@ -184,21 +206,44 @@ class PipelineResult:
             "environment": self.environment,
         }
 
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Writes ``result.json`` (and ``model/`` for a GNN) to ``directory``, atomically."""
+    def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Writes ``result.json`` (and ``model/`` for a GNN) to ``directory``; never deletes what
+        mmgraph did not write.
+
+        A missing folder is made whole or not at all (written beside it, then renamed). An
+        existing folder is written into only when it is empty or holds an earlier mmgraph run
+        (whose ``result.json`` and ``model/`` are replaced, each atomically); a folder holding
+        anything else raises ``FileExistsError`` unless ``overwrite=True``, which replaces
+        mmgraph's own files there and leaves every other file as it is.
+        """
         directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        check_result_folder(directory, overwrite=overwrite)
+        if directory.is_dir():  # staged inside, so the renames stay in one folder
+            staging = Path(tempfile.mkdtemp(prefix=".mmgraph-save.", dir=directory))
+        else:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
             (staging / "result.json").write_text(json.dumps(self.to_dict(), indent=2, default=json_default))
             if isinstance(self.fitted, GNNModel):
                 self.fitted.learner.save(staging / "model")
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(staging, directory)
+            if not directory.exists():
+                os.replace(staging, directory)
+                return directory
+            for name in RESULT_FILES:  # only mmgraph's own entries are replaced
+                old, new = directory / name, staging / name
+                if new.is_dir():
+                    retired = staging / f"{name}.old"
+                    if old.exists():
+                        os.replace(old, retired)
+                    os.replace(new, old)
+                elif new.exists():
+                    os.replace(new, old)
+                elif old.is_dir():  # an earlier run's model that this result does not have
+                    os.replace(old, staging / f"{name}.old")
         finally:
             if staging.exists():
-                shutil.rmtree(staging)
+                shutil.rmtree(staging)  # the staging folder: only what this call wrote or retired
         return directory
 
     @classmethod
