@@ -1,6 +1,7 @@
 """Evaluation: filtered rank metrics for links, AUC/AP on sampled negatives, label metrics."""
 
 from mmgraph.evaluation.classification import evaluate_labels
+from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.evaluation.ranking import (
     evaluate_link_classification,
     evaluate_link_ranking,
@@ -11,7 +12,10 @@ from mmgraph.evaluation.ranking import (
 )
 
 __all__ = [
+    "evaluate_label_queries",
     "evaluate_labels",
+    "evaluate_link_auc",
+    "evaluate_link_queries",
     "evaluate_link_classification",
     "evaluate_link_ranking",
     "link_ranks",

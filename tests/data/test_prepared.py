@@ -78,10 +78,14 @@ def check_cold(prepared: PreparedTask) -> int:
 @pytest.mark.parametrize("mode", list(SPLITS))
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("setting", ["inductive", "transductive"])
-def test_every_query_is_cold_in_every_split_mode(mode: str, seed: int, setting: str) -> None:
-    prepared = _tiny_task(mode, seed)
+@pytest.mark.parametrize("same_label", [False, True], ids=["links", "same-label"])
+def test_every_query_is_cold_in_every_split_mode(mode: str, seed: int, setting: str, same_label: bool) -> None:
+    prepared = _tiny_task(mode, seed, same_label=same_label)
     prepared = PreparedTask(prepared.task, prepared.dataset, prepared.split, prepared.features, setting=setting)
     assert check_cold(prepared) > 0
+    if same_label:  # every same-label pair is known, so filtered ranking never punishes another true answer
+        for queries in prepared.link_queries("test").values():
+            assert queries.known.shape[1] >= queries.links.shape[1]
 
 
 def test_warm_links_of_a_held_out_sample_are_not_asked() -> None:
