@@ -1,4 +1,4 @@
-"""The ``mmgraph`` command: list tasks, run one, run on your own manifest, benchmark models."""
+"""The ``mmgraph`` command: list tasks, run one (or your own manifest), predict with a saved run, benchmark."""
 
 from __future__ import annotations
 
@@ -43,10 +43,27 @@ def _parser() -> argparse.ArgumentParser:
                      help="save into --out even if it holds other files; only mmgraph's own files there are replaced")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    predict = commands.add_parser("predict", help="rank candidates for new samples with a saved model")
+    predict.add_argument("--model-dir", required=True, help="the folder `mmgraph run --out` wrote")
+    predict.add_argument("--input", action="append", default=[], help="a file path or a text (repeatable)")
+    predict.add_argument("--inputs-from", help="a text file with one input (path or text) per line")
+    predict.add_argument("--modality", help="the inputs' modality (default: told from the inputs)")
+    predict.add_argument("--target", help="the candidates' modality (default: the other end of the relation)")
+    predict.add_argument("--top-k", type=int, default=10, help="candidates per input (default 10)")
+    predict.add_argument("--candidate", action="append", default=[],
+                         help="a new candidate (path or text) to rank beside the catalogue (repeatable)")
+    predict.add_argument("--candidates-from", help="a text file with one new candidate per line")
+    predict.add_argument("--no-catalogue", action="store_true",
+                         help="rank only the new candidates, not the samples the model was trained with")
+    predict.add_argument("--exclude-linked", action="store_true",
+                         help="leave out candidates that already hold a training link (one-to-one relations)")
+    predict.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+
     bench = commands.add_parser("bench", help="run models x tasks x seeds; write a table, a report and plots")
     bench.add_argument("--tasks", required=True, help="comma-separated task names (see `mmgraph datasets`)")
     bench.add_argument("--models", required=True, help="comma-separated model names, e.g. gnn,knn-transfer")
     bench.add_argument("--seeds", type=int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
+    bench.add_argument("--seed-list", help="comma-separated seeds to run instead of 0..N-1, e.g. 3,4")
     bench.add_argument("--out", required=True, help="folder for results.json, results.md, a PNG per task")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
@@ -108,6 +125,42 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import json
+
+    from mmgraph.predict import Predictor
+
+    inputs = list(args.input) + _lines(args.inputs_from, "--inputs-from")
+    candidates = list(args.candidate) + _lines(args.candidates_from, "--candidates-from")
+    if not inputs:
+        parser.error("give at least one --input (a file path or a text) or --inputs-from FILE")
+    if args.no_catalogue and not candidates:
+        parser.error("--no-catalogue needs new candidates: --candidate or --candidates-from FILE")
+    predictor = Predictor.load(args.model_dir)
+    top = predictor.predict_links(
+        inputs, modality=args.modality, target=args.target, k=args.top_k, catalogue=not args.no_catalogue,
+        new_candidates=candidates or None, exclude_linked=args.exclude_linked,
+    )
+    top.insert(0, "input", [inputs[q] for q in top["query"]])
+    top = top.drop(columns="query")
+    if args.json:
+        print(json.dumps(top.to_dict(orient="records"), ensure_ascii=False, indent=1))
+    else:
+        print(top.to_string(index=False, max_colwidth=60))
+    return 0
+
+
+def _lines(path: str | None, option: str) -> list[str]:
+    """The non-empty lines of a list file given to ``option`` (none without a path)."""
+    if not path:
+        return []
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return [line.rstrip("\n") for line in stream if line.strip()]
+    except OSError as error:
+        raise FileNotFoundError(f"Cannot read {option} {path!r}: {error.strerror}.") from None
+
+
 def _bench(args: argparse.Namespace) -> int:
     import torch
 
@@ -119,7 +172,13 @@ def _bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    frame = benchmark(tasks, models, args.seeds, out=args.out, root=args.data, progress=not args.quiet)
+    seeds = args.seeds
+    if args.seed_list:
+        try:
+            seeds = [int(s) for s in args.seed_list.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"--seed-list must be comma-separated ints, e.g. 3,4. Got {args.seed_list!r}.") from None
+    frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, progress=not args.quiet)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
     return 0
@@ -135,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _datasets(args)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "predict":
+            return _predict(args, parser)
         return _run(args, parser)
     except (DataError, ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
         print(f"mmgraph: error: {error}", file=sys.stderr)

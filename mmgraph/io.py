@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from mmgraph.errors import DataError
 
 
 def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[BinaryIO], None]) -> Path:
@@ -45,3 +48,33 @@ def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[Binar
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def save_tensors(path: str | os.PathLike, tensors: Mapping[str, Any]) -> Path:
+    """Writes named tensors as safetensors (no pickle), atomically."""
+    from safetensors.torch import save
+
+    return atomic_write(path, save({k: v.detach().contiguous().clone() for k, v in tensors.items()}))
+
+
+def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads a file written by :func:`save_tensors`; a missing or damaged file raises :class:`DataError`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (FileNotFoundError, SafetensorError, OSError) as error:
+        raise DataError(
+            f"Cannot read the tensors of {str(path)!r} ({error}); the model folder is incomplete or damaged."
+        ) from error
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Reads a JSON file; a missing or damaged file raises :class:`DataError` naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise DataError(f"{str(path)!r} is missing; give the folder a run was saved to.") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise DataError(f"{str(path)!r} is damaged (not valid JSON: {error}).") from error

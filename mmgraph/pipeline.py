@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -24,10 +25,9 @@ from mmgraph.data import CANDIDATE_SETS, DatasetSplit, MultimodalDataset, split_
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.errors import DataError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
-from mmgraph.models.base import RelationModel, Validate
-from mmgraph.models.gnn_model import GNNModel
-from mmgraph.models.relation_learner import RelationLearner
-from mmgraph.predict import predict_links as _predict_links
+from mmgraph.io import load_json
+from mmgraph.models.base import SAVABLE, RelationModel, Validate
+from mmgraph.predict import MODEL_FOLDER, Predictor
 from mmgraph.tasks import Task, get_task
 from mmgraph.typing import NodeType
 
@@ -158,7 +158,7 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
 
 
 # ---------------------------------------------------------------------- results
-RESULT_FILES: tuple[str, ...] = ("result.json", "model")
+RESULT_FILES: tuple[str, ...] = ("result.json", MODEL_FOLDER)
 """The entries mmgraph writes into a result folder; nothing else there is ever touched."""
 
 
@@ -198,6 +198,7 @@ class PipelineResult:
     fitted: Any = field(default=None, repr=False, compare=False)
     prepared: PreparedTask | None = field(default=None, repr=False, compare=False)
     encoders: dict[NodeType, Any] = field(default_factory=dict, repr=False, compare=False)
+    _predictor: Predictor | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -207,8 +208,8 @@ class PipelineResult:
         }
 
     def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
-        """Writes ``result.json`` (and ``model/`` for a GNN) to ``directory``; never deletes what
-        mmgraph did not write.
+        """Writes ``result.json`` and ``model/`` (the model folder of :class:`Predictor`, for the
+        models that can be saved) to ``directory``; never deletes what mmgraph did not write.
 
         A missing folder is made whole or not at all (written beside it, then renamed). An
         existing folder is written into only when it is empty or holds an earlier mmgraph run
@@ -224,9 +225,12 @@ class PipelineResult:
             directory.parent.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
-            (staging / "result.json").write_text(json.dumps(self.to_dict(), indent=2, default=json_default))
-            if isinstance(self.fitted, GNNModel):
-                self.fitted.learner.save(staging / "model")
+            record = self.to_dict()
+            if self.fitted is not None and self.fitted.name in SAVABLE:
+                self.predictor().save(staging / MODEL_FOLDER)
+            else:
+                record["model_saved"] = f"no: the {self.model!r} model cannot be saved yet (can: {', '.join(SAVABLE)})"
+            (staging / "result.json").write_text(json.dumps(record, indent=2, default=json_default))
             if not directory.exists():
                 os.replace(staging, directory)
                 return directory
@@ -248,16 +252,33 @@ class PipelineResult:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> PipelineResult:
-        """Reads a result written by :meth:`save` (with the learner, when one was saved)."""
+        """Reads a result written by :meth:`save`, with its model when one was saved."""
         directory = Path(directory)
-        path = directory / "result.json"
-        if not path.exists():
+        if not (directory / "result.json").exists():
             raise FileNotFoundError(f"No result.json in {str(directory)!r}; give the folder a run saved to.")
-        record = json.loads(path.read_text())
-        result = cls(**record)
-        if (directory / "model" / "learner.json").exists():
-            result.fitted = RelationLearner.load(directory / "model")
+        record = load_json(directory / "result.json")
+        stored = {f.name for f in dataclasses.fields(cls) if f.init} - {"fitted", "prepared", "encoders"}
+        result = cls(**{k: v for k, v in record.items() if k in stored})
+        if (directory / MODEL_FOLDER / "model.json").exists():
+            result._predictor = Predictor.load(directory / MODEL_FOLDER)
+            result.fitted = result._predictor.model
         return result
+
+    def predictor(self) -> Predictor:
+        """The fitted model with what prediction needs (this session's run, or the loaded one)."""
+        if getattr(self, "_predictor", None) is None:
+            if self.fitted is None or self.prepared is None:
+                raise ValueError(
+                    "This result holds no fitted model: run the pipeline, or load a run saved with its model."
+                )
+            dataset, train = self.prepared.dataset, self.prepared.train_view()
+            payloads = {}
+            for modality, ids in train.node_ids.items():
+                if modality in self.encoders:
+                    by_id = dict(zip(dataset.node_ids(modality), dataset.payloads(modality), strict=True))
+                    payloads[modality] = [by_id[i] for i in ids]
+            self._predictor = Predictor(self.fitted, train, self.encoders, task=self.task, payloads=payloads)
+        return self._predictor
 
     def __str__(self) -> str:
         """The headline numbers: the declared candidate set's metrics, per direction, the other set."""
@@ -395,13 +416,13 @@ def predict_links(
     result: PipelineResult,
     payloads: list[str],
     *,
-    modality: NodeType,
-    target: NodeType,
+    modality: NodeType | None = None,
+    target: NodeType | None = None,
     k: int = 10,
     candidates: str = "all",
     exclude_linked: bool = False,
 ) -> pd.DataFrame:
-    """Ranks ``target`` samples for brand-new samples of ``modality``.
+    """Ranks ``target`` samples for brand-new samples (see :meth:`Predictor.predict_links`).
 
     The new samples are encoded with the run's fitted encoders, attached to the fitted model's
     training view by similarity (they have no known link) and scored, exactly as the evaluator
@@ -409,39 +430,28 @@ def predict_links(
 
     Args:
         candidates: ``"all"`` (every ``target`` sample of the training view, the catalogue) or
-            ``"held-out"`` (the run's held-out test samples of ``target``).
+            ``"held-out"`` (the run's held-out test samples of ``target``; a run of this session).
         exclude_linked: leave out catalogue samples that already hold a training link.
 
     Returns:
-        One row per (query, rank): ``query`` (position in ``payloads``), ``rank``, ``id`` of the
-        candidate sample and ``score``.
+        One row per (query, rank): ``query`` (position in ``payloads``), ``rank``, ``id`` and
+        ``payload`` of the candidate, and ``score``.
     """
-    if result.fitted is None or result.prepared is None:
-        raise ValueError("predict_links needs the result of a pipeline run in this session (with its fitted model).")
     if candidates not in CANDIDATE_SETS:
         raise ValueError(
             f"The 'candidates' of predict_links must be one of {CANDIDATE_SETS}. Got {candidates!r} instead."
         )
-    prepared = result.prepared
-    train = prepared.train_view()
-    features = _encode(result, modality, payloads)
-    edge_type = train.target_edge_type
-    if edge_type is None or {edge_type[0], edge_type[2]} != {modality, target}:
-        raise ValueError(f"The model predicts {edge_type} links, not {modality!r} -> {target!r}.")
+    predictor = result.predictor()
     new_candidates = new_ids = None
     if candidates == "held-out":
-        new = prepared.new_samples("test")
-        ids = prepared.new_sample_ids("test")[target]
-        test_ids = set(prepared.split.sample_ids("test"))
-        keep = torch.as_tensor([i in test_ids for i in ids], dtype=torch.bool)
-        new_candidates, new_ids = new[target][keep], [i for i in ids if i in test_ids]
-    return _predict_links(
-        result.fitted, train, features, query_type=modality, k=k, catalogue=candidates == "all",
+        if result.prepared is None:
+            raise ValueError("candidates='held-out' needs a run of this session (its held-out samples).")
+        prepared, edge_type = result.prepared, predictor.train.target_edge_type
+        other = target or (edge_type[0] if modality == edge_type[2] else edge_type[2])
+        ids = prepared.new_sample_ids("test")[other]
+        keep = np.isin(ids, prepared.split.sample_ids("test"))
+        new_candidates, new_ids = prepared.new_samples("test")[other][torch.as_tensor(keep)], list(ids[keep])
+    return predictor.predict_links(
+        payloads, modality=modality, target=target, k=k, catalogue=candidates == "all",
         new_candidates=new_candidates, new_candidate_ids=new_ids, exclude_linked=exclude_linked,
     )
-
-
-def _encode(result: PipelineResult, modality: NodeType, payloads: list[str]) -> Tensor:
-    if modality not in result.encoders:
-        raise ValueError(f"No fitted encoder for modality {modality!r}; have {sorted(result.encoders)}.")
-    return torch.as_tensor(result.encoders[modality].encode(payloads), dtype=torch.float32)

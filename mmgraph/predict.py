@@ -2,9 +2,23 @@
 
 The evaluator scores held-out samples through :meth:`RelationModel.scorer` exactly as this
 module does for a user's new samples, so a reported metric is what prediction gives.
+:class:`Predictor` is a fitted model with everything prediction needs (the training view, the
+fitted encoders, the catalogue's payloads); it saves to a model folder (JSON and safetensors,
+no pickle) and loads in a fresh process.
+
+Example:
+    >>> from mmgraph.pipeline import pipeline  # doctest: +SKIP
+    >>> pipeline("openmoji-text", seed=0).save("runs/openmoji")  # doctest: +SKIP
+    >>> Predictor.load("runs/openmoji").predict_links(["a red apple"], target="openmoji")  # doctest: +SKIP
 """
 
 from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,11 +28,169 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import DataError
+from mmgraph.io import atomic_write, load_json
 from mmgraph.models.base import RelationModel
 from mmgraph.typing import NodeType
 
+MODEL_FOLDER = "model"
+"""The folder of a saved run that holds the model (beside ``result.json``)."""
 
-def predict_links(
+
+class Predictor:
+    """A fitted model and what prediction needs: training view, fitted encoders, catalogue payloads.
+
+    Args:
+        model: a fitted model.
+        train: the training view it was fitted on.
+        encoders: the fitted encoder of each modality that has one (a modality given as
+            features has none: pass its new samples as features).
+        task: the task's settings (as in a result's ``task``).
+        payloads: per modality, the payload (path or text) of each training-view node, shown
+            beside predicted ids (optional).
+    """
+
+    def __init__(
+        self, model: RelationModel, train: TrainView, encoders: Mapping[NodeType, Any], *,
+        task: Mapping[str, Any], payloads: Mapping[NodeType, Sequence[str | None]] | None = None,
+    ) -> None:
+        self.model, self.train, self.encoders = model, train, dict(encoders)
+        self.task, self.payloads = dict(task), {m: list(p) for m, p in (payloads or {}).items()}
+
+    def __repr__(self) -> str:
+        return f"Predictor(model={self.model.name!r}, task={self.task.get('name')!r}, train={self.train!r})"
+
+    # ------------------------------------------------------------------ files
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Writes the model folder: ``model.json`` + ``weights.safetensors`` (the model),
+        ``view.json`` + ``view.safetensors`` (the training view), ``encoders/<modality>/`` and
+        ``predictor.json`` (task, catalogue payloads)."""
+        directory = Path(directory)
+        self.model.save(directory)
+        self.train.save(directory)
+        for modality, encoder in self.encoders.items():
+            encoder.save(directory / "encoders" / modality)
+        record = {"task": self.task, "encoders": sorted(self.encoders), "payloads": self.payloads}
+        atomic_write(directory / "predictor.json", json.dumps(record, default=str))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Predictor:
+        """Loads a model folder written by :meth:`save` (or a run folder holding one in ``model/``)."""
+        from mmgraph.encoders import Encoder
+        from mmgraph.models import MODELS
+
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise DataError(f"No model folder at {str(directory)!r}; give the folder `mmgraph run --out` wrote.")
+        if (directory / MODEL_FOLDER / "model.json").exists():
+            directory = directory / MODEL_FOLDER
+        if not (directory / "model.json").exists():
+            raise DataError(
+                f"{str(directory)!r} holds no saved model (no model.json). Runs of models that cannot be saved "
+                "write result.json only; save a 'gnn', 'knn-transfer' or 'siamese' run."
+            )
+        record = load_json(directory / "predictor.json")
+        name = load_json(directory / "model.json").get("model")
+        if name not in MODELS:
+            raise DataError(f"The model folder {str(directory)!r} names an unknown model {name!r}.")
+        train = TrainView.load(directory)
+        model = MODELS.get(name).load(directory, train)
+        encoders = {m: Encoder.load(directory / "encoders" / m) for m in record["encoders"]}
+        return cls(model, train, encoders, task=record["task"], payloads=record["payloads"])
+
+    # ------------------------------------------------------------------ prediction
+    def modality_of(self, payload: str) -> NodeType:
+        """The modality a payload belongs to, from its kind (text, image or audio file) and the
+        fitted encoders; raises when none or several modalities take that kind."""
+        from mmgraph.encoders import payload_kind
+
+        kind = payload_kind([payload])
+        edge_type = self.train.target_edge_type
+        ends = [edge_type[0], edge_type[2]] if edge_type else list(self.encoders)
+        matches = [m for m in dict.fromkeys(ends) if m in self.encoders and self.encoders[m].input_kind == kind]
+        if len(matches) != 1:
+            raise DataError(
+                f"Cannot tell the modality of {payload!r} (a {kind} payload): "
+                + (f"the modalities {matches} all take {kind}" if matches else f"no modality of {ends} takes {kind}")
+                + ". Name it with --modality (modality=...)."
+            )
+        return matches[0]
+
+    def encode(self, inputs: Sequence[str], modality: NodeType) -> Tensor:
+        """Features of new samples of ``modality`` from their payloads, with the fitted encoder."""
+        if modality not in self.encoders:
+            raise DataError(
+                f"No fitted encoder for modality {modality!r}; have {sorted(self.encoders)}. "
+                "Give the new samples as features instead."
+            )
+        return torch.as_tensor(self.encoders[modality].encode(list(inputs), progress=False), dtype=torch.float32)
+
+    def predict_links(
+        self,
+        inputs: Sequence[str] | Tensor,
+        *,
+        modality: NodeType | None = None,
+        target: NodeType | None = None,
+        k: int = 10,
+        catalogue: bool = True,
+        new_candidates: Sequence[str] | Tensor | None = None,
+        new_candidate_ids: list[str] | None = None,
+        exclude_linked: bool = False,
+    ) -> pd.DataFrame:
+        """Ranks candidates of the other end of the task's relation for new samples.
+
+        Args:
+            inputs: payloads (paths or texts) of the new samples, or their features.
+            modality: their modality (default: told from the payloads).
+            target: the candidates' modality (checked against the relation; default: the other end).
+            k: candidates per query.
+            catalogue: rank the training view's samples of the target modality (``"all"``).
+            new_candidates: payloads or features of new target samples to rank too (``"held-out"``).
+            new_candidate_ids: their ids (default ``new:0``, ``new:1``, ...).
+            exclude_linked: leave out catalogue samples that already hold a training link.
+
+        Returns:
+            One row per (query, rank): ``query`` (position in ``inputs``), ``rank``, ``id``,
+            ``payload`` (the candidate's path or text, if known) and ``score``.
+        """
+        if not len(inputs):
+            raise DataError("predict_links needs at least one input.")
+        edge_type = self.train.target_edge_type
+        if edge_type is None:
+            raise DataError(f"The task {self.task.get('name')!r} predicts labels, not links.")
+        if modality is None:
+            if isinstance(inputs, Tensor):
+                raise DataError("Name the modality of inputs given as features (modality=...).")
+            kinds = {self.modality_of(x) for x in inputs}
+            if len(kinds) > 1:
+                raise DataError(f"The inputs mix modalities {sorted(kinds)}; predict each modality on its own.")
+            modality = kinds.pop()
+        if modality not in (edge_type[0], edge_type[2]):
+            raise DataError(f"The model predicts {edge_type} links; {modality!r} is not one of their ends.")
+        other = edge_type[2] if modality == edge_type[0] else edge_type[0]
+        if target is not None and target != other:
+            raise DataError(
+                f"The model predicts {edge_type} links: {modality!r} samples rank {other!r}, not {target!r}."
+            )
+        queries = inputs if isinstance(inputs, Tensor) else self.encode(inputs, modality)
+        payload_of = dict(zip(self.train.node_ids[other], self.payloads.get(other, []), strict=False))
+        candidates = None
+        if new_candidates is not None:
+            if isinstance(new_candidates, Tensor):
+                candidates = new_candidates
+            else:
+                candidates = self.encode(new_candidates, other)
+                new_candidate_ids = new_candidate_ids or [str(x) for x in new_candidates]
+                payload_of.update(zip(new_candidate_ids, new_candidates, strict=True))
+        top = rank_links(
+            self.model, self.train, queries, query_type=modality, k=k, catalogue=catalogue,
+            new_candidates=candidates, new_candidate_ids=new_candidate_ids, exclude_linked=exclude_linked,
+        )
+        top.insert(3, "payload", top["id"].map(payload_of))
+        return top
+
+
+def rank_links(
     model: RelationModel,
     train: TrainView,
     queries: Tensor,

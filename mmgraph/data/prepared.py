@@ -24,8 +24,11 @@ the training view (in its order) and ``n, n + 1, ...`` the new samples of
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +39,7 @@ from mmgraph.data.known import KnownPairs
 from mmgraph.data.split import DatasetSplit, _matches
 from mmgraph.data.task import CANDIDATE_SETS, Task
 from mmgraph.errors import DataError, NotApplicableError
+from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.typing import EdgeType, NodeType
 
 SETTINGS: tuple[str, ...] = ("inductive", "transductive")
@@ -136,6 +140,43 @@ class TrainView:
                 f"nodes (labelled modalities: {labelled}); its labels cannot be learned."
             )
         return nodes, votes[nodes].argmax(1), f"labels of linked {sorted(via)} nodes"
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Writes ``view.json`` (ids, names, settings) and ``view.safetensors`` (features, links, labels)."""
+        directory = Path(directory)
+        tensors = {f"features/{t}": x for t, x in self.features.items()}
+        tensors.update({f"train_rows/{t}": r for t, r in self.train_rows.items()})
+        tensors.update({f"labels/{t}": y for t, y in self.labels.items()})
+        tensors.update({f"links/{_edge_key(e)}": links for e, links in self.links.items()})
+        save_tensors(directory / "view.safetensors", tensors)
+        meta = {
+            "task": self.task, "kind": self.kind, "source": self.source, "setting": self.setting,
+            "target_edge_type": list(self.target_edge_type) if self.target_edge_type else None,
+            "cold_link_types": [list(t) for t in self.cold_link_types], "classes": list(self.classes),
+            "node_ids": {t: [str(i) for i in ids] for t, ids in self.node_ids.items()},
+            "links": [list(e) for e in self.links],
+        }
+        atomic_write(directory / "view.json", json.dumps(meta))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> TrainView:
+        """Reads a view written by :meth:`save`."""
+        directory = Path(directory)
+        meta = load_json(directory / "view.json")
+        tensors = load_tensors(directory / "view.safetensors")
+        node_types = list(meta["node_ids"])
+        return cls(
+            task=meta["task"], kind=meta["kind"], source=meta["source"],
+            target_edge_type=tuple(meta["target_edge_type"]) if meta["target_edge_type"] else None,
+            setting=meta["setting"],
+            node_ids={t: np.asarray(ids, dtype=object) for t, ids in meta["node_ids"].items()},
+            features={t: tensors[f"features/{t}"] for t in node_types},
+            train_rows={t: tensors[f"train_rows/{t}"] for t in node_types},
+            links={tuple(e): tensors[f"links/{_edge_key(tuple(e))}"] for e in meta["links"]},
+            cold_link_types=tuple(tuple(t) for t in meta["cold_link_types"]), classes=tuple(meta["classes"]),
+            labels={t: tensors[f"labels/{t}"] for t in node_types if f"labels/{t}" in tensors},
+        )
 
     def __repr__(self) -> str:
         nodes = ", ".join(f"{t}={self.num_nodes(t)}" for t in self.node_types)
@@ -429,6 +470,10 @@ class PreparedTask:
         if self.target_edge_type is None:
             raise NotApplicableError(f"The task {self.task.name!r} is a label task; it asks no links.")
         return self.target_edge_type
+
+
+def _edge_key(edge_type: EdgeType) -> str:
+    return "|".join(edge_type)
 
 
 def _check_part(part: str) -> None:

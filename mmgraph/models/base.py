@@ -10,16 +10,25 @@ gives. Models never import the evaluator: model selection gets a ``validate`` ca
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from sklearn.exceptions import NotFittedError
 from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import DataError, NotApplicableError
+from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.typing import EdgeType, NodeType
+
+SAVE_FORMAT = 1
+"""The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
+
+SAVABLE = ("gnn", "knn-transfer", "siamese")
 
 
 class Scorer(Protocol):
@@ -111,6 +120,63 @@ class RelationModel(ABC):
                 view; each new sample is scored on its own (no new sample changes another's
                 score).
         """
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Writes ``model.json`` (name, settings, choices, shapes) and ``weights.safetensors``.
+
+        The training view the model was fitted on is saved beside it by the caller
+        (:class:`~mmgraph.predict.Predictor`); :meth:`load` needs it back.
+        """
+        from mmgraph import __version__
+
+        self._check_fitted()
+        tensors, state = self._state()
+        directory = Path(directory)
+        save_tensors(directory / "weights.safetensors", tensors)
+        record = {
+            "format": SAVE_FORMAT, "mmgraph": __version__, "model": self.name,
+            "settings": dataclasses.asdict(self.settings), "chosen": getattr(self, "chosen_", None), "state": state,
+        }
+        atomic_write(directory / "model.json", json.dumps(record, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, train: TrainView) -> RelationModel:
+        """Rebuilds a model written by :meth:`save`, fitted on ``train``; a folder written by
+        another mmgraph version, for another model or damaged raises :class:`DataError`."""
+        from mmgraph import __version__
+
+        directory = Path(directory)
+        record = load_json(directory / "model.json")
+        if not isinstance(record, dict) or record.get("format") != SAVE_FORMAT:
+            raise DataError(f"{str(directory / 'model.json')!r} is not a saved mmgraph model (format {SAVE_FORMAT}).")
+        if record.get("mmgraph") != __version__:
+            raise DataError(
+                f"The model in {str(directory)!r} was written by mmgraph {record.get('mmgraph')}; this is mmgraph "
+                f"{__version__}. Load it with that version, or run the task again to save a new model."
+            )
+        if record.get("model") != cls.name:
+            raise DataError(f"The model in {str(directory)!r} is a {record.get('model')!r} model, not {cls.name!r}.")
+        try:
+            model = cls(**record["settings"])
+            model._restore(load_tensors(directory / "weights.safetensors"), record["state"], train)
+        except (KeyError, TypeError, RuntimeError) as error:
+            raise DataError(f"The model in {str(directory)!r} is damaged or incomplete ({error}).") from error
+        if record.get("chosen") is not None:
+            model.chosen_ = record["chosen"]
+        model.fitted_ = True
+        return model
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """The fitted state: tensors and a JSON-able description (a model that can be saved overrides it)."""
+        raise NotApplicableError(
+            f"The {self.name!r} model cannot be saved yet; the models that can: {', '.join(map(repr, SAVABLE))}."
+        )
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        """Puts back what :meth:`_state` returned, for a model fitted on ``train``."""
+        raise NotApplicableError(f"The {self.name!r} model cannot be loaded.")
 
     def _check_fitted(self) -> None:
         """Raises ``NotFittedError`` unless fitted (or inside ``fit``, where validation scores it)."""

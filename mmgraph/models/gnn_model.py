@@ -192,6 +192,20 @@ class GNNModel(RelationModel):
             smoothed = propagation.propagate(start, alpha=c["alpha"], steps=c["steps"])
         return z, smoothed
 
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        tensors, meta = self.learner.state()
+        return {f"learner.{k}": v for k, v in tensors.items()}, {"learner": meta}
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        prefix = "learner."
+        self.learner = RelationLearner.from_state(
+            {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, state["learner"]
+        )
+        labels, _ = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
+        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
+        self.train_rows_ = train.train_rows
+        self._attached_to = self._embedded = None
+
     def config(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.settings)
         out["propagation_chosen"] = self.chosen_

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
 from mmgraph.graph.builder import SIMILARITY_RELATION
-from mmgraph.io import atomic_write
+from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
 from mmgraph.training.masking import cold_start_batch
@@ -332,11 +332,9 @@ class RelationLearner:
         return self.label_head_(h[node_type])
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: str | os.PathLike) -> None:
-        """Writes ``learner.json`` (config and shapes) and ``learner.pt`` (a state dict)."""
+    def state(self) -> tuple[dict[str, Tensor], dict]:
+        """What rebuilds the fitted learner: its weights and a JSON-able description."""
         self._check_fitted()
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         meta = {
             "config": dataclasses.asdict(self.config),
             "in_dims": self.in_dims_,
@@ -344,14 +342,11 @@ class RelationLearner:
             "target_edge_types": [list(t) for t in self.target_edge_types_],
             "num_classes": self.num_classes_,
         }
-        atomic_write(directory / "learner.json", json.dumps(meta, indent=2))
-        atomic_write(directory / "learner.pt", lambda stream: torch.save(self._modules().state_dict(), stream))
+        return dict(self._modules().state_dict()), meta
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> RelationLearner:
-        """Rebuilds a learner written by :meth:`save`."""
-        directory = Path(directory)
-        meta = json.loads((directory / "learner.json").read_text())
+    def from_state(cls, tensors: dict[str, Tensor], meta: dict) -> RelationLearner:
+        """Rebuilds a learner from :meth:`state`."""
         learner = cls(meta["config"])
         graph = HeteroData()
         for node_type, dim in meta["in_dims"].items():
@@ -359,11 +354,23 @@ class RelationLearner:
         for edge_type in meta["metadata"][1]:
             graph[tuple(edge_type)].edge_index = torch.zeros(2, 0, dtype=torch.long)
         learner._build(graph, [tuple(t) for t in meta["target_edge_types"]], meta["num_classes"])
-        state = torch.load(directory / "learner.pt", map_location="cpu", weights_only=True)
         _materialise_lazy(learner, graph)
-        learner._modules().load_state_dict(state)
+        learner._modules().load_state_dict(tensors)
         learner._modules().eval()
         return learner
+
+    def save(self, directory: str | os.PathLike) -> None:
+        """Writes ``learner.json`` (config and shapes) and ``learner.safetensors`` (the weights)."""
+        tensors, meta = self.state()
+        directory = Path(directory)
+        save_tensors(directory / "learner.safetensors", tensors)
+        atomic_write(directory / "learner.json", json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> RelationLearner:
+        """Rebuilds a learner written by :meth:`save`."""
+        directory = Path(directory)
+        return cls.from_state(load_tensors(directory / "learner.safetensors"), load_json(directory / "learner.json"))
 
 
 def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:

@@ -34,7 +34,8 @@ def result():
 def test_new_samples_get_top_k_candidates(result) -> None:
     queries = ["a blue star number 900", "a pink moon number 901"]
     top = predict_links(result, queries, modality="text_en", target="text_fr", k=4)
-    assert list(top.columns) == ["query", "rank", "id", "score"]
+    assert list(top.columns) == ["query", "rank", "id", "payload", "score"]
+    assert top["payload"].str.startswith("un ").all()  # the French names of the catalogue
     assert len(top) == 8 and sorted(top["query"].unique()) == [0, 1]
     for _, rows in top.groupby("query"):
         assert rows["rank"].tolist() == [1, 2, 3, 4]
@@ -60,7 +61,7 @@ def test_evaluator_top_k_is_what_predict_returns(model: str) -> None:
     top-k among the held-out candidates are the ids predict_links returns for the same samples."""
     from mmgraph.datasets import load
     from mmgraph.evaluation.evaluator import score_queries
-    from mmgraph.predict import predict_links as predict_new
+    from mmgraph.predict import rank_links as predict_new
 
     dataset = load("synthetic", num_items=120, seed=1)
     task = Task(name="syn", description="", kind="link", source="a", target="b")
@@ -93,7 +94,9 @@ def test_evaluator_top_k_is_what_predict_returns(model: str) -> None:
 
 
 def test_wrong_modalities_are_named(result) -> None:
-    with pytest.raises(ValueError, match="No fitted encoder for modality 'audio'"):
+    with pytest.raises(ValueError, match="'audio' is not one of their ends"):
         predict_links(result, ["x"], modality="audio", target="text_fr")
-    with pytest.raises(ValueError, match="not 'text_en' -> 'text_en'"):
+    with pytest.raises(ValueError, match="'text_en' samples rank 'text_fr', not 'text_en'"):
         predict_links(result, ["x"], modality="text_en", target="text_en")
+    with pytest.raises(ValueError, match=r"the modalities \['text_en', 'text_fr'\] all take text.*--modality"):
+        predict_links(result, ["une phrase"])

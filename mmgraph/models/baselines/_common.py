@@ -76,6 +76,13 @@ class Standardizer:
         self.mean = ref.mean(0)
         self.scale = torch.where(std > 1e-6, std, torch.ones_like(std))
 
+    @classmethod
+    def from_statistics(cls, mean: Tensor, scale: Tensor) -> Standardizer:
+        """A standardizer with saved statistics (see :meth:`RelationModel.load`)."""
+        standardizer = cls.__new__(cls)
+        standardizer.mean, standardizer.scale = mean, scale
+        return standardizer
+
     def __call__(self, x: Tensor) -> Tensor:
         """Standardises every row of ``x`` (``(n, dim)`` -> ``(n, dim)``)."""
         return (x.float() - self.mean) / self.scale

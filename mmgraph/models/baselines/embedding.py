@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +20,7 @@ from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import NotApplicableError
 from mmgraph.models.base import Validate
-from mmgraph.models.baselines._common import EmbeddingLinkBaseline, unit
+from mmgraph.models.baselines._common import EmbeddingLinkBaseline, Standardizer, unit
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
 from mmgraph.typing import NodeType
 
@@ -130,6 +131,27 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
             optimizer.step()
             total += float(loss.detach()) * len(s)
         return total / links.shape[1]
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        src, _, dst = self.edge_type_
+        tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
+        for side, t in (("src", src), ("dst", dst)):
+            tensors[f"standardize.{side}.mean"] = self.standardize_[t].mean
+            tensors[f"standardize.{side}.scale"] = self.standardize_[t].scale
+        return tensors, {"edge_type": list(self.edge_type_)}
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        self.edge_type_ = tuple(state["edge_type"])
+        src, _, dst = self.edge_type_
+        self.features_ = {t: train.features[t].float() for t in (src, dst)}
+        self.standardize_ = {}
+        for side, t in (("src", src), ("dst", dst)):
+            self.standardize_[t] = Standardizer.from_statistics(
+                tensors[f"standardize.{side}.mean"], tensors[f"standardize.{side}.scale"]
+            )
+        self.module_ = self._build(self.standardize_[src].mean.numel(), self.standardize_[dst].mean.numel())
+        self.module_.load_state_dict({k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")})
+        self.module_.eval()
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
         xs, xd = self._standardized(x)

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -191,6 +192,35 @@ class KNNTransferBaseline(LinkBaseline):
                 d: {"k": self.k_[r], "temperature": self.temperature_[r], "val_mrr": chosen[d][1]}
                 for r, d in directions
             }
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        tensors = {}
+        for reverse in (False, True):
+            tag = "reverse" if reverse else "forward"
+            tensors[f"{tag}.keys"] = self.keys_[reverse]
+            tensors[f"{tag}.transferred"] = self.transferred_[reverse]
+            tensors[f"{tag}.neighbour_values"], tensors[f"{tag}.neighbour_indices"] = self.neighbours_[reverse]
+        tensors.update({f"center.{t}": c for t, c in self.center_.items() if c is not None})
+        state = {
+            "edge_type": list(self.edge_type_), "num_neighbours": self.num_neighbours_,
+            "k": [self.k_[False], self.k_[True]], "temperature": [self.temperature_[False], self.temperature_[True]],
+        }
+        return tensors, state
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        self.edge_type_ = tuple(state["edge_type"])
+        src, _, dst = self.edge_type_
+        self.features_ = {t: train.features[t].float() for t in (src, dst)}
+        self.center_ = {t: tensors.get(f"center.{t}") for t in (src, dst)}
+        self.num_neighbours_ = state["num_neighbours"]
+        self.k_ = {False: state["k"][0], True: state["k"][1]}
+        self.temperature_ = {False: state["temperature"][0], True: state["temperature"][1]}
+        self.keys_, self.transferred_, self.neighbours_ = {}, {}, {}
+        for reverse in (False, True):
+            tag = "reverse" if reverse else "forward"
+            self.keys_[reverse] = tensors[f"{tag}.keys"]
+            self.transferred_[reverse] = tensors[f"{tag}.transferred"]
+            self.neighbours_[reverse] = (tensors[f"{tag}.neighbour_values"], tensors[f"{tag}.neighbour_indices"])
 
     def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
         src, _, dst = self.edge_type_

@@ -1,0 +1,126 @@
+"""A saved run predicts in a fresh process exactly as in the session that trained it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mmgraph.cli import main
+from mmgraph.data import Task, from_manifest
+from mmgraph.errors import DataError
+from mmgraph.pipeline import pipeline, predict_links
+from mmgraph.predict import Predictor
+from mmgraph.testing import write_tiny_manifest
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+QUERIES = ["a small cat", "the pale moon", "a red rose"]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict:
+    """GNN and kNN-transfer runs on the tiny real-file manifest (English -> French names), saved."""
+    root = tmp_path_factory.mktemp("model-folder")
+    dataset = from_manifest(write_tiny_manifest(root / "data"))
+    task = Task.for_manifest(dataset, source="text_en", target="text_fr", candidates="all")
+    out = {}
+    for name, options in (("gnn", {"epochs": 5, "k": 2}), ("knn-transfer", None), ("siamese", {"epochs": 5})):
+        result = pipeline(task, dataset=dataset, model=name, seed=0, progress=False, model_options=options)
+        folder = result.save(root / name)
+        out[name] = (result, folder, predict_links(result, QUERIES, modality="text_en", k=3))
+    return out
+
+
+@pytest.mark.parametrize("name", ["gnn", "knn-transfer", "siamese"])
+def test_a_fresh_process_predicts_the_same_top_k(saved, name: str) -> None:
+    _, folder, before = saved[name]
+    script = (
+        "import json, sys; from mmgraph.predict import Predictor; "
+        f"top = Predictor.load(sys.argv[1]).predict_links({QUERIES!r}, modality='text_en', k=3); "
+        "print(top.to_json(orient='records'))"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(folder)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = pd.DataFrame(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert after["id"].tolist() == before["id"].tolist()
+    assert after["query"].tolist() == before["query"].tolist()
+    assert (after["score"] - before["score"]).abs().max() < 1e-5
+    assert after["payload"].notna().all()  # the catalogue's French names come back with their ids
+
+
+def test_the_cli_predicts_from_a_saved_run(saved, capsys) -> None:
+    _, folder, before = saved["knn-transfer"]
+    code = main(["predict", "--model-dir", str(folder), "--input", QUERIES[0], "--modality", "text_en",
+                 "--top-k", "3", "--json"])
+    assert code == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in records] == before[before["query"] == 0]["id"].tolist()
+    assert {r["input"] for r in records} == {QUERIES[0]} and all(r["payload"] for r in records)
+    code = main(["predict", "--model-dir", str(folder), "--input", QUERIES[0], "--modality", "text_en",
+                 "--candidate", "un chat",
+                 "--candidate", "une lune", "--no-catalogue"])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "un chat" in table and "une lune" in table
+
+
+def test_a_model_that_cannot_be_saved_says_so(tmp_path) -> None:
+    dataset = from_manifest(write_tiny_manifest(tmp_path / "data"))
+    task = Task.for_manifest(dataset, source="text_en", target="text_fr")
+    folder = pipeline(task, dataset=dataset, model="transfer", seed=0, progress=False).save(tmp_path / "ridge")
+    assert json.loads((folder / "result.json").read_text())["model_saved"].startswith("no: the 'transfer' model")
+    with pytest.raises(DataError, match="holds no saved model.*'gnn', 'knn-transfer' or 'siamese'"):
+        Predictor.load(folder)
+
+
+def test_damaged_or_foreign_folders_fail_clearly(saved, tmp_path) -> None:
+    import shutil
+
+    _, folder, _ = saved["knn-transfer"]
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    record = json.loads((other / "model" / "model.json").read_text())
+    (other / "model" / "model.json").write_text(json.dumps({**record, "mmgraph": "0.0.1"}))
+    with pytest.raises(DataError, match="written by mmgraph 0.0.1; this is mmgraph"):
+        Predictor.load(other)
+    (other / "model" / "model.json").write_text(json.dumps(record))
+    (other / "model" / "weights.safetensors").write_bytes(b"not tensors")
+    with pytest.raises(DataError, match="incomplete or damaged"):
+        Predictor.load(other)
+    (other / "model" / "view.json").write_text("{")
+    with pytest.raises(DataError, match="view.json' is damaged"):
+        Predictor.load(other)
+    with pytest.raises(DataError, match="No model folder"):
+        Predictor.load(tmp_path / "missing")
+    assert main(["predict", "--model-dir", str(tmp_path / "missing"), "--input", "x"]) == 2
+
+
+@pytest.mark.slow
+def test_held_out_openmoji_drawings_find_their_names(tmp_path, capsys) -> None:
+    """`mmgraph predict` on held-out drawings, with the held-out names as new candidates: the true
+    name is in the top-10 for most drawings."""
+    result = pipeline("openmoji-text", model="gnn", seed=0, progress=False)
+    folder = result.save(tmp_path / "run")
+    prepared = result.prepared
+    test = prepared.split.samples("test")
+    drawings = test[test["modality"] == "openmoji"].sample(100, random_state=0)  # dataset order groups look-alikes
+    names = test[test["modality"] == "text_en"].set_index("item")["text"]
+    (tmp_path / "inputs.txt").write_text("\n".join(drawings["path"]) + "\n")
+    (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
+    code = main(["predict", "--model-dir", str(folder), "--inputs-from", str(tmp_path / "inputs.txt"),
+                 "--candidates-from", str(tmp_path / "names.txt"), "--no-catalogue", "--target", "text_en",
+                 "--top-k", "10", "--json"])
+    assert code == 0
+    records = pd.DataFrame(json.loads(capsys.readouterr().out))
+    truth = dict(zip(drawings["path"], drawings["item"].map(names), strict=True))
+    found = records.groupby("input")["payload"].apply(lambda p: truth[p.name] in set(p))
+    share = float(found.mean())
+    expected = result.metrics["src->dst/hits@10"]  # the evaluator's figure on every held-out drawing
+    assert share > 0.5, (
+        f"the true name is in the top-10 for {share:.0%} of {len(found)} held-out drawings "
+        f"(the evaluator's Hits@10 on all of them: {expected:.0%})"
+    )
