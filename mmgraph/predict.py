@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -260,10 +259,3 @@ def rank_links(
             for r in range(top.indices.shape[1]):
                 rows.append((start + q, r + 1, candidate_ids[int(top.indices[q, r])], float(top.values[q, r])))
     return pd.DataFrame(rows, columns=["query", "rank", "id", "score"]).astype({"id": object})
-
-
-def predict_labels(model: RelationModel, train: TrainView, samples: Tensor, *, node_type: NodeType) -> np.ndarray:
-    """The predicted label name of each new sample of ``node_type``, ``(num_samples,)``."""
-    scorer = model.scorer({node_type: samples})
-    predicted = scorer.predict_labels(node_type)[train.num_nodes(node_type) :]
-    return np.asarray(train.classes, dtype=object)[predicted.numpy()]
