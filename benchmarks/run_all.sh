@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every task x every model x 5 seeds, then BENCHMARKS.md. About 2 hours on 2 cores: the
-# baselines and the relation learner run side by side, one torch thread each.
+# Every task x every model x 5 seeds under the evaluation protocol of BENCHMARKS.md, then
+# BENCHMARKS.md. About 1.5 hours on 2 cores: the baselines and the relation learner run side by
+# side, one torch thread each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${MMGRAPH_DATA:=$(cd .. && pwd)/shared/data}"
