@@ -158,9 +158,9 @@ def main() -> None:
     text = "\n".join([
         "# Benchmarks",
         "",
-        "Produced by `bash benchmarks/run_all.sh` (the `mmgraph bench` commands in it, then "
-        "`benchmarks/report.py`); nothing here is typed by hand except the log of what was tried "
-        "at the end.",
+        "Produced by `mmgraph bench` runs (the records named below) and `benchmarks/report.py`; "
+        "`bash benchmarks/run_all.sh` runs the whole grid and writes this file. Nothing here is typed "
+        "by hand except the log of what was tried at the end.",
         "",
         f"- written: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} from {', '.join(sources)}"
         + (f"; {replaced} runs replaced by later runs of the same task, model and seed" if replaced else ""),
