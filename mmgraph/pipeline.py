@@ -266,7 +266,7 @@ class PipelineResult:
 
     def predictor(self) -> Predictor:
         """The fitted model with what prediction needs (this session's run, or the loaded one)."""
-        if getattr(self, "_predictor", None) is None:
+        if self._predictor is None:
             if self.fitted is None or self.prepared is None:
                 raise ValueError(
                     "This result holds no fitted model: run the pipeline, or load a run saved with its model."
