@@ -19,6 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("datasets", help="list the tasks and whether their data is present")
     listing.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
 
+    commands.add_parser("encoders", help="list the encoders and their settings (for run --encoder)")
+
     run = commands.add_parser("run", help="run one task (or a manifest) and print its metrics")
     run.add_argument("--task", help="a named task (see `mmgraph datasets`)")
     run.add_argument("--manifest", help="a manifest of your own data (CSV, JSONL or Parquet)")
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--setting", default="inductive", choices=["inductive", "transductive"],
                      help="inductive (default): held-out samples are new to every model; transductive: "
                           "their features (only) are visible to every model")
+    run.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
+                     help="the encoder of a modality, e.g. image=precomputed:vectors.npz (your own vectors by "
+                          "sample id) or audio=mfcc:n_mfcc=20 (repeatable; see `mmgraph encoders`)")
     run.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run)")
     run.add_argument("--overwrite", action="store_true",
@@ -47,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--model-dir", required=True, help="the folder `mmgraph run --out` wrote")
     predict.add_argument("--input", action="append", default=[], help="a file path or a text (repeatable)")
     predict.add_argument("--inputs-from", help="a text file with one input (path or text) per line")
+    predict.add_argument("--vectors", metavar="FILE",
+                         help="the inputs' own vectors (.npz with 'ids' and 'features', or .parquet), for a model "
+                              "run with a precomputed encoder; --input then picks ids (default: every id)")
     predict.add_argument("--modality", help="the inputs' modality (default: told from the inputs)")
     predict.add_argument("--target", help="the candidates' modality (default: the other end of the relation)")
     predict.add_argument("--top-k", type=int, default=10, help="candidates per input (default 10)")
@@ -84,7 +92,22 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _encoders() -> int:
+    from mmgraph.encoders import DEFAULT_ENCODERS, ENCODERS
+
+    defaults = {name: kind for kind, name in DEFAULT_ENCODERS.items()}
+    print(f"{'encoder':<20} {'input':<7} {'default for':<12} settings")
+    for name in ENCODERS.names():
+        cls = ENCODERS.get(name)
+        settings = ", ".join(sorted(cls.config_keys))
+        print(f"{name:<20} {cls.input_kind:<7} {defaults.get(name, ''):<12} {settings}")
+    print("\ne.g. mmgraph run --manifest M --source image --target text --encoder image=precomputed:vectors.npz "
+          "--encoder text=tfidf:dim=128")
+    return 0
+
+
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from mmgraph.encoders import encoder_from_spec
     from mmgraph.pipeline import pipeline
     from mmgraph.tasks import Task
 
@@ -108,6 +131,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         from mmgraph.pipeline import check_result_folder
 
         check_result_folder(args.out, overwrite=args.overwrite)  # before a long run, not after it
+    encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
+    if len(encoders) < len(args.encoder):
+        parser.error(f"--encoder names a modality twice: {args.encoder}")
     options = {}
     if args.conv:
         options["conv"] = args.conv
@@ -117,7 +143,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         options["k"] = args.k
     result = pipeline(
         task, dataset=dataset, model=args.model, seed=args.seed, root=args.data,
-        model_options=options, setting=args.setting, progress=not args.quiet,
+        model_options=options, setting=args.setting, encoders=encoders, progress=not args.quiet,
     )
     print(result)
     if args.out:
@@ -132,13 +158,16 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     inputs = list(args.input) + _lines(args.inputs_from, "--inputs-from")
     candidates = list(args.candidate) + _lines(args.candidates_from, "--candidates-from")
-    if not inputs:
-        parser.error("give at least one --input (a file path or a text) or --inputs-from FILE")
+    if not inputs and not args.vectors:
+        parser.error("give at least one --input (a file path or a text), --inputs-from FILE or --vectors FILE")
     if args.no_catalogue and not candidates:
         parser.error("--no-catalogue needs new candidates: --candidate or --candidates-from FILE")
     predictor = Predictor.load(args.model_dir)
+    queries, modality = inputs, args.modality
+    if args.vectors:
+        inputs, queries, modality = _vectors(args.vectors, inputs, predictor, modality)
     top = predictor.predict_links(
-        inputs, modality=args.modality, target=args.target, k=args.top_k, catalogue=not args.no_catalogue,
+        queries, modality=modality, target=args.target, k=args.top_k, catalogue=not args.no_catalogue,
         new_candidates=candidates or None, exclude_linked=args.exclude_linked,
     )
     top.insert(0, "input", [inputs[q] for q in top["query"]])
@@ -148,6 +177,28 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     else:
         print(top.to_string(index=False, max_colwidth=60))
     return 0
+
+
+def _vectors(path: str, ids: list[str], predictor, modality: str | None):
+    """``(ids, features, modality)`` of the queries a ``--vectors`` file holds (``ids`` picks some)."""
+    import torch
+
+    from mmgraph.encoders import PrecomputedEncoder
+
+    table = PrecomputedEncoder(path=path).fit()
+    ids = ids or table.ids_.tolist()
+    features = torch.as_tensor(table.encode(ids, progress=False), dtype=torch.float32)
+    if modality is None:
+        edge_type = predictor.train.target_edge_type or ("", "", "")
+        own = [m for m in dict.fromkeys((edge_type[0], edge_type[2])) if predictor.encoders.get(m) is None
+               or isinstance(predictor.encoders[m], PrecomputedEncoder)]
+        if len(own) != 1:
+            raise DataError(
+                f"Cannot tell which modality the vectors of {path!r} belong to: the model links "
+                f"{edge_type[0]!r} and {edge_type[2]!r}. Name it with --modality."
+            )
+        modality = own[0]
+    return ids, features, modality
 
 
 def _lines(path: str | None, option: str) -> list[str]:
@@ -192,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "datasets":
             return _datasets(args)
+        if args.command == "encoders":
+            return _encoders()
         if args.command == "bench":
             return _bench(args)
         if args.command == "predict":

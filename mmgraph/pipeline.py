@@ -60,16 +60,24 @@ def encode_dataset(
 
     if cache == "default":
         cache = EmbeddingCache()
+    unknown = sorted(set(encoders or {}) - set(dataset.modalities))
+    if unknown:
+        raise DataError(
+            f"Encoders were given for {unknown}, and {dataset.name!r} has no modality of that name; its modalities "
+            f"are {dataset.modalities}. Name encoders by modality, e.g. image=precomputed:vectors.npz."
+        )
     features, fitted = {}, {}
     train_ids = set(split.sample_ids("train"))
     for modality in dataset.modalities:
         if modality in dataset.features:
             features[modality] = torch.as_tensor(dataset.features[modality], dtype=torch.float32)
             continue
+        ids = dataset.node_ids(modality)
         payloads = dataset.payloads(modality)
         choice = (encoders or {}).get(modality) or default_encoder(payloads)
         encoder = resolve(choice)
-        ids = dataset.node_ids(modality)
+        if encoder.input_kind == "id":  # features a user holds, looked up by sample id
+            payloads = [str(i) for i in ids]
         train_payloads = [p for p, i in zip(payloads, ids, strict=True) if i in train_ids]
         encoder.fit(train_payloads or payloads)
         logger.info("encoding %d %s samples with %r", len(payloads), modality, encoder)

@@ -231,6 +231,13 @@ def rank_links(
         raise DataError(f"The model predicts {edge_type} links; {query_type!r} is not one of their ends.")
     reverse = query_type != edge_type[0]
     target = edge_type[0] if reverse else edge_type[2]
+    for node_type, given, what in ((query_type, queries, "queries"), (target, new_candidates, "new candidates")):
+        dim = train.features[node_type].shape[1]
+        if given is not None and (given.dim() != 2 or given.shape[1] != dim):
+            raise DataError(
+                f"The {what} ({node_type!r}) have features of shape {tuple(given.shape)}; the model was fitted on "
+                f"{dim}-d {node_type!r} features. Give (n, {dim}) features from the encoder the model was run with."
+            )
     num_view = train.num_nodes(target)
     candidate_ids = list(train.node_ids[target]) if catalogue else []
     candidates = torch.arange(num_view) if catalogue else torch.zeros(0, dtype=torch.long)

@@ -120,6 +120,61 @@ def resolve(encoder: str | type[Encoder] | Encoder, /, **config: Any) -> Encoder
     return cls(**config)
 
 
+def encoder_from_spec(spec: str) -> tuple[str, Encoder]:
+    """Returns ``(modality, encoder)`` from a command-line spec ``MODALITY=NAME[:OPTIONS]``.
+
+    ``OPTIONS`` are ``key=value`` pairs separated by commas (numbers, ``true``/``false`` and
+    ``none`` are read as such); ``precomputed`` also takes the path of its vectors alone.
+
+    Raises:
+        ValueError: a malformed spec, an unknown encoder or setting (the message says which).
+
+    Example:
+        >>> encoder_from_spec("image=precomputed:vectors.npz")
+        ('image', PrecomputedEncoder(path='vectors.npz'))
+        >>> encoder_from_spec("audio=mfcc:n_mfcc=20")[1].n_mfcc
+        20
+    """
+    modality, equals, choice = str(spec).partition("=")
+    name, _, options = choice.partition(":")
+    if not equals or not modality.strip() or not name.strip():
+        raise ValueError(
+            f"An encoder spec reads MODALITY=NAME[:OPTIONS], e.g. image=precomputed:vectors.npz or "
+            f"audio=mfcc:n_mfcc=20. Got {spec!r} instead; names are {_choices()}."
+        )
+    cls = encoder_class(name.strip())
+    config: dict[str, Any] = {}
+    if options and cls is PrecomputedEncoder and "=" not in options:
+        config["path"] = options
+    elif options:
+        for pair in options.split(","):
+            key, equals, value = pair.partition("=")
+            if not equals or not key.strip():
+                raise ValueError(
+                    f"The options of the encoder spec {spec!r} must be key=value pairs separated by commas; "
+                    f"{pair!r} is not. Settings of {cls.name!r}: {sorted(set(cls.config_keys) | _extra_keys(cls))}."
+                )
+            config[key.strip()] = _option_value(value.strip())
+    try:
+        return modality.strip(), resolve(cls, **config)
+    except TypeError as error:
+        raise ValueError(f"In the encoder spec {spec!r}: {error}") from None
+
+
+def _option_value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def _extra_keys(cls: type[Encoder]) -> set[str]:
     return {"features"} if cls is PrecomputedEncoder else set()
 
@@ -213,6 +268,7 @@ __all__ = [
     "default_encoder",
     "encode_cached",
     "encoder_class",
+    "encoder_from_spec",
     "payload_kind",
     "resolve",
 ]

@@ -124,3 +124,54 @@ def test_held_out_openmoji_drawings_find_their_names(tmp_path, capsys) -> None:
         f"the true name is in the top-10 for {share:.0%} of {len(found)} held-out drawings "
         f"(the evaluator's Hits@10 on all of them: {expected:.0%})"
     )
+
+
+def test_run_with_own_vectors_from_the_cli_then_predict_from_vectors(tmp_path, capsys) -> None:
+    """`run --encoder image=precomputed:F` stores the user's vectors; `predict --vectors` ranks new ones."""
+    import numpy as np
+    import torch
+
+    manifest = write_tiny_manifest(tmp_path / "data")
+    ids = [i for i in pd.read_csv(manifest)["id"] if i.startswith("image:")]
+    vectors = np.random.default_rng(0).normal(size=(len(ids), 6)).astype(np.float32)
+    np.savez(tmp_path / "vectors.npz", ids=np.asarray(ids), features=vectors)
+    out = tmp_path / "run"
+    code = main(["run", "--manifest", str(manifest), "--source", "image", "--target", "text_en", "--model", "gnn",
+                 "--epochs", "3", "--k", "2", "--seed", "0", "--quiet", "--out", str(out),
+                 "--encoder", f"image=precomputed:{tmp_path / 'vectors.npz'}", "--encoder", "text_en=tfidf:dim=4"])
+    assert code == 0, capsys.readouterr().err
+    predictor = Predictor.load(out / "model")
+    assert type(predictor.encoders["image"]).__name__ == "PrecomputedEncoder"
+    assert predictor.encoders["text_en"].dim == 4
+    assert predictor.train.features["image"].shape[1] == 6
+
+    new = vectors[:2] + 0.1
+    np.savez(tmp_path / "new.npz", ids=np.asarray(["mine:1", "mine:2"]), features=new)
+    capsys.readouterr()
+    code = main(["predict", "--model-dir", str(out / "model"), "--vectors", str(tmp_path / "new.npz"),
+                 "--top-k", "2", "--json"])
+    assert code == 0, capsys.readouterr().err
+    records = json.loads(capsys.readouterr().out)
+    expected = predictor.predict_links(torch.as_tensor(new), modality="image", k=2)
+    assert [r["id"] for r in records] == expected["id"].tolist()
+    assert [r["input"] for r in records] == ["mine:1", "mine:1", "mine:2", "mine:2"]
+
+    np.savez(tmp_path / "wrong.npz", ids=np.asarray(["x"]), features=np.zeros((1, 5), np.float32))
+    code = main(["predict", "--model-dir", str(out / "model"), "--vectors", str(tmp_path / "wrong.npz")])
+    assert code == 2
+    assert "fitted on 6-d 'image' features" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("image", "MODALITY=NAME[:OPTIONS]"),
+    ("image=pixles", "Could not resolve encoder 'pixles'"),
+    ("image=pixels:dim", "key=value pairs"),
+    ("image=pixels:depth=3", "unknown parameter(s) ['depth']"),
+    ("picture=pixels", "has no modality of that name"),
+])
+def test_a_bad_encoder_spec_is_a_clear_error(tmp_path, capsys, spec: str, message: str) -> None:
+    manifest = write_tiny_manifest(tmp_path / "data")
+    code = main(["run", "--manifest", str(manifest), "--source", "image", "--target", "text_en", "--model",
+                 "knn-transfer", "--quiet", "--encoder", spec])
+    assert code == 2
+    assert message in capsys.readouterr().err
