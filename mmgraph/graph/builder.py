@@ -120,6 +120,7 @@ class GraphBuilder:
         links: Mapping[EdgeType, Tensor | np.ndarray] | None = None,
         *,
         labels: Mapping[NodeType, Tensor | np.ndarray] | None = None,
+        similarity: Mapping[NodeType, tuple[Tensor, Tensor | None]] | None = None,
     ) -> HeteroData:
         """Builds the graph from node features and known links.
 
@@ -136,6 +137,8 @@ class GraphBuilder:
                 column ``j`` links node ``links[0, j]`` of the source type to node
                 ``links[1, j]`` of the target type. Both node types must have features.
             labels: optional node labels per node type, ``-1`` for unknown.
+            similarity: the similarity edges of each node type, ``(edge_index, edge_weight)``, as
+                an earlier build made them (a saved model restores its graph without a kNN search).
 
         Returns:
             A ``HeteroData`` with, per node type ``t``: ``x`` (float32), ``num_nodes`` and,
@@ -174,14 +177,16 @@ class GraphBuilder:
 
         for node_type in data.node_types:
             store = data[node_type, self.similarity_relation, node_type]
-            edge_index, edge_weight = knn_graph(
-                data[node_type].x,
-                self.k,
-                symmetric=self.symmetric,
-                chunk_size=self.chunk_size,
-                method=self.method,
-            )
-            store.edge_index = edge_index
+            if similarity is not None:
+                store.edge_index, edge_weight = similarity[node_type]
+            else:
+                store.edge_index, edge_weight = knn_graph(
+                    data[node_type].x,
+                    self.k,
+                    symmetric=self.symmetric,
+                    chunk_size=self.chunk_size,
+                    method=self.method,
+                )
             if self.weight == "cosine":
                 store.edge_weight = edge_weight.clamp_min(0.0)
 
@@ -288,6 +293,15 @@ class GraphBuilder:
             old_weights = sim_store.get("edge_weight", torch.empty(0))
             sim_store.edge_weight = torch.cat([old_weights, weights])
         return data, new_indices
+
+    def neighbours(self, data: HeteroData, node_type: NodeType, new_features: Tensor) -> tuple[Tensor, Tensor]:
+        """The ``k`` nearest existing nodes of ``node_type`` for each new sample, and their cosines:
+        the edges :meth:`attach` would add, without copying the graph.
+
+        Shapes:
+            new_features: ``(b, dim)``; return: two ``(b, k)`` tensors.
+        """
+        return knn_cosine(new_features, data[node_type].x, self.k, chunk_size=self.chunk_size, method=self.method)
 
     # Checks ---------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from mmgraph.errors import DataError, NotApplicableError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.typing import EdgeType, NodeType
 
-SAVE_FORMAT = 1
+SAVE_FORMAT = 2  # 2: the GNN stores its kNN graph
 """The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
 
 SAVABLE = ("gnn", "knn-transfer", "siamese")

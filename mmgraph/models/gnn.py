@@ -118,16 +118,74 @@ class HeteroGNN(nn.Module):
         edge_index_dict: dict[EdgeType, Tensor],
         edge_weight_dict: dict[EdgeType, Tensor] | None = None,
     ) -> dict[NodeType, Tensor]:
+        return self.layer_states(x_dict, edge_index_dict, edge_weight_dict)[-1]
+
+    def layer_states(
+        self,
+        x_dict: dict[NodeType, Tensor],
+        edge_index_dict: dict[EdgeType, Tensor],
+        edge_weight_dict: dict[EdgeType, Tensor] | None = None,
+    ) -> list[dict[NodeType, Tensor]]:
+        """The representations entering each layer, then the output: ``num_layers + 1`` dicts."""
         h = {t: self.project[t](self.standardize[t](x)) for t, x in x_dict.items()}
+        states = [h]
         for layer, norms in zip(self.layers, self.norms, strict=True):
-            if self.conv in WEIGHTED_CONVOLUTIONS and edge_weight_dict:
-                out = layer(h, edge_index_dict, edge_weight_dict=edge_weight_dict)
-            else:
-                out = layer(h, edge_index_dict)
-            # A node type that receives no message keeps its representation (residual only).
-            h = {
-                t: norms[t](h[t] + self.dropout(torch.relu(out[t])))
-                if out.get(t) is not None else h[t]
-                for t in h
-            }
-        return h
+            h = self._layer(layer, norms, h, edge_index_dict, edge_weight_dict)
+            states.append(h)
+        return states
+
+    def extend(
+        self,
+        states: list[dict[NodeType, Tensor]],
+        edge_types: list[EdgeType],
+        node_type: NodeType,
+        x: Tensor,
+        relation: EdgeType,
+        neighbours: Tensor,
+        weights: Tensor | None = None,
+    ) -> Tensor:
+        """Output representations of new nodes that receive ``relation`` edges from existing nodes only.
+
+        Exactly what :meth:`forward` gives them on the graph with the new nodes attached, computed
+        from the existing nodes' :meth:`layer_states` without a pass over the graph: a node's output
+        depends only on what it receives, and existing nodes receive nothing from new ones.
+
+        Args:
+            states: :meth:`layer_states` of the graph without the new nodes.
+            edge_types: every edge type of that graph (each contributes to a layer's output).
+            node_type: the new nodes' type; ``relation`` is ``(node_type, r, node_type)``.
+            x: their input features.
+            neighbours: the existing nodes each new node receives from.
+            weights: the weights of those edges (used by weighted convolutions).
+
+        Shapes:
+            x: ``(b, in_dim)``; neighbours, weights: ``(b, k)``; return: ``(b, hidden_dim)``.
+        """
+        h_new = self.project[node_type](self.standardize[node_type](x))
+        sources = neighbours.reshape(-1)
+        edge_index = torch.stack([torch.arange(sources.numel()), sources.numel() + torch.arange(
+            len(x)).repeat_interleave(neighbours.shape[1])])
+        empty = torch.zeros(2, 0, dtype=torch.long)
+        edge_index_dict = {t: edge_index if t == relation else empty for t in edge_types}
+        edge_weight_dict = None
+        if weights is not None:
+            edge_weight_dict = {t: weights.reshape(-1) if t == relation else torch.zeros(0) for t in edge_types}
+        for state, layer, norms in zip(states, self.layers, self.norms, strict=False):
+            h = {t: v[:0] for t, v in state.items()}
+            h[node_type] = torch.cat([state[node_type][sources], h_new])
+            h_new = self._layer(layer, norms, h, edge_index_dict, edge_weight_dict)[node_type][sources.numel():]
+        return h_new
+
+    def _layer(
+        self, layer: nn.Module, norms: nn.ModuleDict, h: dict[NodeType, Tensor],
+        edge_index_dict: dict[EdgeType, Tensor], edge_weight_dict: dict[EdgeType, Tensor] | None,
+    ) -> dict[NodeType, Tensor]:
+        if self.conv in WEIGHTED_CONVOLUTIONS and edge_weight_dict:
+            out = layer(h, edge_index_dict, edge_weight_dict=edge_weight_dict)
+        else:
+            out = layer(h, edge_index_dict)
+        # A node type that receives no message keeps its representation (residual only).
+        return {
+            t: norms[t](h[t] + self.dropout(torch.relu(out[t]))) if out.get(t) is not None else h[t]
+            for t in h
+        }

@@ -10,7 +10,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.data import HeteroData
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
@@ -74,8 +73,8 @@ class GNNModel(RelationModel):
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
-        self._attached_to: tuple[Mapping[NodeType, Tensor], HeteroData] | None = None
-        self._embedded: tuple[HeteroData, dict[NodeType, Tensor], dict] | None = None
+        self._embedded: dict[str, Any] | None = None  # the training graph's states and signals (see scorer)
+        self._propagation_graph: PropagationGraph | None = None
         labels, label_mask = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
         self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
         self.train_rows_ = train.train_rows
@@ -126,59 +125,99 @@ class GNNModel(RelationModel):
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> _GNNScorer:
         """Attaches the ``new`` samples to the fitted graph and scores them (see :class:`Scorer`).
 
-        Representations are cached for the last ``new`` (by identity) until the weights change,
-        so model selection re-scores validation without embedding it again.
+        The training graph's representations and propagated signals are computed once per weights
+        and propagation setting; a new sample reads only its ``k`` neighbours' (see
+        :meth:`HeteroGNN.extend` and :meth:`PropagationGraph.extend`), so scoring a batch costs no
+        pass over the graph. New samples get the node indices after the graph's, in order.
         """
         self._check_fitted()
-        graph = self._attached(new)
-        if self._embedded is None or self._embedded[0] is not graph:
-            self._embedded = (graph, self.learner.embed(graph), {})
-        _, h, signals = self._embedded
+        if self._embedded is None:
+            self._embedded = {"states": self.learner.layer_states(self.graph_), "signals": {}, "new": None}
+        cache = self._embedded
+        h = dict(cache["states"][-1])
         c = self.chosen_
         uses_links = any(w > 0 for w in c["weights"]) and bool(self.learner.target_edge_types_)
         uses_labels = c["alpha"] < 1 and self.learner.label_head_ is not None
         z = labels = None
         if uses_links or uses_labels:
             key = (c["alpha"], c["steps"], uses_links, uses_labels)
-            if key not in signals:
-                signals[key] = self._propagate(graph, h, links=uses_links, labels=uses_labels)
-            z, labels = signals[key]
-        return _GNNScorer(self.learner, h, z, labels, c["weights"])
+            if key not in cache["signals"]:
+                cache["signals"][key] = self._propagate(h, links=uses_links, labels=uses_labels)
+            z, labels = cache["signals"][key]
+            z = None if z is None else [(raw, dict(unit)) for raw, unit in z]
+            labels = None if labels is None else dict(labels)
+        for node_type, (x, neighbours, cosine, h_new) in self._extended(new).items():
+            h[node_type] = torch.cat([h[node_type], h_new])
+            for space, (raw, unit) in zip(self._link_spaces(), z, strict=True) if z is not None else ():
+                if node_type in unit:
+                    start = torch.zeros(len(x), raw[space].shape[1])
+                    if node_type == space:
+                        start = self._link_signal(space, x)
+                    out = self._propagation().extend(raw, node_type, start, neighbours, cosine, **self._steps())
+                    unit[node_type] = torch.cat([unit[node_type], F.normalize(out, dim=1)])
+            if labels is not None:
+                start = torch.softmax(self.learner.label_logits({node_type: h_new}, node_type), dim=1)
+                out = self._propagation().extend(labels, node_type, start, neighbours, cosine, **self._steps())
+                labels[node_type] = torch.cat([labels[node_type], out])
+        return _GNNScorer(self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"])
 
-    def _attached(self, new: Mapping[NodeType, Tensor] | None) -> HeteroData:
-        """The fitted graph with the new samples attached (the same object for the same ``new``)."""
-        if not new or all(x.shape[0] == 0 for x in new.values()):
-            return self.graph_
-        if self._attached_to is not None and self._attached_to[0] is new:
-            return self._attached_to[1]
-        graph = self.graph_
+    def _extended(self, new: Mapping[NodeType, Tensor] | None) -> dict[NodeType, tuple[Tensor, ...]]:
+        """Per new node type: features, neighbours in the graph, their cosines and representations
+        (kept for the last ``new``, by identity, until the weights change)."""
+        cache = self._embedded
+        if not new:
+            return {}
+        if cache["new"] is not None and cache["new"][0] is new:
+            return cache["new"][1]
+        out = {}
         for node_type, x in new.items():
-            if node_type not in graph.node_types:
+            if node_type not in self.graph_.node_types:
                 raise ValueError(
-                    f"The model was fitted on the modalities {graph.node_types}; got new samples of {node_type!r}."
+                    f"The model was fitted on the modalities {self.graph_.node_types}; got new samples of "
+                    f"{node_type!r}."
                 )
             if x.shape[0]:
-                graph, _ = self.builder.attach(graph, node_type, x)
-        self._attached_to = (new, graph)
-        return graph
+                x = x.float()
+                neighbours, cosine = self.builder.neighbours(self.graph_, node_type, x)
+                relation = (node_type, self.builder.similarity_relation, node_type)
+                h_new = self.learner.extend(
+                    cache["states"], self.graph_, relation, x, neighbours, cosine.clamp_min(0.0)
+                )
+                out[node_type] = (x, neighbours, cosine, h_new)
+        cache["new"] = (new, out)
+        return out
+
+    def _propagation(self) -> PropagationGraph:
+        if self._propagation_graph is None:
+            self._propagation_graph = PropagationGraph(
+                self.graph_, temperature=self.settings.propagation_temperature, link_weight=LINK_EDGE_WEIGHT
+            )
+        return self._propagation_graph
+
+    def _steps(self) -> dict[str, Any]:
+        return {"alpha": self.chosen_["alpha"], "steps": self.chosen_["steps"]}
+
+    def _link_spaces(self) -> tuple[NodeType, NodeType]:
+        src, _, dst = self.learner.target_edge_types_[0]
+        return src, dst
+
+    def _link_signal(self, space: NodeType, x: Tensor) -> Tensor:
+        """Features of ``space`` centred on its training rows' mean, at unit length."""
+        mean = self.graph_[space].x[self.train_rows_[space]].float().mean(0)
+        return F.normalize(x.float() - mean, dim=1)
 
     def _propagate(
-        self, graph: HeteroData, h: dict[NodeType, Tensor], *, links: bool, labels: bool
-    ) -> tuple[list[dict[NodeType, Tensor]] | None, dict[NodeType, Tensor] | None]:
-        c = self.chosen_
-        propagation = PropagationGraph(
-            graph, temperature=self.settings.propagation_temperature, link_weight=LINK_EDGE_WEIGHT
-        )
+        self, h: dict[NodeType, Tensor], *, links: bool, labels: bool
+    ) -> tuple[list[tuple[dict[NodeType, Tensor], dict[NodeType, Tensor]]] | None, dict[NodeType, Tensor] | None]:
+        """The chosen propagation over the training graph: per link space the raw and the unit-length
+        signals of every node, and the smoothed label distributions."""
+        graph, propagation = self.graph_, self._propagation()
         z = None
         if links:
-            src, _, dst = self.learner.target_edge_types_[0]
             z = []
-            for space in (src, dst):
-                x = graph[space].x.float()
-                mean = x[self.train_rows_[space]].mean(0)  # training rows only
-                signal = {space: F.normalize(x - mean, dim=1)}
-                out = propagation.propagate(signal, alpha=c["alpha"], steps=c["steps"])
-                z.append({t: F.normalize(out[t], dim=1) for t in (src, dst)})
+            for space in self._link_spaces():
+                out = propagation.propagate({space: self._link_signal(space, graph[space].x)}, **self._steps())
+                z.append((out, {t: F.normalize(out[t], dim=1) for t in self._link_spaces()}))
         smoothed = None
         if labels:
             start = {}
@@ -189,12 +228,18 @@ class GNNModel(RelationModel):
                     known = y >= 0
                     p[known] = F.one_hot(y[known], p.shape[1]).float()
                 start[node_type] = p
-            smoothed = propagation.propagate(start, alpha=c["alpha"], steps=c["steps"])
+            smoothed = propagation.propagate(start, **self._steps())
         return z, smoothed
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         tensors, meta = self.learner.state()
-        return {f"learner.{k}": v for k, v in tensors.items()}, {"learner": meta}
+        out = {f"learner.{k}": v for k, v in tensors.items()}
+        for node_type in self.graph_.node_types:  # the kNN graph, so that loading needs no search
+            store = self.graph_[node_type, self.builder.similarity_relation, node_type]
+            out[f"similarity.{node_type}.edge_index"] = store.edge_index
+            if "edge_weight" in store:
+                out[f"similarity.{node_type}.edge_weight"] = store.edge_weight
+        return out, {"learner": meta}
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
         prefix = "learner."
@@ -202,9 +247,13 @@ class GNNModel(RelationModel):
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, state["learner"]
         )
         labels, _ = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
-        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
+        similarity = {
+            t: (tensors[f"similarity.{t}.edge_index"], tensors.get(f"similarity.{t}.edge_weight"))
+            for t in train.node_types
+        }
+        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None, similarity=similarity)
         self.train_rows_ = train.train_rows
-        self._attached_to = self._embedded = None
+        self._embedded = self._propagation_graph = None
 
     def config(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.settings)

@@ -62,6 +62,7 @@ class PropagationGraph:
                 f"PropagationGraph needs a positive temperature and link_weight. "
                 f"Got temperature={temperature!r} and link_weight={link_weight!r}."
             )
+        self.temperature, self.normalization = temperature, normalization
         self.offsets: dict[NodeType, int] = {}
         self.sizes: dict[NodeType, int] = {}
         total = 0
@@ -91,6 +92,7 @@ class PropagationGraph:
             loops = torch.arange(total)
             row, col, value = torch.cat([row, loops]), torch.cat([col, loops]), torch.cat([value, torch.ones(total)])
             degree = torch.zeros(total).index_add_(0, row, value)
+            self.degree = degree
             value = degree[row].rsqrt() * value * degree[col].rsqrt()
         else:  # random walk: each node averages what it receives
             degree = torch.zeros(total).index_add_(0, row, value).clamp(min=1e-12)
@@ -118,3 +120,33 @@ class PropagationGraph:
         for _ in range(steps):
             z = (1 - alpha) * (self.matrix @ z) + alpha * start
         return {t: z[o : o + self.sizes[t]] for t, o in self.offsets.items()}
+
+    def extend(
+        self, final: dict[NodeType, Tensor], node_type: NodeType, start: Tensor, neighbours: Tensor,
+        cosine: Tensor, *, alpha: float, steps: int,
+    ) -> Tensor:
+        """The propagated signal of new nodes that receive similarity edges from existing nodes.
+
+        A new node sends nothing, so the existing nodes keep what :meth:`propagate` gave them
+        (``final``). Each new node runs the recursion of :meth:`propagate` with its neighbours held
+        at those values: ``z <- (1 - alpha) * (self-loop share * z + what the neighbours send)
+        + alpha * start``. This reads ``k`` rows per new node, never the whole graph.
+
+        Shapes:
+            final: ``{node_type: (num_nodes, dim)}``; start: ``(b, dim)``; neighbours, cosine:
+            ``(b, k)``; return: ``(b, dim)``.
+        """
+        weight = torch.exp((cosine.clamp_min(0.0).float() - 1) / self.temperature)
+        held = final[node_type][neighbours]  # (b, k, dim)
+        if self.normalization == "symmetric":
+            degree = 1 + weight.sum(1, keepdim=True)
+            share = weight * (degree * self.degree[self.offsets[node_type] + neighbours]).rsqrt()
+            own = 1 / degree
+        else:
+            share = weight / weight.sum(1, keepdim=True).clamp_min(1e-12)
+            own = torch.zeros(len(start), 1)
+        received = (share.unsqueeze(-1) * held).sum(1)
+        z = start
+        for _ in range(steps):
+            z = (1 - alpha) * (own * z + received) + alpha * start
+        return z

@@ -288,10 +288,31 @@ class RelationLearner:
         Shapes:
             return: ``{node_type: (num_nodes, hidden_dim)}``
         """
+        return self.layer_states(data)[-1]
+
+    @torch.inference_mode()
+    def layer_states(self, data: HeteroData) -> list[dict[NodeType, Tensor]]:
+        """The representations entering each message-passing layer, then :meth:`embed`'s."""
         self._check_fitted()
         self._modules().eval()
         weights = {t: data[t].edge_weight for t in data.edge_types if "edge_weight" in data[t]}
-        return self.encoder_(data.x_dict, data.edge_index_dict, weights)
+        return self.encoder_.layer_states(data.x_dict, data.edge_index_dict, weights)
+
+    @torch.inference_mode()
+    def extend(
+        self, states: list[dict[NodeType, Tensor]], data: HeteroData, relation: EdgeType, x: Tensor,
+        neighbours: Tensor, weights: Tensor,
+    ) -> Tensor:
+        """Representations of new nodes that receive ``relation`` edges from ``neighbours`` of ``data``
+        (see :meth:`HeteroGNN.extend`); ``states`` are ``layer_states(data)``.
+
+        Shapes:
+            x: ``(b, in_dim)``; neighbours, weights: ``(b, k)``; return: ``(b, hidden_dim)``.
+        """
+        self._check_fitted()
+        self._modules().eval()
+        weights = weights if "edge_weight" in data[relation] else None
+        return self.encoder_.extend(states, data.edge_types, relation[0], x, relation, neighbours, weights)
 
     @torch.inference_mode()
     def score(

@@ -61,3 +61,32 @@ def test_bad_settings_are_named() -> None:
         PropagationGraph(_path_graph(), temperature=0)
     with pytest.raises(ValueError, match="'alpha' must be in \\(0, 1\\]. Got 0"):
         PropagationGraph(_path_graph()).propagate({"b": torch.ones(1, 1)}, alpha=0, steps=1)
+
+
+@pytest.mark.parametrize("normalization", ["symmetric", "random-walk"])
+def test_new_nodes_read_their_neighbours_like_the_full_graph_at_its_fixed_point(normalization: str) -> None:
+    """Attached by edges they only receive, new nodes leave the graph's values unchanged; once those
+    values have converged, ``extend`` gives the new nodes what a pass over the whole attached graph does."""
+    from mmgraph.graph import GraphBuilder
+
+    torch.manual_seed(0)
+    builder = GraphBuilder(k=3)
+    graph = builder.build({"a": torch.randn(25, 4), "b": torch.randn(15, 4)},
+                          {("a", "to", "b"): torch.stack([torch.arange(10), torch.arange(10)])})
+    new_x = torch.randn(5, 4)
+    attached, new = builder.attach(graph, "a", new_x)
+    signal = {"b": torch.randn(15, 3)}
+    settings = {"alpha": 0.3, "steps": 300}  # converged: the values no longer change
+    full = PropagationGraph(attached, normalization=normalization).propagate(signal, **settings)
+    old = PropagationGraph(graph, normalization=normalization)
+    final = old.propagate(signal, **settings)
+    assert torch.allclose(full["a"][:25], final["a"], atol=1e-5)  # existing nodes: unchanged by new ones
+    neighbours, cosine = builder.neighbours(graph, "a", new_x)
+    out = old.extend(final, "a", torch.zeros(5, 3), neighbours, cosine, **settings)
+    assert torch.allclose(out, full["a"][new], atol=1e-5)
+    # with a signal of their own
+    own = torch.randn(5, 3)
+    full = PropagationGraph(attached, normalization=normalization).propagate(
+        {"a": torch.cat([torch.zeros(25, 3), own])}, **settings)
+    final = old.propagate({"a": torch.zeros(25, 3)}, **settings)
+    assert torch.allclose(old.extend(final, "a", own, neighbours, cosine, **settings), full["a"][new], atol=1e-5)

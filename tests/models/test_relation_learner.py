@@ -100,3 +100,19 @@ def test_decoders_score_every_pair(name: str) -> None:
 def test_registries_list_their_choices() -> None:
     assert CONVOLUTIONS.names() == ["gat", "graphconv", "hgt", "sage"]
     assert DECODERS.names() == ["distmult", "dot", "mlp"]
+
+
+@pytest.mark.parametrize("conv", ["sage", "gat", "graphconv", "hgt"])
+def test_new_nodes_are_embedded_from_their_neighbours_exactly_as_in_a_full_pass(conv: str) -> None:
+    torch.manual_seed(0)
+    builder = GraphBuilder(k=3)
+    graph = builder.build({"a": torch.randn(30, 8), "b": torch.randn(20, 5)},
+                          {("a", "to", "b"): torch.stack([torch.arange(10), torch.arange(10)])})
+    learner = RelationLearner(conv=conv, epochs=2, hidden_dim=16).fit(
+        graph, target_edge_types=[("a", "to", "b")], progress=False)
+    new_x = torch.randn(4, 8)
+    attached, new = builder.attach(graph, "a", new_x)
+    neighbours, cosine = builder.neighbours(graph, "a", new_x)
+    relation = ("a", builder.similarity_relation, "a")
+    extended = learner.extend(learner.layer_states(graph), graph, relation, new_x, neighbours, cosine.clamp_min(0))
+    torch.testing.assert_close(extended, learner.embed(attached)["a"][new])
