@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run)")
     run.add_argument("--overwrite", action="store_true",
                      help="save into --out even if it holds other files; only mmgraph's own files there are replaced")
+    run.add_argument("--examples", type=int, default=3,
+                     help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     predict = commands.add_parser("predict", help="rank candidates for new samples with a saved model")
@@ -146,9 +148,54 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         model_options=options, setting=args.setting, encoders=encoders, progress=not args.quiet,
     )
     print(result)
+    if args.examples > 0:
+        _print_examples(result, args.examples)
     if args.out:
         print(f"saved to {result.save(args.out, overwrite=args.overwrite)}")
     return 0
+
+
+def _print_examples(result, count: int, k: int = 3) -> None:
+    """Predictions for a few held-out samples of the query modality, through the predict path."""
+    from mmgraph.pipeline import predict_links
+
+    prepared = result.prepared
+    edge_type = prepared.target_edge_type
+    if edge_type is None or edge_type[0] not in result.encoders:
+        return
+    source, relation, target = edge_type
+    links = prepared.split.links("test")
+    links = links[links["relation"] == relation]
+    samples = prepared.split.samples("test")
+    samples = samples[(samples["modality"] == source) & samples["id"].isin(links["src"])]
+    if samples.empty:
+        return
+    samples = samples.sample(min(count, len(samples)), random_state=0)
+    every = prepared.dataset.samples
+    payload_of = {
+        i: p if isinstance(p, str) else t for i, p, t in zip(every["id"], every["path"], every["text"], strict=True)
+    }
+    payloads = [payload_of[i] for i in samples["id"]]
+    if result.encoders[source].input_kind == "id":
+        payloads = samples["id"].tolist()
+    top = predict_links(result, payloads, modality=source, k=k, candidates=result.task.get("candidates", "all"))
+    print(f"\n{len(samples)} held-out {source!r} samples, top-{k} {target!r} (* marks a true link):")
+    for position, (sample_id, payload) in enumerate(zip(samples["id"], payloads, strict=True)):
+        truth = set(links.loc[links["src"] == sample_id, "dst"])
+        ranked = top[top["query"] == position]
+        shown = [
+            f"{'*' if row.id in truth else ''}{_short(payload_of.get(row.id, row.id))}"
+            for row in ranked.itertuples()
+        ]
+        print(f"  {_short(payload)} -> {' | '.join(shown)}")
+
+
+def _short(payload: str, width: int = 40) -> str:
+    """A payload for one line of a table: a file by its name, a text cut to ``width``."""
+    import os
+
+    text = os.path.basename(payload) if os.path.isfile(str(payload)) else " ".join(str(payload).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

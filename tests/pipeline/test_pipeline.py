@@ -85,6 +85,10 @@ def test_cli_runs_a_manifest(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "mrr" in out
     assert (tmp_path / "out" / "result.json").exists()
+    # a few held-out English names and the French names predicted for them, through the predict path
+    examples = out[out.index("held-out 'text_en' samples, top-3 'text_fr'"):out.index("saved to")].splitlines()[1:]
+    assert examples and all(" -> " in line for line in examples)
+    assert "*le soleil" in out  # the held-out French name of "the bright sun", shown by its text
 
 
 def test_cli_reports_bad_input(tmp_path, capsys) -> None:
