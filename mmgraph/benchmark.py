@@ -136,7 +136,7 @@ def benchmark(
                 if reason is None:
                     record.update(
                         metrics=result.metrics, train_seconds=result.timings["train_seconds"],
-                        config=result.config["model"],
+                        config=result.model_config,
                     )
                 else:
                     record["skipped"] = reason

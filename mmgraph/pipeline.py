@@ -28,7 +28,7 @@ from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_a
 from mmgraph.io import load_json
 from mmgraph.models.base import SAVABLE, RelationModel, Validate
 from mmgraph.predict import MODEL_FOLDER, Predictor
-from mmgraph.tasks import Task, get_task
+from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
@@ -193,6 +193,13 @@ class PipelineResult:
     """What one run produced: metrics, settings, seed, timings and the fitted model.
 
     ``save(directory)`` writes ``result.json`` and, where the model can, its weights; no pickle.
+
+    Provenance: ``seed`` (drawn and logged when none was given), ``config`` (the arguments of
+    :func:`pipeline` that run the same thing again, see :func:`run_config`), ``model_config``
+    (the model's settings and what it chose on validation), ``version`` and ``environment``
+    (the versions of mmgraph, Python, torch, torch_geometric, numpy and scikit-learn, the
+    machine and its threads) and ``data`` (the dataset's name, size and
+    :meth:`~mmgraph.data.MultimodalDataset.fingerprint`).
     """
 
     task: dict[str, Any]
@@ -203,6 +210,8 @@ class PipelineResult:
     timings: dict[str, float]
     version: str
     environment: dict[str, str] = field(default_factory=dict)
+    model_config: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     fitted: Any = field(default=None, repr=False, compare=False)
     prepared: PreparedTask | None = field(default=None, repr=False, compare=False)
     encoders: dict[NodeType, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -212,7 +221,7 @@ class PipelineResult:
         return {
             "task": self.task, "model": self.model, "seed": self.seed, "metrics": self.metrics,
             "config": self.config, "timings": self.timings, "version": self.version,
-            "environment": self.environment,
+            "environment": self.environment, "model_config": self.model_config, "data": self.data,
         }
 
     def save(self, directory: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -325,12 +334,13 @@ def json_default(value: Any) -> Any:
 
 
 def _environment() -> dict[str, str]:
+    import sklearn
     import torch_geometric
 
     return {
-        "python": platform.python_version(), "torch": torch.__version__,
-        "torch_geometric": torch_geometric.__version__, "machine": platform.machine(),
-        "cpus": str(os.cpu_count()),
+        "mmgraph": _version(), "python": platform.python_version(), "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+        "machine": platform.machine(), "cpus": str(os.cpu_count()), "torch_threads": str(torch.get_num_threads()),
     }
 
 
@@ -341,7 +351,7 @@ def seed_everything(seed: int) -> None:
 
 
 def pipeline(
-    task: str | Task,
+    task: str | Task | Mapping[str, Any],
     *,
     dataset: MultimodalDataset | None = None,
     model: str | RelationModel = "gnn",
@@ -360,20 +370,24 @@ def pipeline(
     as new samples through :meth:`RelationModel.scorer`, the path prediction takes.
 
     Args:
-        task: a task name (see :data:`mmgraph.tasks.TASKS`) or a :class:`Task`.
+        task: a task name (see :data:`mmgraph.tasks.TASKS`), a :class:`Task` or its
+            :meth:`Task.spec`.
         dataset: the dataset; default: the task's loader with its options.
         model: ``"gnn"`` (the default relation learner) or another registered model name.
         seed: seeds the split, the encoders' fitting and the model; drawn and logged if None.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
         model_options: settings of the model (for ``"gnn"``: :class:`~mmgraph.models.gnn_model.GNNConfig`).
-        encoders: encoder per modality, overriding the task's choice.
+        encoders: encoder per modality (a name, an instance or a spec, see
+            :func:`mmgraph.encoders.resolve`), overriding the task's choice.
         setting: ``"inductive"`` (default) or ``"transductive"`` (held-out features visible to
             every model alike); named in the result.
         cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
         progress: show progress bars.
 
     Returns:
-        The :class:`PipelineResult`, with the fitted model in ``result.fitted``.
+        The :class:`PipelineResult`, with the fitted model in ``result.fitted``. Its ``config``
+        holds the arguments that run the same thing again: ``pipeline(**result.config)`` (with
+        the same ``dataset=`` when one was passed) gives the same metrics on the same machine.
 
     Example:
         >>> result = pipeline("openmoji-text", seed=0)  # doctest: +SKIP
@@ -411,13 +425,36 @@ def pipeline(
     start = time.perf_counter()
     metrics = evaluate(fitted, prepared, "test", seed=seed)
     timings["eval_seconds"] = time.perf_counter() - start
+    name = getattr(fitted, "name", type(fitted).__name__)
     return PipelineResult(
-        task={**task.summary(), "setting": setting}, model=getattr(fitted, "name", type(fitted).__name__), seed=seed,
+        task={**task.summary(), "setting": setting}, model=name, seed=seed,
         metrics={k: int(v) if k.endswith(("num_queries", "num_candidates")) else float(v) for k, v in metrics.items()},
-        config={"model": fitted.config(), "encoders": {m: repr(e) for m, e in fitted_encoders.items()}},
-        timings=timings, version=_version(), environment=_environment(), fitted=fitted, prepared=prepared,
-        encoders=fitted_encoders,
+        config=run_config(task, name, fitted, seed=seed, setting=setting, encoders=fitted_encoders),
+        timings=timings, version=_version(), environment=_environment(), model_config=fitted.config(),
+        data={"dataset": dataset.name, "fingerprint": dataset.fingerprint(), "samples": len(dataset.samples),
+              "links": len(dataset.links)},
+        fitted=fitted, prepared=prepared, encoders=fitted_encoders,
     )
+
+
+def run_config(
+    task: Task, model: str, fitted: RelationModel, *, seed: int, setting: str, encoders: Mapping[NodeType, Any]
+) -> dict[str, Any]:
+    """The arguments of :func:`pipeline` that run the same thing again, as plain JSON values.
+
+    ``task`` is a named task's name or every setting of the task; ``model_options`` every
+    setting of the model (its seed too); ``encoders`` the name and settings of the encoder of
+    every encoded modality. The dataset is not in it: pass the same ``dataset=`` when the run
+    had one (the result's ``data["fingerprint"]`` tells whether it is the same data).
+    """
+    from mmgraph.encoders import encoder_spec
+
+    options = dataclasses.asdict(fitted.settings)
+    record = {
+        "task": task_spec(task), "model": model, "model_options": options, "seed": seed, "setting": setting,
+        "encoders": {m: encoder_spec(e) for m, e in encoders.items()},
+    }
+    return json.loads(json.dumps(record, default=json_default))  # tuples to lists: what a saved config reads
 
 
 def predict_links(

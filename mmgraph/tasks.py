@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -9,7 +12,7 @@ from mmgraph.data import MultimodalDataset
 from mmgraph.data.task import Task
 from mmgraph.registry import Registry
 
-__all__ = ["TASKS", "Task", "get_task"]
+__all__ = ["TASKS", "Task", "get_task", "task_spec"]
 
 # ---------------------------------------------------------------------- digits preparation
 DIGIT_RELATION = "same_digit"
@@ -112,6 +115,18 @@ for _task in (
     TASKS.register(_task.name, _task)
 
 
-def get_task(task: str | Task) -> Task:
-    """Resolves a task from its name or returns a :class:`Task` as it is."""
-    return task if isinstance(task, Task) else TASKS.get(task)
+def get_task(task: str | Task | Mapping[str, Any]) -> Task:
+    """Resolves a task from its name or its :meth:`Task.spec`, or returns a :class:`Task` as it is."""
+    if isinstance(task, Task):
+        return task
+    if isinstance(task, Mapping):
+        return Task.from_spec(task)
+    return TASKS.get(task)
+
+
+def task_spec(task: Task) -> str | dict[str, Any]:
+    """What :func:`get_task` rebuilds ``task`` from: the name of a named task left as it is,
+    else every setting as JSON values (:meth:`Task.spec`)."""
+    if task.name in TASKS and TASKS.get(task.name) == task:
+        return task.name
+    return task.spec()

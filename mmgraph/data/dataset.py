@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -293,6 +295,39 @@ class MultimodalDataset:
         return MultimodalDataset(
             self.samples[keep], explicit if len(explicit) else None, name=self.name, features=features
         )
+
+    def fingerprint(self) -> str:
+        """A stable hash of the data: every sample's id, modality, payload (path or text), item,
+        label and group, every link (and its fixed split), and the features if given.
+
+        Paths count relative to the common folder of their files, so the same data moved to
+        another folder (another data root, another cache) keeps its fingerprint; the files'
+        contents are not read. The name of the dataset plays no part.
+
+        Returns:
+            ``"sha256:<64 hex digits>"``.
+        """
+        digest = hashlib.sha256()
+        paths = [p for p in self.samples["path"] if p is not None]
+        try:
+            root = os.path.commonpath([os.path.dirname(p) for p in paths]) if paths else ""
+        except ValueError:  # absolute and relative paths mixed: keep them as they are
+            root = ""
+        columns = ["id", "modality", "path", "text", "item", "label", "group"]
+        for row in self.samples[columns].itertuples(index=False):
+            row = list(row)
+            if row[2] is not None and root:
+                row[2] = os.path.relpath(row[2], root)
+            digest.update(json.dumps(row, ensure_ascii=False).encode())
+        digest.update(b"links")
+        columns = list(LINK_COLUMNS) + (["split"] if "split" in self.links.columns else [])
+        for row in self.links[columns].itertuples(index=False):
+            digest.update(json.dumps(list(row), ensure_ascii=False).encode())
+        for modality in sorted(self.features):
+            array = np.ascontiguousarray(self.features[modality], dtype="<f4")
+            digest.update(f"features|{modality}|{array.shape}|".encode())
+            digest.update(array.tobytes())
+        return f"sha256:{digest.hexdigest()}"
 
     def _check_modality(self, modality: NodeType) -> None:
         if modality not in set(self.samples["modality"]):

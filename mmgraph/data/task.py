@@ -7,7 +7,9 @@ samples of one modality (``kind="label"``). The named tasks live in :mod:`mmgrap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +100,33 @@ class Task:
             "encoders": self.encoders, "candidates": self.candidates,
         }
 
+    def spec(self) -> dict[str, Any]:
+        """Every setting as plain JSON values; :meth:`from_spec` rebuilds the task from it.
+
+        ``prepare`` is named by its import path (``"mmgraph.tasks:_digits_for_images"``).
+        """
+        out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        if self.prepare is not None:
+            out["prepare"] = f"{self.prepare.__module__}:{self.prepare.__qualname__}"
+        return out
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Task:
+        """Rebuilds a task from :meth:`spec` (lists back to tuples, ``prepare`` imported by its path)."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(spec) - valid)
+        if unknown:
+            raise DataError(f"A task spec got unknown setting(s) {unknown}. Valid settings: {sorted(valid)}.")
+        values = dict(spec)
+        for name in ("modalities", "label_modalities"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        if "split" in values:
+            values["split"] = {k: (tuple(map(tuple, v)) if k == "hide" else v) for k, v in values["split"].items()}
+        if isinstance(values.get("prepare"), str):
+            values["prepare"] = _import_path(values["prepare"])
+        return cls(**values)
+
     @classmethod
     def for_manifest(
         cls, dataset: MultimodalDataset, *, source: NodeType, target: NodeType, mode: str = "item",
@@ -112,3 +141,26 @@ class Task:
             kind="link", source=source, target=target, split={"mode": mode}, encoders=encoders or {},
             candidates=candidates,
         )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, inside dicts and lists too: the JSON form of a setting."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _import_path(path: str) -> Callable:
+    """The function named ``"module:qualname"``."""
+    module, _, qualname = path.partition(":")
+    try:
+        target: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise DataError(f"Cannot import the task's prepare function {path!r} ({error}).") from error
+    if not callable(target):
+        raise DataError(f"The task's prepare {path!r} is not a function.")
+    return target

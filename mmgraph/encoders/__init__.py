@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,11 +74,12 @@ def _choices() -> str:
     return "{" + ", ".join(repr(name) for name in ENCODERS.names()) + "}"
 
 
-def resolve(encoder: str | type[Encoder] | Encoder, /, **config: Any) -> Encoder:
-    """Returns an encoder from a registry name, an encoder class or an instance.
+def resolve(encoder: str | type[Encoder] | Encoder | Mapping[str, Any], /, **config: Any) -> Encoder:
+    """Returns an encoder from a registry name, an encoder class, an instance or a spec.
 
     Args:
-        encoder: ``"minilm"``, ``MiniLMEncoder`` or ``MiniLMEncoder()``.
+        encoder: ``"minilm"``, ``MiniLMEncoder``, ``MiniLMEncoder()`` or a spec, the name with
+            settings as :func:`encoder_spec` gives it: ``{"name": "tfidf", "max_features": 1000}``.
         **config: settings for a name or class (see the class); not allowed with an instance.
 
     Returns:
@@ -95,6 +96,11 @@ def resolve(encoder: str | type[Encoder] | Encoder, /, **config: Any) -> Encoder
         ...
         ValueError: Could not resolve encoder 'minlm' among choices {'efficientnet-lite0', 'logmel', 'mfcc', 'minilm', 'pixels', 'precomputed', 'tfidf'}
     """  # noqa: E501
+    if isinstance(encoder, Mapping):
+        spec = dict(encoder)
+        if not isinstance(spec.get("name"), str):
+            raise TypeError(f"An encoder spec needs its registry 'name'. Got {encoder!r} instead.")
+        return resolve(spec.pop("name"), **spec, **config)
     if isinstance(encoder, Encoder):
         if config:
             raise TypeError(
@@ -173,6 +179,16 @@ def _option_value(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def encoder_spec(encoder: Encoder) -> dict[str, Any]:
+    """The registry name and settings of an encoder as JSON values; :func:`resolve` rebuilds it.
+
+    Example:
+        >>> encoder_spec(resolve("pixels", size=8))["size"]
+        8
+    """
+    return {"name": encoder.name, **encoder.get_config()}
 
 
 def _extra_keys(cls: type[Encoder]) -> set[str]:
@@ -269,6 +285,7 @@ __all__ = [
     "encode_cached",
     "encoder_class",
     "encoder_from_spec",
+    "encoder_spec",
     "payload_kind",
     "resolve",
 ]

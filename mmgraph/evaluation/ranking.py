@@ -142,7 +142,9 @@ def ranking_metrics(ranks: Tensor, *, ks: Sequence[int] = DEFAULT_KS) -> dict[st
             raise ValueError(
                 f"The 'ks' parameter of ranking_metrics must hold positive ints. Got {k!r} in it."
             )
-    ranks = ranks.to(torch.double)
+    # Sorted, so that the metrics depend on the ranks and not on the order of the links: a float
+    # sum in another order can differ in its last digit.
+    ranks = ranks.to(torch.double).sort().values
     metrics = {"mrr": float((1.0 / ranks).mean())}
     for k in ks:
         metrics[f"hits@{k}"] = float((ranks <= k).to(torch.double).mean())

@@ -3,7 +3,7 @@
 The exact backend holds one chunk of queries times all base vectors in memory at a time, so
 its memory use is ``O(chunk_size * num_base)`` whatever the number of queries. Results are
 deterministic: neighbours come in order of decreasing similarity, ties broken by the lower
-base index.
+base index, whatever the chunk size and whatever other queries share the call.
 """
 
 from __future__ import annotations
@@ -18,6 +18,13 @@ from mmgraph.checks import check_positive_int
 
 KnnMethod = Literal["exact", "faiss"]
 KNN_METHODS: tuple[str, ...] = ("exact", "faiss")
+
+_SIMILARITY_STEP = 2.0**-24
+"""Exact similarities are computed in float64 and rounded to multiples of this step (the float32
+resolution near 1) before neighbours are chosen. A matrix product rounds differently with the
+number of rows it holds, so without it two equal similarities (a zero vector and an orthogonal
+one) could come out in either order: a new sample would get other neighbours alone than in a
+batch, and the result would depend on ``chunk_size``."""
 
 _FAISS_HNSW_M = 32
 """Links per node of the faiss HNSW index: more is more accurate, slower and larger."""
@@ -137,9 +144,11 @@ def knn_cosine(
 
     The exact method L2-normalises both sets and scores one chunk of ``chunk_size`` queries
     against all base vectors at a time, with ``torch.topk``. Neighbours are sorted by
-    decreasing similarity; equal similarities are broken by the lower base index, so the
-    result does not depend on ``chunk_size``. A zero vector has cosine 0 with every vector.
-    Float64 inputs are scored in float64, anything else in float32.
+    decreasing similarity; equal similarities are broken by the lower base index. Similarities
+    are computed in float64 and rounded to multiples of ``2**-24`` first, so that equal
+    similarities stay equal however the matrix product rounds: the result depends neither on
+    ``chunk_size`` nor on the other queries of the call (a sample gets the same neighbours alone
+    as in a batch). A zero vector has cosine 0 with every vector.
 
     ``k`` is clamped, silently, to the number of available neighbours: ``num_base``, or
     ``num_base - 1`` with ``exclude_self``. The result then has fewer than ``k`` columns
@@ -194,11 +203,10 @@ def knn_cosine(
     if method == "faiss":
         return _knn_faiss(query, base, k, exclude_self)
 
-    dtype = torch.float64 if torch.float64 in (query.dtype, base.dtype) else torch.float32
-    query, base = _normalize(query.to(dtype)), _normalize(base.to(dtype))
+    query, base = _normalize(query.to(torch.float64)), _normalize(base.to(torch.float64))
     all_indices, all_values = [], []
     for start in range(0, num_query, chunk_size):
-        sims = query[start : start + chunk_size] @ base.T
+        sims = torch.round(query[start : start + chunk_size] @ base.T / _SIMILARITY_STEP) * _SIMILARITY_STEP
         if exclude_self:
             rows = torch.arange(sims.shape[0])
             sims[rows, rows + start] = -torch.inf

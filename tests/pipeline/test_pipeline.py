@@ -102,11 +102,11 @@ def test_propagation_is_chosen_on_validation(synthetic) -> None:
 
     task = Task(name="syn", description="", kind="link", source="a", target="b")
     refined = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options={"epochs": 20})
-    chosen = refined.config["model"]["propagation_chosen"]
+    chosen = refined.model_config["propagation_chosen"]
     assert (chosen["alpha"], chosen["steps"]) in PROPAGATION_SETTINGS
     assert all(w in LINK_WEIGHTS for w in chosen["weights"]) and 0 < chosen["val"] <= 1
     plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
                      model_options={"epochs": 20, "propagation": False})
-    assert plain.config["model"]["propagation_chosen"]["weights"] == (0.0, 0.0)
+    assert plain.model_config["propagation_chosen"]["weights"] == (0.0, 0.0)
     # The choice includes "learned score only", so validation can only improve on it.
     assert chosen["val"] >= plain.fitted.learner.best_val_ - 1e-9
