@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
 from mmgraph.benchmark import METRICS, results_frame
@@ -104,8 +105,7 @@ def image_grid(
     images = list(images)
     if not images:
         raise ValueError("image_grid needs at least one image. Got an empty list.")
-    if captions is None:
-        captions = [Path(p).name for p in images]
+    captions = [Path(p).name for p in images] if captions is None else list(captions)
     if len(captions) != len(images):
         raise ValueError(
             f"image_grid needs one caption per image. Got {len(captions)} captions for {len(images)} images."
@@ -160,6 +160,8 @@ def link_gallery(
             f"The 'predictions' of link_gallery need the columns query, rank, score and payload or id "
             f"(as predict_links returns). Found {list(predictions.columns)}."
         )
+    truth = None if truth is None else list(truth)  # a Series is read by position, like the images
+    captions = None if captions is None else list(captions)
     for name, values in (("truth", truth), ("captions", captions)):
         if values is not None and len(values) != len(images):
             raise ValueError(
@@ -230,7 +232,8 @@ def plot_degrees(
         degree = torch.bincount(graph[edge_type].edge_index[1], minlength=graph[edge_type[2]].num_nodes).numpy()
         ax.hist(degree, bins=np.arange(degree.max() + 2) - 0.5, color="tab:blue", log=True)
         ax.set_title(f"{edge_type[0]} -{edge_type[1]}-> {edge_type[2]}", fontsize=10)
-        ax.set_xlabel(f"in-degree of a {edge_type[2]} node (mean {degree.mean():.1f})")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel(f"in-degree of the {edge_type[2]} nodes (mean {degree.mean():.1f})")
         ax.set_ylabel("nodes (log scale)")
     for ax in list(axes.flat)[len(edge_types):]:
         ax.set_axis_off()
@@ -413,13 +416,13 @@ def plot_paths(
     types = sorted({node[0] for p in paths for node in p})
     colours = {t: f"C{i}" for i, t in enumerate(types)}
     longest = max(len(p) for p in paths)
-    figure = Figure(figsize=(2.6 * longest + 0.5, 0.75 * len(paths) + 1.2), layout="constrained")
+    figure = Figure(figsize=(3.4 * longest + 1.0, 0.75 * len(paths) + 1.2), layout="constrained")
     ax = figure.subplots()
     for row, nodes in enumerate(paths):
         y = len(paths) - 1 - row
         ax.plot(range(len(nodes)), [y] * len(nodes), color="lightgray", zorder=1)
         for x, node in enumerate(nodes):
-            label = _short(names.get(tuple(node), f"{node[0]}:{node[1]}"), 22)
+            label = _short(names.get(tuple(node), f"{node[0]}:{node[1]}"), 36)
             ax.text(x, y, label, ha="center", va="center", fontsize=8, zorder=2,
                     bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": colours[node[0]]})
     for t in types:

@@ -131,6 +131,14 @@ def test_link_gallery_puts_each_image_beside_its_predictions(images):
     assert [ax.get_title() for ax in figure.axes if ax.images] == ["a", "b"]
 
 
+def test_galleries_read_series_by_position(images):
+    """Columns of a filtered DataFrame keep their index labels; they are read in order."""
+    paths, names = pd.Series(images, index=[7, 3, 5]), pd.Series(["r", "g", "b"], index=[7, 3, 5])
+    assert [ax.get_title() for ax in image_grid(paths, names).axes if ax.images] == ["r", "g", "b"]
+    figure = link_gallery(paths, predictions(3, 2), truth=pd.Series(["name 0"] * 3, index=[7, 3, 5]), captions=names)
+    assert [ax.get_title() for ax in figure.axes if ax.images] == ["r", "g", "b"]
+
+
 def test_link_gallery_shows_ids_without_payloads(images):
     figure = link_gallery(images[:1], predictions(1, 2).drop(columns="payload"))
     assert texts(figure)[0].startswith("1. t0")
@@ -154,7 +162,7 @@ def test_plot_degrees_one_histogram_per_edge_type(graph, tmp_path):
     figure = plot_degrees(graph, path=tmp_path / "degrees.png")
     titled = [ax for ax in figure.axes if ax.get_title()]
     assert [ax.get_title() for ax in titled] == ["image -similar-> image", "image -names-> text"]
-    assert all(ax.get_xlabel().startswith("in-degree") and ax.get_ylabel() for ax in titled)
+    assert titled[0].get_xlabel() == "in-degree of the image nodes (mean 1.0)" and titled[0].get_ylabel()
     # in-degrees of the similarity edges: 1, 2, 1, 0 -> bins 0, 1, 2 hold 1, 2, 1 nodes
     assert [p.get_height() for p in titled[0].patches] == [1, 2, 1]
     assert (tmp_path / "degrees.png").stat().st_size > 0
