@@ -17,7 +17,7 @@ from mmgraph.errors import NotApplicableError
 from mmgraph.graph import GraphBuilder
 from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.propagation import PropagationGraph
-from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
+from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
 from mmgraph.training.selection import grid_search
 from mmgraph.typing import EdgeType, NodeType
 
@@ -279,7 +279,7 @@ class _GNNScorer:
             query_type, cand_type = (dst, src) if reverse else (src, dst)
             for weight, z in zip(self.weights, self.z, strict=True):
                 if weight:
-                    scores = scores + weight * (z[query_type][query] @ z[cand_type][candidates].T)
+                    scores = scores + weight * (z[query_type][query] @ take_rows(z[cand_type], candidates).T)
         return scores
 
     def predict_labels(self, node_type: NodeType) -> Tensor:

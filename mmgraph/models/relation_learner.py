@@ -339,7 +339,7 @@ class RelationLearner:
         src_type, _, dst_type = edge_type
         decoder = self.decoders_[_key(edge_type)]
         query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
-        cand = h[cand_type] if candidates is None else h[cand_type][candidates]
+        cand = take_rows(h[cand_type], candidates)
         if reverse:
             return decoder(cand, h[query_type][query]).T
         return decoder(h[query_type][query], cand)
@@ -402,3 +402,13 @@ def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:
 
 def _key(edge_type: EdgeType) -> str:
     return "__".join(edge_type)
+
+
+def take_rows(matrix: Tensor, index: Tensor | None) -> Tensor:
+    """``matrix[index]``, without a copy when ``index`` is None or every row in order (a whole catalogue)."""
+    if index is None:
+        return matrix
+    n = matrix.shape[0]
+    if index.numel() == n and (n == 0 or (int(index[0]) == 0 and bool((index.diff() == 1).all()))):
+        return matrix
+    return matrix[index]

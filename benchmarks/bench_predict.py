@@ -1,0 +1,249 @@
+"""Prediction speed of a saved relation learner: load, encode, attach, score, top-10.
+
+Two models, each fitted and saved by this script, then measured in a fresh process (so that the
+peak memory is that of loading and predicting, not of training):
+
+- ``openmoji-text``: the README's model (OpenMoji drawings -> English names, seed 0), asked for
+  the names of held-out drawings against its catalogue of names;
+- ``synthetic-100k``: the default GNN fitted (1 epoch: speed does not depend on training) on
+  10,000 query samples linked to 10,000 of 100,000 candidate samples (384-d features each), asked
+  for new random queries against all 100,000 candidates; measured with the learned score alone
+  and with the propagation terms switched on (restart 0.1, 10 steps, both weights 1).
+
+For one new sample and for a batch of 100: *encode* (the fitted encoder; none for features given
+as vectors), *attach* (the ``k`` nearest training nodes, the new nodes' representations and
+propagated signals: :meth:`GNNModel.scorer`), *score* (scores against every candidate and the
+top-10). The first call after loading also computes the training graph's representations and
+propagation once (*warm-up*). Times are medians of repeated calls. Writes
+``benchmarks/results/predict-speed.md`` and ``.json``.
+
+Usage:
+    .venv/bin/python benchmarks/bench_predict.py [--repeats 5] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mmgraph.io import atomic_write
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+NUM_CANDIDATES = 100_000
+NUM_QUERIES = 10_000
+DIM = 384
+BATCH = 100
+
+
+# ---------------------------------------------------------------------- fitting (parent process)
+def fit_openmoji(folder: Path) -> dict:
+    from mmgraph.pipeline import pipeline
+
+    result = pipeline("openmoji-text", model="gnn", seed=0, progress=False)
+    result.save(folder)
+    test = result.prepared.split.samples("test")
+    drawings = test[test["modality"] == "openmoji"].sample(BATCH, random_state=0)["path"].tolist()
+    return {"inputs": drawings, "modality": "openmoji", "train_seconds": result.timings["train_seconds"]}
+
+
+def fit_synthetic(folder: Path) -> dict:
+    from mmgraph.data.prepared import TrainView
+    from mmgraph.models.gnn_model import GNNModel
+    from mmgraph.predict import Predictor
+
+    generator = torch.Generator().manual_seed(0)
+    latent = torch.randn(NUM_CANDIDATES, 32, generator=generator)
+    maps = [torch.randn(32, DIM, generator=generator) for _ in range(2)]
+    texts = latent @ maps[1] + 0.5 * torch.randn(NUM_CANDIDATES, DIM, generator=generator)
+    images = latent[:NUM_QUERIES] @ maps[0] + 0.5 * torch.randn(NUM_QUERIES, DIM, generator=generator)
+    edge_type = ("image", "shows", "text")
+    train = TrainView(
+        task="synthetic-100k", kind="link", source="image", target_edge_type=edge_type, setting="inductive",
+        node_ids={"image": np.array([f"i{i}" for i in range(NUM_QUERIES)], dtype=object),
+                  "text": np.array([f"t{i}" for i in range(NUM_CANDIDATES)], dtype=object)},
+        features={"image": images, "text": texts},
+        train_rows={"image": torch.arange(NUM_QUERIES), "text": torch.arange(NUM_CANDIDATES)},
+        links={edge_type: torch.stack([torch.arange(NUM_QUERIES), torch.arange(NUM_QUERIES)])},
+        cold_link_types=(edge_type,),
+    )
+    start = time.perf_counter()
+    model = GNNModel(epochs=1, seed=0).fit(train, progress=False)
+    seconds = time.perf_counter() - start
+    Predictor(model, train, {}, task={"name": "synthetic-100k"}, payloads={}).save(folder)
+    return {"modality": "image", "train_seconds": seconds}
+
+
+# ---------------------------------------------------------------------- measuring (child process)
+def _median_seconds(call, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _peak_rss() -> int:
+    """The process's peak resident memory so far, in bytes (``ru_maxrss`` is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
+    """Runs in a fresh process: load the folder, then time encoding, attaching and scoring."""
+    from mmgraph.predict import Predictor
+
+    start = time.perf_counter()
+    predictor = Predictor.load(folder)
+    load_seconds = time.perf_counter() - start
+    load_rss = _peak_rss()
+    model, train = predictor.model, predictor.train
+    if propagation:
+        model.chosen_ = {"weights": (1.0, 1.0), "alpha": 0.1, "steps": 10}
+    edge_type = train.target_edge_type
+    modality = spec["modality"]
+    reverse = modality != edge_type[0]
+    target = edge_type[0] if reverse else edge_type[2]
+    candidates = torch.arange(train.num_nodes(target))
+    if spec.get("inputs"):
+        inputs = spec["inputs"]
+        encode = {1: lambda: predictor.encode(inputs[:1], modality), BATCH: lambda: predictor.encode(inputs, modality)}
+        features = predictor.encode(inputs, modality)
+    else:
+        features = torch.randn(BATCH, train.features[modality].shape[1], generator=torch.Generator().manual_seed(1))
+        encode = {}
+
+    start = time.perf_counter()
+    model.scorer({modality: features[:1]})  # the training graph's representations and propagation
+    warm_up = time.perf_counter() - start
+    warm_up_rss = _peak_rss()
+    rows = []
+    for size in (1, BATCH):
+        batch = features[:size]
+
+        def attach(batch=batch):
+            return model.scorer({modality: batch.clone()})  # a new mapping: nothing cached for it
+
+        scorer = attach()
+        query = train.num_nodes(modality) + torch.arange(size)
+
+        def score(scorer=scorer, query=query):
+            return scorer.link_scores(edge_type, query, candidates, reverse=reverse).topk(10, dim=1)
+
+        times = {
+            "encode": _median_seconds(encode[size], repeats) if size in encode else None,
+            "attach": _median_seconds(attach, repeats),
+            "score": _median_seconds(score, repeats),
+        }
+        rows.append({"batch": size, **times})
+    size_bytes = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+    return {
+        "load_seconds": load_seconds, "warm_up_seconds": warm_up, "folder_bytes": size_bytes,
+        "candidates": int(candidates.numel()),
+        "load_rss_bytes": load_rss, "warm_up_rss_bytes": warm_up_rss, "peak_rss_bytes": _peak_rss(),
+        "rows": rows,
+    }
+
+
+# ---------------------------------------------------------------------- report
+def _ms(seconds: float | None, per: int = 1) -> str:
+    return "-" if seconds is None else f"{1000 * seconds / per:.1f}"
+
+
+def markdown(records: list[dict], threads: int) -> str:
+    lines = [
+        "# Prediction speed",
+        "",
+        f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}; "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, torch threads {threads}, "
+        f"torch {torch.__version__}; load average when written {os.getloadavg()[0]:.1f} (other work on the machine "
+        "slows every figure)",
+        "- command: `.venv/bin/python benchmarks/bench_predict.py` (each model measured in a fresh process after "
+        "loading its saved folder; medians of repeated calls)",
+        "- *attach*: nearest training nodes, new nodes' representations and propagated signals; *score*: every "
+        "candidate scored and the top-10 taken; *per sample*: (attach + score) / batch",
+        "",
+        "| model | candidates | batch | encode ms | attach ms | score ms | attach+score ms per sample | load s "
+        "| warm-up s | folder MB | peak RSS MB: load / warm-up / end |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for record in records:
+        for row in record["rows"]:
+            per_sample = _ms(row["attach"] + row["score"], row["batch"])
+            lines.append(
+                f"| {record['name']} | {record['candidates']:,} | {row['batch']} | {_ms(row['encode'])} | "
+                f"{_ms(row['attach'])} | {_ms(row['score'])} | {per_sample} | {record['load_seconds']:.2f} | "
+                f"{record['warm_up_seconds']:.2f} | {record['folder_bytes'] / 2**20:.1f} | "
+                f"{record['load_rss_bytes'] / 2**20:.0f} / {record['warm_up_rss_bytes'] / 2**20:.0f} / "
+                f"{record['peak_rss_bytes'] / 2**20:.0f} |"
+            )
+    target = next((r for r in records if r["name"] == "synthetic-100k, propagation on"), None)
+    if target is not None:
+        row = next(r for r in target["rows"] if r["batch"] == BATCH)
+        per_sample = 1000 * (row["attach"] + row["score"]) / BATCH
+        lines += [
+            "",
+            f"Target (issue 10): attach and score under 20 ms per sample in a batch of {BATCH} against "
+            f"{NUM_CANDIDATES:,} candidates, load under 2 s. Measured (propagation on): {per_sample:.1f} ms per "
+            f"sample ({'met' if per_sample < 20 else 'NOT met'}), load {target['load_seconds']:.2f} s "
+            f"({'met' if target['load_seconds'] < 2 else 'NOT met'}).",
+        ]
+    for record in records:
+        lines.append(f"- {record['name']}: fitted in {record['train_seconds']:.0f} s before saving")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5, help="calls per timing (the median is reported)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
+    parser.add_argument("--out", default=str(RESULTS / "predict-speed.md"), help="the Markdown table to write")
+    parser.add_argument("--measure", nargs=3, metavar=("FOLDER", "SPEC", "PROPAGATION"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.measure:  # the child process
+        folder, spec, propagation = args.measure
+        print(json.dumps(measure(Path(folder), json.loads(spec), args.repeats, propagation == "1")))
+        return
+    records = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fit, propagations in (("openmoji-text", fit_openmoji, [None]),
+                                        ("synthetic-100k", fit_synthetic, [False, True])):
+            print(f"fitting {name} ...", file=sys.stderr)
+            folder = Path(tmp) / name
+            spec = fit(folder)
+            for propagation in propagations:
+                label = name if propagation is None else f"{name}, propagation {'on' if propagation else 'off'}"
+                print(f"measuring {label} ...", file=sys.stderr)
+                done = subprocess.run(
+                    [sys.executable, __file__, "--repeats", str(args.repeats), "--threads", str(args.threads),
+                     "--measure", str(folder / "model" if (folder / "model").is_dir() else folder),
+                     json.dumps({k: v for k, v in spec.items() if k != "train_seconds"}),
+                     "1" if propagation else "0"],
+                    capture_output=True, text=True, check=False,
+                )
+                if done.returncode != 0:
+                    raise SystemExit(f"measuring {label} failed:\n{done.stderr}")
+                record = json.loads(done.stdout.strip().splitlines()[-1])
+                records.append({"name": label, "train_seconds": spec["train_seconds"], **record})
+    text = markdown(records, args.threads)
+    atomic_write(args.out, text)
+    atomic_write(Path(args.out).with_suffix(".json"), json.dumps(records, indent=1))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
