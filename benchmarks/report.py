@@ -123,6 +123,17 @@ def change_table(frame: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _section(title: str, table: str, script: str) -> str:
+    """A section holding the table a benchmark script wrote (without the table's own title)."""
+    path = REPO / "benchmarks" / "results" / table
+    if not path.exists():
+        return f"## {title}\n\nRun `.venv/bin/python benchmarks/{script}`."
+    return (
+        f"## {title}\n\nFrom `benchmarks/results/{table}`, written by `.venv/bin/python benchmarks/{script}`:\n\n"
+        + path.read_text().split("\n", 1)[1].strip()
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="folders holding a results.json of `mmgraph bench`")
@@ -148,13 +159,6 @@ def main() -> None:
     report = markdown_report(frame, plot_folder=plots)
     report = report[report.index("Every cell") :]  # its title and run details are replaced by ours
     experiments = (REPO / "benchmarks" / "experiments.md").read_text()
-    encoders = REPO / "benchmarks" / "results" / "encoders.md"
-    encoder_section = (
-        "## Encoders\n\nFrom `benchmarks/results/encoders.md`, written by "
-        "`.venv/bin/python benchmarks/bench_encoders.py`:\n\n"
-        + encoders.read_text().split("\n", 1)[1].strip()
-        if encoders.exists() else "## Encoders\n\nRun `.venv/bin/python benchmarks/bench_encoders.py`."
-    )
     text = "\n".join([
         "# Benchmarks",
         "",
@@ -193,7 +197,9 @@ def main() -> None:
         "",
         experiments.strip(),
         "",
-        encoder_section,
+        _section("Prediction speed", "predict-speed.md", "bench_predict.py"),
+        "",
+        _section("Encoders", "encoders.md", "bench_encoders.py"),
         "",
     ])
     out = atomic_write(args.out, text)
