@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", required=True, help="comma-separated model names, e.g. gnn,knn-transfer")
     bench.add_argument("--seeds", type=int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
     bench.add_argument("--seed-list", help="comma-separated seeds to run instead of 0..N-1, e.g. 3,4")
-    bench.add_argument("--out", required=True, help="folder for results.json, results.md, a PNG per task")
+    bench.add_argument("--out", required=True,
+                       help="folder for results.json, results.md, a PNG per task; run again with the same folder, "
+                            "the finished runs are kept and a run killed while training resumes")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -289,7 +291,11 @@ def _bench(args: argparse.Namespace) -> int:
     frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, progress=not args.quiet)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
-    return 0
+    failed = int(frame["error"].notna().sum())
+    if failed:
+        print(f"mmgraph: {failed} run(s) failed (see results.md); run the same command again to retry them",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
