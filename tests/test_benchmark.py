@@ -155,13 +155,15 @@ def test_a_killed_grid_run_again_does_not_repeat_finished_runs(tmp_path, synthet
         return json.loads(results.read_text()) if results.exists() else []
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", PAUSING_GRID, json.dumps(LINK.spec()), json.dumps(GRID), str(out)],
-        env=env, stderr=subprocess.PIPE, text=True,
-    )
+    log = tmp_path / "killed.log"
+    with open(log, "w") as stderr:  # a file, not a pipe: a full pipe would block the run
+        process = subprocess.Popen(
+            [sys.executable, "-c", PAUSING_GRID, json.dumps(LINK.spec()), json.dumps(GRID), str(out)],
+            env=env, stderr=stderr,
+        )
     deadline = time.monotonic() + 120
     while len(finished()) < 2:
-        assert process.poll() is None, f"the grid ended before it was killed:\n{process.stderr.read()}"
+        assert process.poll() is None, f"the grid ended before it was killed:\n{log.read_text()}"
         assert time.monotonic() < deadline, "the grid wrote no results in time"
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
