@@ -3,7 +3,12 @@
 Every run goes through :func:`mmgraph.pipeline.pipeline`, so every model sees the very same
 split, features and evaluator for a given task and seed. A model that does not apply to a
 task (a link baseline on a label task, ``cosine`` between feature spaces of different sizes)
-is recorded as skipped with the reason instead of stopping the benchmark.
+is recorded as skipped with the reason instead of stopping the benchmark; a run that raises is
+recorded as failed with its error, and the grid goes on.
+
+A benchmark writing to ``out`` resumes: the runs already in ``out/results.json`` with the same
+task, model, seed, setting, options and data are not run again, and a run killed while
+training resumes from its checkpoint (``out/checkpoints/``). Failed runs are tried again.
 
 Example:
     >>> from mmgraph.benchmark import benchmark
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import os
 import platform
@@ -32,8 +38,11 @@ from tqdm.auto import tqdm
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import NotApplicableError
 from mmgraph.io import atomic_write
-from mmgraph.pipeline import json_default
-from mmgraph.tasks import Task, get_task
+from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
+from mmgraph.tasks import Task, get_task, task_spec
+from mmgraph.training.checkpoint import fingerprint
+
+logger = logging.getLogger(__name__)
 
 METRICS: dict[str, tuple[str, ...]] = {
     "link": ("mrr", "hits@1", "hits@3", "hits@10"),
@@ -68,7 +77,10 @@ def benchmark(
         tasks: task names (see :data:`mmgraph.tasks.TASKS`) or :class:`Task` objects.
         models: registered model names (see :data:`mmgraph.models.MODELS`).
         seeds: ``N`` for the seeds ``0 .. N-1``, or the list of seeds.
-        out: a folder to write ``results.json``, ``results.md`` and ``<task>.png`` into.
+        out: a folder to write ``results.json``, ``results.md`` and ``<task>.png`` into. A
+            benchmark run again with the same ``out`` keeps the finished runs of its
+            ``results.json`` (same task, model, seed, setting, options and data) instead of
+            running them again, and resumes a run killed while training from its checkpoint.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
         dataset: a dataset to use for every task instead of the task's loader, or one per
             task name (for tasks without a named dataset, and for tests).
@@ -80,8 +92,8 @@ def benchmark(
     Returns:
         One row per run: ``task``, ``kind``, ``model``, ``seed``, the metrics of the tasks'
         kinds (``mrr``, ``hits@1``, ``hits@3``, ``hits@10`` for link tasks, ``accuracy``,
-        ``macro_f1`` for label tasks; NaN where they do not apply), ``train_seconds`` and
-        ``skipped`` (the reason, or None).
+        ``macro_f1`` for label tasks; NaN where they do not apply), ``train_seconds``,
+        ``skipped`` (the reason, or None) and ``error`` (a failed run's error, or None).
 
     Raises:
         ValueError: an unknown task or model, bad seeds, or options for a model not run.
@@ -102,17 +114,26 @@ def benchmark(
     stray = sorted(set(model_options) - set(models))
     if stray:
         raise ValueError(f"model_options names models that are not run: {stray}. The models are {models}.")
+    for name, model_class in model_classes.items():  # a bad setting fails now, not in every run
+        model_class(**model_options.get(name, {}))
     if cache == "default":
         from mmgraph.encoders import EmbeddingCache
 
         cache = EmbeddingCache()
 
+    from mmgraph import __version__
+
     started = time.perf_counter()
     records: list[dict[str, Any]] = []
+    pending = _finished_runs(out)  # runs of an earlier call with this out, by fingerprint
+    reused = 0
     total = len(tasks) * len(seeds) * len(models)
     bar = tqdm(total=total, desc="benchmark", unit="run", disable=not progress)
     for task in tasks:
         data = dataset.get(task.name) if isinstance(dataset, Mapping) else dataset
+        if data is None and task.dataset is None:
+            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
+        data_fingerprint = None
         for seed in seeds:
             for name in models:
                 bar.set_postfix_str(f"{task.name} | {name} | seed {seed}")
@@ -121,34 +142,79 @@ def benchmark(
                     "candidates": task.candidates if task.kind == "link" else None,
                 }
                 reason = _kind_mismatch(name, model_classes[name], task)
-                if reason is None:
-                    if data is None:
-                        if task.dataset is None:
-                            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
-                        data = load(task.dataset, root=root, **task.dataset_options)
-                    try:
-                        result = pipeline(
-                            task, dataset=data, model=name, seed=seed, root=root,
-                            model_options=model_options.get(name), setting=setting, cache=cache, progress=False,
-                        )
-                    except NotApplicableError as error:
-                        reason = str(error)
-                if reason is None:
-                    record.update(
-                        metrics=result.metrics, train_seconds=result.timings["train_seconds"],
-                        config=result.model_config,
-                    )
+                if reason is not None:
+                    record.update(status="skipped", skipped=reason)
                 else:
-                    record["skipped"] = reason
+                    try:
+                        if data is None:
+                            data = load(task.dataset, root=root, **task.dataset_options)
+                        data_fingerprint = data_fingerprint or data.fingerprint()
+                        record["fingerprint"] = fingerprint({
+                            "task": task_spec(task), "model": name, "seed": seed, "setting": setting,
+                            "model_options": model_options.get(name), "data": data_fingerprint,
+                            "mmgraph": __version__,
+                        })
+                        if record["fingerprint"] in pending:
+                            record = pending.pop(record["fingerprint"])
+                            reused += 1
+                        else:
+                            checkpoints = None if out is None else (
+                                Path(out) / CHECKPOINT_FOLDER / f"{_file_name(task.name)}.{name}.seed{seed}"
+                            )
+                            result = pipeline(
+                                task, dataset=data, model=name, seed=seed, root=root,
+                                model_options=model_options.get(name), setting=setting, cache=cache,
+                                progress=False, checkpoint_dir=checkpoints,
+                            )
+                            record.update(
+                                status="done", metrics=result.metrics,
+                                train_seconds=result.timings["train_seconds"], config=result.model_config,
+                            )
+                    except NotApplicableError as error:
+                        record.update(status="skipped", skipped=str(error))
+                    except Exception as error:  # a crashed run is recorded, the grid goes on
+                        logger.error("the run %s | %s | seed %d failed", task.name, name, seed, exc_info=True)
+                        record.update(status="failed", error=f"{type(error).__name__}: {error}")
+                record.setdefault("finished", datetime.now(UTC).isoformat(timespec="milliseconds"))
                 records.append(record)
                 bar.update()
                 if out is not None:  # after every run, so an interrupted benchmark keeps its results
-                    atomic_write(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
+                    _write_records(out, records + list(pending.values()))
     bar.close()
+    if reused:
+        logger.warning("%d of %d runs were already in %s and were not run again", reused, total, out)
+    if pending:
+        logger.warning("%d earlier runs in %s are not part of this benchmark; they are left out", len(pending), out)
     frame = results_frame(records)
     if out is not None:
+        _write_records(out, records)
+        try:
+            (Path(out) / CHECKPOINT_FOLDER).rmdir()  # kept while a failed run's checkpoint is there
+        except OSError:
+            pass
         write_report(frame, out, total_seconds=time.perf_counter() - started)
     return frame
+
+
+def _write_records(out: str | os.PathLike, records: list[dict[str, Any]]) -> None:
+    atomic_write(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
+
+
+def _finished_runs(out: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
+    """The runs of ``out/results.json`` that need not run again (done or skipped), by fingerprint."""
+    path = None if out is None else Path(out) / "results.json"
+    if path is None or not path.exists():
+        return {}
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{str(path)!r} is damaged (not valid JSON: {error}); give another --out folder or delete it."
+        ) from error
+    return {
+        r["fingerprint"]: r for r in records
+        if isinstance(r, dict) and "fingerprint" in r and r.get("status") in ("done", "skipped")
+    }
 
 
 def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: float | None = None) -> None:
@@ -202,11 +268,18 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
         row["train_seconds"] = r.get("train_seconds", math.nan)
         row["skipped"] = r.get("skipped")
+        row["error"] = r.get("error")
         rows.append(row)
-    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped"]
+    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped", "error"]
     frame = pd.DataFrame(rows, columns=columns)
-    frame["skipped"] = frame["skipped"].astype(object).where(frame["skipped"].notna(), None)
+    for column in ("skipped", "error"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
+
+
+def _ran(rows: pd.DataFrame) -> pd.DataFrame:
+    """The runs that gave metrics: neither skipped nor failed."""
+    return rows[rows["skipped"].isna() & rows["error"].isna()]
 
 
 def _declared_candidates(task: str) -> str | None:
@@ -222,7 +295,8 @@ def markdown_report(
     """The benchmark as Markdown: per task, mean ± std over seeds of every metric per model.
 
     The best mean of each metric is in bold; the standard deviation is the sample one (0 with
-    a single seed). Skipped models are listed with their reason under the table. Each task links
+    a single seed). Skipped models are listed with their reason under the table, failed runs
+    with their error. Each task links
     its plot ``<plot_folder>/<task>.png`` (``None``: no plot links).
     """
     from mmgraph import __version__
@@ -246,7 +320,7 @@ def markdown_report(
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
         metrics = METRICS[kind]
-        ran = rows[rows["skipped"].isna()]
+        ran = _ran(rows)
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):
             lines += _stats_table(ran, list(metrics), with_seconds=True)
@@ -258,6 +332,10 @@ def markdown_report(
         if len(skipped):
             lines += ["", "Skipped:"]
             lines += [f"- {r.model}: {r.skipped}" for r in skipped.itertuples()]
+        failed = rows[rows["error"].notna()]
+        if len(failed):
+            lines += ["", "Failed:"]
+            lines += [f"- {r.model}, seed {r.seed}: {r.error}" for r in failed.itertuples()]
         if len(ran) and plot_folder is not None:
             prefix = f"{plot_folder.rstrip('/')}/" if plot_folder else ""
             lines += ["", f"![{task}]({prefix}{_file_name(str(task))}.png)"]
@@ -300,7 +378,7 @@ def _plot(rows: pd.DataFrame, path: Path) -> None:
     from matplotlib.figure import Figure
 
     kind = rows["kind"].iloc[0] if len(rows) else "label"
-    ran = rows[rows["skipped"].isna()]
+    ran = _ran(rows)
     series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(METRICS[kind][0], None)]
     series = [(m, label) for m, label in series if m in ran and ran[m].notna().any()]
     figure = Figure(figsize=(max(4.5, 1.1 * ran["model"].nunique() + 1.5), 3.8), layout="constrained")

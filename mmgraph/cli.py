@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -46,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run)")
     run.add_argument("--overwrite", action="store_true",
                      help="save into --out even if it holds other files; only mmgraph's own files there are replaced")
+    run.add_argument("--checkpoint-dir",
+                     help="folder for training checkpoints (default: OUT/checkpoints with --out, else none); the same "
+                          "command started again after a crash resumes from the last one; removed after success")
+    run.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+                     help="epochs between checkpoints (default 10)")
     run.add_argument("--examples", type=int, default=3,
                      help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -74,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--models", required=True, help="comma-separated model names, e.g. gnn,knn-transfer")
     bench.add_argument("--seeds", type=int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
     bench.add_argument("--seed-list", help="comma-separated seeds to run instead of 0..N-1, e.g. 3,4")
-    bench.add_argument("--out", required=True, help="folder for results.json, results.md, a PNG per task")
+    bench.add_argument("--out", required=True,
+                       help="folder for results.json, results.md, a PNG per task; run again with the same folder, "
+                            "the finished runs are kept and a run killed while training resumes")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -143,9 +151,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         options["epochs"] = args.epochs
     if args.k:
         options["k"] = args.k
+    checkpoint_dir = args.checkpoint_dir
+    if checkpoint_dir is None and args.out:
+        from mmgraph.pipeline import CHECKPOINT_FOLDER
+
+        checkpoint_dir = os.path.join(args.out, CHECKPOINT_FOLDER)
     result = pipeline(
         task, dataset=dataset, model=args.model, seed=args.seed, root=args.data,
         model_options=options, setting=args.setting, encoders=encoders, progress=not args.quiet,
+        checkpoint_dir=checkpoint_dir, checkpoint_every=args.checkpoint_every,
     )
     print(result)
     if args.examples > 0:
@@ -192,8 +206,6 @@ def _print_examples(result, count: int, k: int = 3) -> None:
 
 def _short(payload: str, width: int = 40) -> str:
     """A payload for one line of a table: a file by its name, a text cut to ``width``."""
-    import os
-
     text = os.path.basename(payload) if os.path.isfile(str(payload)) else " ".join(str(payload).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -279,7 +291,11 @@ def _bench(args: argparse.Namespace) -> int:
     frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, progress=not args.quiet)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
-    return 0
+    failed = int(frame["error"].notna().sum())
+    if failed:
+        print(f"mmgraph: {failed} run(s) failed (see results.md); run the same command again to retry them",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from mmgraph.io import load_json
 from mmgraph.models.base import SAVABLE, RelationModel, Validate
 from mmgraph.predict import MODEL_FOLDER, Predictor
 from mmgraph.tasks import Task, get_task, task_spec
+from mmgraph.training.checkpoint import Checkpoint, fingerprint
 from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
@@ -169,6 +170,9 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
 RESULT_FILES: tuple[str, ...] = ("result.json", MODEL_FOLDER)
 """The entries mmgraph writes into a result folder; nothing else there is ever touched."""
 
+CHECKPOINT_FOLDER = "checkpoints"
+"""The folder of a run's checkpoints inside its result folder (``mmgraph run --out``) while it trains."""
+
 
 def check_result_folder(directory: str | os.PathLike, *, overwrite: bool = False) -> None:
     """Raises ``FileExistsError`` unless ``directory`` may receive a result: missing, empty, an
@@ -178,7 +182,7 @@ def check_result_folder(directory: str | os.PathLike, *, overwrite: bool = False
         raise FileExistsError(f"Cannot save the result to {str(directory)!r}: it is a file. Give a folder.")
     if not directory.is_dir() or overwrite:
         return
-    foreign = sorted(p.name for p in directory.iterdir() if p.name not in RESULT_FILES)
+    foreign = sorted(p.name for p in directory.iterdir() if p.name not in (*RESULT_FILES, CHECKPOINT_FOLDER))
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise FileExistsError(
@@ -362,6 +366,8 @@ def pipeline(
     setting: str = "inductive",
     cache: Any = "default",
     progress: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int = 10,
 ) -> PipelineResult:
     """Runs one task end to end and evaluates on its test split.
 
@@ -383,6 +389,13 @@ def pipeline(
             every model alike); named in the result.
         cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
         progress: show progress bars.
+        checkpoint_dir: a folder where training saves a checkpoint every ``checkpoint_every``
+            epochs (models with a training loop: ``gnn``, ``siamese``, ``fusion``,
+            ``attention-fusion``). Called again with the same arguments after being killed, the
+            run resumes from the last checkpoint and gives the same result as an uninterrupted
+            one; a checkpoint of another configuration or data is not resumed (the run starts
+            fresh). The checkpoint's files are removed when the run succeeds.
+        checkpoint_every: epochs between checkpoints.
 
     Returns:
         The :class:`PipelineResult`, with the fitted model in ``result.fitted``. Its ``config``
@@ -419,21 +432,27 @@ def pipeline(
     prepared = prepare_task(task, dataset, seed=seed, features=features, split=split, setting=setting)
     start = time.perf_counter()
     fitted = make_model(model, model_options, seed)
-    fitted.fit(prepared.train_view(), validate=validator(prepared), progress=progress)
+    name = getattr(fitted, "name", type(fitted).__name__)
+    config = run_config(task, name, fitted, seed=seed, setting=setting, encoders=fitted_encoders)
+    data = {"dataset": dataset.name, "fingerprint": dataset.fingerprint(), "samples": len(dataset.samples),
+            "links": len(dataset.links)}
+    checkpoint = None
+    if checkpoint_dir is not None:
+        run = {"config": config, "data": data["fingerprint"], "mmgraph": _version()}
+        checkpoint = Checkpoint(checkpoint_dir, fingerprint=fingerprint(run), every=checkpoint_every)
+    fitted.fit(prepared.train_view(), validate=validator(prepared), progress=progress, checkpoint=checkpoint)
     timings["train_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
     metrics = evaluate(fitted, prepared, "test", seed=seed)
     timings["eval_seconds"] = time.perf_counter() - start
-    name = getattr(fitted, "name", type(fitted).__name__)
+    if checkpoint is not None:
+        checkpoint.remove()
     return PipelineResult(
         task={**task.summary(), "setting": setting}, model=name, seed=seed,
         metrics={k: int(v) if k.endswith(("num_queries", "num_candidates")) else float(v) for k, v in metrics.items()},
-        config=run_config(task, name, fitted, seed=seed, setting=setting, encoders=fitted_encoders),
-        timings=timings, version=_version(), environment=_environment(), model_config=fitted.config(),
-        data={"dataset": dataset.name, "fingerprint": dataset.fingerprint(), "samples": len(dataset.samples),
-              "links": len(dataset.links)},
-        fitted=fitted, prepared=prepared, encoders=fitted_encoders,
+        config=config, timings=timings, version=_version(), environment=_environment(), model_config=fitted.config(),
+        data=data, fitted=fitted, prepared=prepared, encoders=fitted_encoders,
     )
 
 

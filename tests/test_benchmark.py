@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
+import mmgraph.pipeline
 from mmgraph.benchmark import METRICS, benchmark
 from mmgraph.cli import main
 from mmgraph.data import MultimodalDataset
 from mmgraph.datasets import load
 from mmgraph.models import MODELS
-from mmgraph.models.baselines import LABEL_BASELINES, LINK_BASELINES
+from mmgraph.models.baselines import LABEL_BASELINES, LINK_BASELINES, KNNTransferBaseline
 from mmgraph.tasks import Task
 
 LINK = Task(name="syn-link", description="", kind="link", source="a", target="b")
@@ -98,3 +104,111 @@ def test_bad_arguments_are_reported(tmp_path, capsys) -> None:
     assert code == 2 and "among choices" in capsys.readouterr().err
     code = main(["bench", "--tasks", "openmoji-text", "--models", "gnm", *common])
     assert code == 2 and "Could not resolve model 'gnm'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- resuming
+GRID = {"models": ["gnn", "knn-transfer"], "seeds": 3,
+        "model_options": {"gnn": {"epochs": 20, "hidden_dim": 32, "eval_every": 2, "propagation": False}}}
+# The real harness, pausing after each run so that the test reliably kills it mid-grid.
+PAUSING_GRID = """
+import json, sys, time
+import mmgraph.pipeline
+from mmgraph.benchmark import benchmark
+from mmgraph.datasets import load
+run = mmgraph.pipeline.pipeline
+def run_and_pause(*args, **kwargs):
+    result = run(*args, **kwargs)
+    time.sleep(0.3)
+    return result
+mmgraph.pipeline.pipeline = run_and_pause
+task, grid, out = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
+benchmark([task], dataset=load("synthetic", num_items=100, seed=0), out=out, cache=None, progress=False, **grid)
+"""
+
+
+def _counting(monkeypatch) -> list[str]:
+    """Counts the runs the benchmark actually starts (calls of the pipeline)."""
+    calls, run = [], mmgraph.pipeline.pipeline
+
+    def counted(*args, **kwargs):
+        calls.append(f"{kwargs['model']} seed {kwargs['seed']}")
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(mmgraph.pipeline, "pipeline", counted)
+    return calls
+
+
+def _without_times(records: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k not in ("finished", "train_seconds")} for r in records]
+
+
+def test_a_killed_grid_run_again_does_not_repeat_finished_runs(tmp_path, synthetic, monkeypatch) -> None:
+    whole = tmp_path / "whole"
+    benchmark([LINK], dataset=synthetic, out=whole, cache=None, progress=False, **GRID)
+    expected = json.loads((whole / "results.json").read_text())
+    assert len(expected) == 6 and all(r["status"] == "done" for r in expected)
+
+    out = tmp_path / "killed"
+    results = out / "results.json"
+
+    def finished() -> list[dict]:
+        return json.loads(results.read_text()) if results.exists() else []
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    log = tmp_path / "killed.log"
+    with open(log, "w") as stderr:  # a file, not a pipe: a full pipe would block the run
+        process = subprocess.Popen(
+            [sys.executable, "-c", PAUSING_GRID, json.dumps(LINK.spec()), json.dumps(GRID), str(out)],
+            env=env, stderr=stderr,
+        )
+    deadline = time.monotonic() + 120
+    while len(finished()) < 2:
+        assert process.poll() is None, f"the grid ended before it was killed:\n{log.read_text()}"
+        assert time.monotonic() < deadline, "the grid wrote no results in time"
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    before = finished()
+    assert 2 <= len(before) < 6, "the kill did not land mid-grid"
+
+    calls = _counting(monkeypatch)
+    frame = benchmark([LINK], dataset=synthetic, out=out, cache=None, progress=False, **GRID)
+    assert len(calls) == 6 - len(before), calls  # the finished runs were not run again
+    after = json.loads(results.read_text())
+    assert after[: len(before)] == before  # kept as they were, with their times
+    assert _without_times(after) == _without_times(expected)
+    assert frame["mrr"].tolist() == [r["metrics"]["mrr"] for r in expected]
+    assert sorted(p.name for p in out.iterdir()) == ["results.json", "results.md", "syn-link.png"]
+
+
+class Crashing(KNNTransferBaseline):
+    """knn-transfer, except that seed 1 crashes."""
+
+    name = "crashing"
+
+    def _fit(self, train, *, validate, progress) -> None:
+        if self.settings.seed == 1:
+            raise RuntimeError("out of memory at seed 1")
+        super()._fit(train, validate=validate, progress=progress)
+
+
+def test_a_crashed_run_is_recorded_as_failed_and_the_grid_goes_on(tmp_path, synthetic, monkeypatch) -> None:
+    monkeypatch.setitem(MODELS._items, "crashing", Crashing)
+    frame = benchmark([LINK], ["crashing", "knn-transfer"], 3, dataset=synthetic, out=tmp_path, cache=None,
+                      progress=False)
+    failed = frame[frame["error"].notna()]
+    assert failed[["model", "seed"]].values.tolist() == [["crashing", 1]]
+    assert failed["error"].iloc[0] == "RuntimeError: out of memory at seed 1"
+    assert frame.drop(failed.index)["mrr"].notna().all() and len(frame) == 6
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert [r["status"] for r in records] == ["done", "done", "failed", "done", "done", "done"]
+    assert records[2]["error"] == "RuntimeError: out of memory at seed 1" and "metrics" not in records[2]
+    report = (tmp_path / "results.md").read_text()
+    assert "Failed:\n- crashing, seed 1: RuntimeError: out of memory at seed 1" in report
+    assert "| crashing |" in report  # the two seeds that ran are in the table
+
+    calls = _counting(monkeypatch)
+    again = benchmark([LINK], ["crashing", "knn-transfer"], 3, dataset=synthetic, out=tmp_path, cache=None,
+                      progress=False)
+    assert calls == ["crashing seed 1"]  # only the failed run is tried again
+    assert again.drop(columns="train_seconds").equals(frame.drop(columns="train_seconds"))

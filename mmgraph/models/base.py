@@ -23,6 +23,7 @@ from torch import Tensor
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import DataError, NotApplicableError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
 SAVE_FORMAT = 2  # 2: the GNN stores its kNN graph
@@ -96,15 +97,25 @@ class RelationModel(ABC):
             out["chosen"] = self.chosen_
         return out
 
-    def fit(self, train: TrainView, *, validate: Validate | None = None, progress: bool = True) -> RelationModel:
-        """Fits on the training view; ``validate`` (if given) drives model selection. Returns ``self``."""
+    def fit(
+        self, train: TrainView, *, validate: Validate | None = None, progress: bool = True,
+        checkpoint: Checkpoint | None = None,
+    ) -> RelationModel:
+        """Fits on the training view; ``validate`` (if given) drives model selection. Returns ``self``.
+
+        ``checkpoint``: a model with a training loop (``gnn`` and the trained link baselines:
+        ``siamese``, ``fusion``, ``attention-fusion``) saves its state there every few epochs
+        and resumes a checkpoint of the same run found there; other models fit from scratch.
+        """
         if train.kind not in self.kinds:
             raise NotApplicableError(_wrong_kind(self.name, self.kinds, train))
         self._fitting = True  # validate() scores the model while it is being fitted
+        self._checkpoint = checkpoint  # read by the training loops of the models that have one
         try:
             self._fit(train, validate=validate, progress=progress)
         finally:
             self._fitting = False
+            self._checkpoint = None
         self.fitted_ = True
         return self
 

@@ -94,6 +94,7 @@ class GNNModel(RelationModel):
             similarity_relation=self.builder.similarity_relation, num_classes=len(train.classes),
             label_train_mask=label_mask, train_rows=train.train_rows,
             validate=learner_score if validate is not None else None, progress=progress,
+            checkpoint=getattr(self, "_checkpoint", None),
         )
         self._embedded = None
         if self.settings.propagation and validate is not None:

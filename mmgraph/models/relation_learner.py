@@ -21,6 +21,7 @@ from mmgraph.graph.builder import SIMILARITY_RELATION
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.masking import cold_start_batch
 from mmgraph.training.selection import EarlyStopper
 from mmgraph.typing import EdgeType, NodeType
@@ -159,6 +160,7 @@ class RelationLearner:
         train_rows: dict[NodeType, Tensor] | None = None,
         validate: Callable[[RelationLearner], float] | None = None,
         progress: bool = True,
+        checkpoint: Checkpoint | None = None,
     ) -> RelationLearner:
         """Trains on ``data``.
 
@@ -177,6 +179,8 @@ class RelationLearner:
                 better; the best state is kept and training stops after ``patience`` checks
                 without improvement.
             progress: show a progress bar.
+            checkpoint: saves the training state every few epochs; a checkpoint of the same run
+                found there is resumed (the result is the same as without interruption).
 
         Returns:
             ``self``.
@@ -204,7 +208,14 @@ class RelationLearner:
         }
         stopper = EarlyStopper(c.patience)
         self.history_: list[dict] = []
-        bar = tqdm(range(c.epochs), desc=f"train {c.conv}", disable=not progress, leave=False)
+        start = 0
+        if checkpoint is not None:
+            resumed = checkpoint.resume(module=modules, optimizer=optimizer, stopper=stopper, generator=generator)
+            if resumed is not None:
+                start = c.epochs if resumed["done"] else resumed["epoch"]
+                self.history_ = resumed["extra"]["history"]
+        bar = tqdm(range(start, c.epochs), desc=f"train {c.conv}", disable=not progress, leave=False,
+                   initial=start, total=c.epochs)
         for epoch in bar:
             modules.train()
             batch = cold_start_batch(
@@ -228,6 +239,10 @@ class RelationLearner:
                 stop = stopper.update(record["val"], modules.state_dict, step=epoch + 1)
             self.history_.append(record)
             bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{stopper.best_score:.3f}" if validate else "-")
+            last = stop or epoch + 1 == c.epochs
+            if checkpoint is not None and checkpoint.due(epoch + 1, last=last):
+                checkpoint.save(epoch + 1, module=modules, optimizer=optimizer, stopper=stopper, generator=generator,
+                                done=last, extra={"history": self.history_})
             if stop:
                 break
         if stopper.best_state is not None:

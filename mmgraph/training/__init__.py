@@ -1,6 +1,7 @@
-"""Training helpers: cold-start masking of the relation learner, and model selection for every model."""
+"""Training helpers: cold-start masking of the relation learner, model selection and checkpoints for every model."""
 
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.masking import MaskedBatch, cold_start_batch
 from mmgraph.training.selection import Choice, EarlyStopper, grid_search
 
-__all__ = ["Choice", "EarlyStopper", "MaskedBatch", "cold_start_batch", "grid_search"]
+__all__ = ["Checkpoint", "Choice", "EarlyStopper", "MaskedBatch", "cold_start_batch", "grid_search"]

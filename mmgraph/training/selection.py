@@ -50,6 +50,15 @@ class EarlyStopper:
             self._stale += 1
         return self._stale >= self.patience
 
+    def state(self) -> dict[str, Any]:
+        """Where the stopper stands, as JSON values (the best state aside): for a checkpoint."""
+        return {"best_score": self.best_score, "best_step": self.best_step, "stale": self._stale}
+
+    def restore(self, state: Mapping[str, Any], best_state: Any) -> None:
+        """Puts back what :meth:`state` returned and the best state it went with."""
+        self.best_score, self.best_step, self._stale = float(state["best_score"]), state["best_step"], state["stale"]
+        self.best_state = best_state
+
 
 class Choice(Generic[S]):
     """The best setting for one metric key, and its score."""

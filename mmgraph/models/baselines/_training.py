@@ -55,19 +55,32 @@ class TrainedLinkBaseline(LinkBaseline):
         optimizer = torch.optim.AdamW(self.module_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         stopper = EarlyStopper(c.patience)
         checking = validate is not None
-        epochs = tqdm(range(1, c.epochs + 1), desc=self.name, disable=not progress, leave=False)
+        checkpoint, start = getattr(self, "_checkpoint", None), 1
+        loop = {"module": self.module_, "optimizer": optimizer, "stopper": stopper, "generator": generator}
+        if checkpoint is not None:
+            resumed = checkpoint.resume(**loop)
+            if resumed is not None:
+                start = c.epochs + 1 if resumed["done"] else resumed["epoch"] + 1
+                checking = resumed["extra"]["checking"]
+        epochs = tqdm(range(start, c.epochs + 1), desc=self.name, disable=not progress, leave=False,
+                      initial=start - 1, total=c.epochs)
         for epoch in epochs:
             self.module_.train()
             loss = self._epoch(x[src], x[dst], links, optimizer, generator)
             epochs.set_postfix(loss=f"{loss:.4f}")
+            stop = False
             if checking and (epoch % c.eval_every == 0 or epoch == c.epochs):
                 self.module_.eval()
                 metrics = validate(self, max_links=getattr(c, "val_links", None))
-                if "mrr" not in metrics:  # no validation questions: train every epoch
+                if "mrr" in metrics:
+                    stop = stopper.update(metrics["mrr"], self.module_.state_dict, step=epoch)
+                else:  # no validation questions: train every epoch
                     checking = False
-                    continue
-                if stopper.update(metrics["mrr"], self.module_.state_dict, step=epoch):
-                    break
+            last = stop or epoch == c.epochs
+            if checkpoint is not None and checkpoint.due(epoch, last=last):
+                checkpoint.save(epoch, **loop, done=last, extra={"checking": checking})
+            if stop:
+                break
         if stopper.best_state is not None:
             self.module_.load_state_dict(stopper.best_state)
         self.module_.eval()
