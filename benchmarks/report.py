@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from mmgraph import __version__
-from mmgraph.benchmark import METRICS, markdown_report, results_frame, write_report
+from mmgraph.benchmark import METRICS, completed_runs, markdown_report, results_frame, write_report
 from mmgraph.io import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def bar_table(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
         f"| task | metric | {model} | best baseline | relative gain | gain > 20% and gap > both stds | seeds |",
         "|---|---|---|---|---|---|---|",
     ]
-    ran = frame[frame["skipped"].isna()]
+    ran = completed_runs(frame)
     for task, rows in ran.groupby("task", sort=False):
         metric = METRICS[rows["kind"].iloc[0]][0]
         ours_all = rows[rows["model"] == model].set_index("seed")[metric]
@@ -113,9 +113,10 @@ def change_table(frame: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
         f"| task | model | metric | previous ({PREVIOUS_COMMIT}) | now | change |",
         "|---|---|---|---|---|---|",
     ]
-    for (task, model), rows in frame[frame["skipped"].isna()].groupby(["task", "model"], sort=False):
+    for (task, model), rows in completed_runs(frame).groupby(["task", "model"], sort=False):
         metric = METRICS[rows["kind"].iloc[0]][0]
-        before = previous[(previous["task"] == task) & (previous["model"] == model) & previous["skipped"].isna()]
+        before = completed_runs(previous)
+        before = before[(before["task"] == task) & (before["model"] == model)]
         if not len(before):
             continue
         old, new = before[metric].mean(), rows[metric].mean()

@@ -277,7 +277,7 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _ran(rows: pd.DataFrame) -> pd.DataFrame:
+def completed_runs(rows: pd.DataFrame) -> pd.DataFrame:
     """The runs that gave metrics: neither skipped nor failed."""
     return rows[rows["skipped"].isna() & rows["error"].isna()]
 
@@ -320,7 +320,7 @@ def markdown_report(
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
         metrics = METRICS[kind]
-        ran = _ran(rows)
+        ran = completed_runs(rows)
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):
             lines += _stats_table(ran, list(metrics), with_seconds=True)
@@ -378,7 +378,7 @@ def _plot(rows: pd.DataFrame, path: Path) -> None:
     from matplotlib.figure import Figure
 
     kind = rows["kind"].iloc[0] if len(rows) else "label"
-    ran = _ran(rows)
+    ran = completed_runs(rows)
     series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(METRICS[kind][0], None)]
     series = [(m, label) for m, label in series if m in ran and ran[m].notna().any()]
     figure = Figure(figsize=(max(4.5, 1.1 * ran["model"].nunique() + 1.5), 3.8), layout="constrained")
