@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.io import atomic_write
 from mmgraph.pipeline import json_default
 from mmgraph.tasks import Task, get_task
@@ -93,7 +93,7 @@ def benchmark(
     tasks = [get_task(task) for task in tasks]
     models = list(models)
     if not tasks or not models:
-        raise ValueError(
+        raise ConfigError(
             f"benchmark needs at least one task and one model. Got {len(tasks)} and {len(models)}."
         )
     model_classes = {name: MODELS.get(name) for name in models}
@@ -101,7 +101,7 @@ def benchmark(
     model_options = dict(model_options or {})
     stray = sorted(set(model_options) - set(models))
     if stray:
-        raise ValueError(f"model_options names models that are not run: {stray}. The models are {models}.")
+        raise ConfigError(f"model_options names models that are not run: {stray}. The models are {models}.")
     if cache == "default":
         from mmgraph.encoders import EmbeddingCache
 
@@ -124,7 +124,7 @@ def benchmark(
                 if reason is None:
                     if data is None:
                         if task.dataset is None:
-                            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
+                            raise ConfigError(f"The task {task.name!r} names no dataset; pass dataset=.")
                         data = load(task.dataset, root=root, **task.dataset_options)
                     try:
                         result = pipeline(
@@ -163,18 +163,18 @@ def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         if seeds < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'seeds' parameter of benchmark must be a positive int or a list. Got {seeds} instead."
             )
         return list(range(int(seeds)))
     values = list(seeds)
     if not values or any(isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0 for s in values):
-        raise ValueError(
+        raise ConfigError(
             f"The 'seeds' parameter of benchmark must be a positive int N (seeds 0..N-1) or a non-empty "
             f"list of ints >= 0. Got {seeds!r} instead."
         )
     if len(set(values)) != len(values):
-        raise ValueError(f"The seeds of benchmark must be distinct. Got {values}.")
+        raise ConfigError(f"The seeds of benchmark must be distinct. Got {values}.")
     return [int(s) for s in values]
 
 
