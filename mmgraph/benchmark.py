@@ -36,7 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import ConfigError, NotApplicableError, SavedFileError
 from mmgraph.io import atomic_write
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
 from mmgraph.tasks import Task, get_task, task_spec
@@ -105,7 +105,7 @@ def benchmark(
     tasks = [get_task(task) for task in tasks]
     models = list(models)
     if not tasks or not models:
-        raise ValueError(
+        raise ConfigError(
             f"benchmark needs at least one task and one model. Got {len(tasks)} and {len(models)}."
         )
     model_classes = {name: MODELS.get(name) for name in models}
@@ -113,7 +113,7 @@ def benchmark(
     model_options = dict(model_options or {})
     stray = sorted(set(model_options) - set(models))
     if stray:
-        raise ValueError(f"model_options names models that are not run: {stray}. The models are {models}.")
+        raise ConfigError(f"model_options names models that are not run: {stray}. The models are {models}.")
     for name, model_class in model_classes.items():  # a bad setting fails now, not in every run
         model_class(**model_options.get(name, {}))
     if cache == "default":
@@ -132,7 +132,7 @@ def benchmark(
     for task in tasks:
         data = dataset.get(task.name) if isinstance(dataset, Mapping) else dataset
         if data is None and task.dataset is None:
-            raise ValueError(f"The task {task.name!r} names no dataset; pass dataset=.")
+            raise ConfigError(f"The task {task.name!r} names no dataset; pass dataset=.")
         data_fingerprint = None
         for seed in seeds:
             for name in models:
@@ -208,7 +208,7 @@ def _finished_runs(out: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(
+        raise SavedFileError(
             f"{str(path)!r} is damaged (not valid JSON: {error}); give another --out folder or delete it."
         ) from error
     return {
@@ -229,18 +229,18 @@ def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, int | np.integer) and not isinstance(seeds, bool):
         if seeds < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'seeds' parameter of benchmark must be a positive int or a list. Got {seeds} instead."
             )
         return list(range(int(seeds)))
     values = list(seeds)
     if not values or any(isinstance(s, bool) or not isinstance(s, int | np.integer) or s < 0 for s in values):
-        raise ValueError(
+        raise ConfigError(
             f"The 'seeds' parameter of benchmark must be a positive int N (seeds 0..N-1) or a non-empty "
             f"list of ints >= 0. Got {seeds!r} instead."
         )
     if len(set(values)) != len(values):
-        raise ValueError(f"The seeds of benchmark must be distinct. Got {values}.")
+        raise ConfigError(f"The seeds of benchmark must be distinct. Got {values}.")
     return [int(s) for s in values]
 
 

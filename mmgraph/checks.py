@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmgraph.errors import ConfigError
+
 
 def check_positive_int(value: object, name: str, owner: str) -> int:
-    """Returns ``value`` if it is a positive int (not a bool); raises a clear ``ValueError`` otherwise.
+    """Returns ``value`` if it is a positive int (not a bool); raises :class:`~mmgraph.errors.ConfigError` if not.
 
     Numpy integers are accepted too; the result is always a plain ``int``.
 
@@ -14,8 +16,8 @@ def check_positive_int(value: object, name: str, owner: str) -> int:
         >>> check_positive_int(-3, "k", "GraphBuilder")
         Traceback (most recent call last):
         ...
-        ValueError: The 'k' parameter of GraphBuilder must be a positive int. Got -3 instead.
+        mmgraph.errors.ConfigError: The 'k' parameter of GraphBuilder must be a positive int. Got -3 instead.
     """
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise ValueError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
+        raise ConfigError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
     return int(value)

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from mmgraph.errors import DataError
+from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,22 +22,25 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("encoders", help="list the encoders and their settings (for run --encoder)")
 
-    run = commands.add_parser("run", help="run one task (or a manifest) and print its metrics")
+    run = commands.add_parser("run", help="run a task, a manifest or a stored configuration; print its metrics")
+    run.add_argument("--config", metavar="FILE",
+                     help="run a stored configuration again: a result.json or a config (JSON, or YAML); the "
+                          "options given here override its keys")
     run.add_argument("--task", help="a named task (see `mmgraph datasets`)")
     run.add_argument("--manifest", help="a manifest of your own data (CSV, JSONL or Parquet)")
     run.add_argument("--links", help="an optional links table for --manifest")
     run.add_argument("--source", help="with --manifest: the query modality")
     run.add_argument("--target", help="with --manifest: the candidate modality")
-    run.add_argument("--split", default="item", choices=["item", "group"],
+    run.add_argument("--split", choices=["item", "group"],
                      help="with --manifest: cold start by item (default) or by group")
-    run.add_argument("--model", default="gnn", help="the model (default: gnn, the relation learner)")
+    run.add_argument("--model", help="the model (default: gnn, the relation learner)")
     run.add_argument("--conv", choices=["sage", "gat", "hgt", "graphconv"], help="GNN layers")
     run.add_argument("--epochs", type=int, help="training epochs of the GNN")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
     run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
     run.add_argument("--candidates", choices=["held-out", "all"],
                      help="with --manifest: rank the held-out samples (default) or every target sample")
-    run.add_argument("--setting", default="inductive", choices=["inductive", "transductive"],
+    run.add_argument("--setting", choices=["inductive", "transductive"],
                      help="inductive (default): held-out samples are new to every model; transductive: "
                           "their features (only) are visible to every model")
     run.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
@@ -118,47 +121,58 @@ def _encoders() -> int:
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mmgraph.encoders import encoder_from_spec
-    from mmgraph.pipeline import pipeline
+    from mmgraph.pipeline import load_config, pipeline
     from mmgraph.tasks import Task
 
-    if bool(args.task) == bool(args.manifest):
-        parser.error("give either --task or --manifest (with --source and --target)")
+    config = load_config(args.config) if args.config else {}
+    if args.task and args.manifest:
+        parser.error("give either --task or --manifest (with --source and --target), not both")
+    if not (args.task or args.manifest or config):
+        parser.error("give --task, --manifest (with --source and --target) or --config FILE")
     if args.candidates and not args.manifest:
         parser.error("--candidates applies to --manifest; a named task declares its own candidate set")
-    dataset = None
+    dataset, task = None, args.task or config.get("task")
     if args.manifest:
         from mmgraph.data import from_manifest
 
-        if not (args.source and args.target):
-            parser.error("--manifest needs --source and --target modalities")
         dataset = from_manifest(args.manifest, links=args.links)
-        task = Task.for_manifest(
-            dataset, source=args.source, target=args.target, mode=args.split, candidates=args.candidates or "held-out"
+        if args.source or args.target or not isinstance(task, dict):
+            if not (args.source and args.target):
+                parser.error("--manifest needs --source and --target modalities")
+            task = Task.for_manifest(
+                dataset, source=args.source, target=args.target, mode=args.split or "item",
+                candidates=args.candidates or "held-out",
+            )
+    elif isinstance(task, dict) and not task.get("dataset"):
+        raise ConfigError(
+            f"The task {task.get('name')!r} of {args.config!r} ran on a user's own data; give its --manifest "
+            "(and --links) to run it again."
         )
-    else:
-        task = args.task
     if args.out:
         from mmgraph.pipeline import check_result_folder
 
         check_result_folder(args.out, overwrite=args.overwrite)  # before a long run, not after it
-    encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
-    if len(encoders) < len(args.encoder):
+    cli_encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
+    if len(cli_encoders) < len(args.encoder):
         parser.error(f"--encoder names a modality twice: {args.encoder}")
-    options = {}
-    if args.conv:
-        options["conv"] = args.conv
-    if args.epochs:
-        options["epochs"] = args.epochs
-    if args.k:
-        options["k"] = args.k
+    model = args.model or config.get("model", "gnn")
+    # the stored settings belong to the stored model; another --model starts from its own defaults
+    options = dict(config.get("model_options") or {}) if model == config.get("model") else {}
+    seed = args.seed if args.seed is not None else config.get("seed")
+    if args.seed is not None and "seed" in options:
+        options["seed"] = args.seed
+    for key in ("conv", "epochs", "k"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     checkpoint_dir = args.checkpoint_dir
     if checkpoint_dir is None and args.out:
         from mmgraph.pipeline import CHECKPOINT_FOLDER
 
         checkpoint_dir = os.path.join(args.out, CHECKPOINT_FOLDER)
     result = pipeline(
-        task, dataset=dataset, model=args.model, seed=args.seed, root=args.data,
-        model_options=options, setting=args.setting, encoders=encoders, progress=not args.quiet,
+        task, dataset=dataset, model=model, seed=seed, root=args.data, model_options=options,
+        setting=args.setting or config.get("setting", "inductive"),
+        encoders={**config.get("encoders", {}), **cli_encoders}, progress=not args.quiet,
         checkpoint_dir=checkpoint_dir, checkpoint_every=args.checkpoint_every,
     )
     print(result)
@@ -268,7 +282,9 @@ def _lines(path: str | None, option: str) -> list[str]:
         with open(path, encoding="utf-8") as stream:
             return [line.rstrip("\n") for line in stream if line.strip()]
     except OSError as error:
-        raise FileNotFoundError(f"Cannot read {option} {path!r}: {error.strerror}.") from None
+        raise MissingFileError(
+            f"Cannot read {option} {path!r}: {error.strerror}. Give a text file, one entry a line."
+        ) from None
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -278,7 +294,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     if args.threads is not None:
         if args.threads < 1:
-            raise ValueError(f"--threads must be a positive int. Got {args.threads} instead.")
+            raise ConfigError(f"--threads must be a positive int. Got {args.threads} instead.")
         torch.set_num_threads(args.threads)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -287,7 +303,7 @@ def _bench(args: argparse.Namespace) -> int:
         try:
             seeds = [int(s) for s in args.seed_list.split(",") if s.strip()]
         except ValueError:
-            raise ValueError(f"--seed-list must be comma-separated ints, e.g. 3,4. Got {args.seed_list!r}.") from None
+            raise ConfigError(f"--seed-list must be comma-separated ints, e.g. 3,4. Got {args.seed_list!r}.") from None
     frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, progress=not args.quiet)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
@@ -313,9 +329,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "predict":
             return _predict(args, parser)
         return _run(args, parser)
-    except (DataError, ValueError, FileNotFoundError, FileExistsError, TypeError) as error:
-        print(f"mmgraph: error: {error}", file=sys.stderr)
+    except MMGraphError as error:  # the user's input: one line, no traceback; anything else is a bug
+        print(f"mmgraph: error: {_one_line(error)}", file=sys.stderr)
         return 2
+
+
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (a message quoting a file's text may span several)."""
+    return " ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mmgraph.errors import DataError
+from mmgraph.errors import MissingFileError, SavedFileError
 
 
 def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[BinaryIO], None]) -> Path:
@@ -58,23 +58,39 @@ def save_tensors(path: str | os.PathLike, tensors: Mapping[str, Any]) -> Path:
 
 
 def load_tensors(path: str | os.PathLike) -> dict[str, Any]:
-    """Reads a file written by :func:`save_tensors`; a missing or damaged file raises :class:`DataError`."""
+    """Reads a file written by :func:`save_tensors`; a missing or damaged file raises :class:`SavedFileError`."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     try:
         return load_file(str(path))
-    except (FileNotFoundError, SafetensorError, OSError) as error:
-        raise DataError(
-            f"Cannot read the tensors of {str(path)!r} ({error}); the model folder is incomplete or damaged."
+    except (SafetensorError, OSError, ValueError) as error:
+        raise SavedFileError(
+            f"Cannot read the tensors of {str(path)!r} ({error}); the folder is incomplete or damaged. Save it again."
         ) from error
 
 
-def load_json(path: str | os.PathLike) -> Any:
-    """Reads a JSON file; a missing or damaged file raises :class:`DataError` naming it."""
+def load_json(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads a JSON object that mmgraph saved (a result, a model, an encoder config).
+
+    Raises:
+        MissingFileError: the file does not exist.
+        SavedFileError: the file is not valid UTF-8 JSON or holds no JSON object; the message names it.
+    """
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise DataError(f"{str(path)!r} is missing; give the folder a run was saved to.") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise DataError(f"{str(path)!r} is damaged (not valid JSON: {error}).") from error
+        raise MissingFileError(f"{str(path)!r} is missing; give the folder mmgraph saved to.") from error
+    except IsADirectoryError as error:
+        raise SavedFileError(f"{str(path)!r} is a folder, not a JSON file mmgraph saved.") from error
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise SavedFileError(
+            f"{str(path)!r} is damaged (not valid JSON: {error}); save it again or give another folder."
+        ) from error
+    if not isinstance(record, dict):
+        raise SavedFileError(
+            f"{str(path)!r} holds a JSON {type(record).__name__}, not the object mmgraph saves; "
+            "it is damaged or not an mmgraph file."
+        )
+    return record

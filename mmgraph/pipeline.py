@@ -11,6 +11,7 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,9 @@ import torch
 from torch import Tensor
 
 from mmgraph.data import CANDIDATE_SETS, DatasetSplit, MultimodalDataset, split_dataset
-from mmgraph.data.prepared import PreparedTask
-from mmgraph.errors import DataError
+from mmgraph.data.dataset import check_informative
+from mmgraph.data.prepared import SETTINGS, PreparedTask
+from mmgraph.errors import ConfigError, DataError, MissingFileError, OutputExistsError, SavedFileError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.io import load_json
 from mmgraph.models.base import SAVABLE, RelationModel, Validate
@@ -33,6 +35,14 @@ from mmgraph.training.checkpoint import Checkpoint, fingerprint
 from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
+
+
+class UnseenLabelWarning(UserWarning):
+    """Held-out samples carry a label that no training sample has: valid, but no model can predict it."""
+
+
+class NoValidationWarning(UserWarning):
+    """The split leaves nothing to validate on: valid, but models keep their default settings."""
 
 
 def _version() -> str:
@@ -83,6 +93,7 @@ def encode_dataset(
         encoder.fit(train_payloads or payloads)
         logger.info("encoding %d %s samples with %r", len(payloads), modality, encoder)
         array = encode_cached(encoder, payloads, cache=cache, progress=progress)
+        check_informative(array, f"The {encoder.name!r} features of modality {modality!r}")
         features[modality] = torch.as_tensor(array, dtype=torch.float32)
         fitted[modality] = encoder
     return features, fitted
@@ -145,9 +156,20 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
     """
     scorer = model.scorer(prepared.new_samples(part))
     if prepared.task.kind == "label":
-        metrics = evaluate_label_queries(scorer.predict_labels, prepared.label_queries(part))
+        queries = prepared.label_queries(part)
+        metrics = evaluate_label_queries(scorer.predict_labels, queries)
         if not metrics:
             raise DataError(f"The task {prepared.task.name!r} has no labelled {part} samples to evaluate.")
+        seen = {int(c) for labels in prepared.train_view().labels.values() for c in labels[labels >= 0]}
+        unseen = sorted({prepared.classes[c] for c in queries.labels.tolist() if c not in seen})
+        if unseen:  # valid (a new class exists), but no model can predict it: say so beside the numbers
+            count = sum(prepared.classes[c] in unseen for c in queries.labels.tolist())
+            warnings.warn(
+                f"{count} {part} samples of the task {prepared.task.name!r} carry labels no training sample has "
+                f"({unseen[:5]}{' ...' if len(unseen) > 5 else ''}); no model can predict them, and they count as "
+                "errors in accuracy and macro-F1.",
+                UnseenLabelWarning, stacklevel=2,
+            )
         return metrics
     metrics: dict[str, float] = {}
     for candidate_set in CANDIDATE_SETS:
@@ -179,13 +201,13 @@ def check_result_folder(directory: str | os.PathLike, *, overwrite: bool = False
     earlier mmgraph run, or (with ``overwrite``) any folder, where only mmgraph's files are replaced."""
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
-        raise FileExistsError(f"Cannot save the result to {str(directory)!r}: it is a file. Give a folder.")
+        raise OutputExistsError(f"Cannot save the result to {str(directory)!r}: it is a file. Give a folder.")
     if not directory.is_dir() or overwrite:
         return
     foreign = sorted(p.name for p in directory.iterdir() if p.name not in (*RESULT_FILES, CHECKPOINT_FOLDER))
     if foreign:
         shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise FileExistsError(
+        raise OutputExistsError(
             f"The folder {str(directory.resolve())!r} holds files mmgraph did not write ({shown}); saving "
             "there could mix a run with your files. Give another (new or empty) folder, or pass "
             "overwrite=True (--overwrite) to replace only mmgraph's result.json and model/ there."
@@ -273,12 +295,25 @@ class PipelineResult:
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> PipelineResult:
-        """Reads a result written by :meth:`save`, with its model when one was saved."""
+        """Reads a result written by :meth:`save`, with its model when one was saved.
+
+        A ``result.json`` written by another mmgraph version loads (its ``version`` says which;
+        keys this version does not know are left out); its model folder loads only with the
+        version that wrote it (:class:`~mmgraph.errors.SavedFileError` otherwise).
+        """
         directory = Path(directory)
         if not (directory / "result.json").exists():
-            raise FileNotFoundError(f"No result.json in {str(directory)!r}; give the folder a run saved to.")
+            raise MissingFileError(f"No result.json in {str(directory)!r}; give the folder a run saved to.")
         record = load_json(directory / "result.json")
         stored = {f.name for f in dataclasses.fields(cls) if f.init} - {"fitted", "prepared", "encoders"}
+        required = {f.name for f in dataclasses.fields(cls) if f.init and f.default is dataclasses.MISSING
+                    and f.default_factory is dataclasses.MISSING}
+        missing = sorted(required - set(record))
+        if missing:
+            raise SavedFileError(
+                f"{str(directory / 'result.json')!r} is not a saved mmgraph result: it lacks {missing}. "
+                "Give the folder `mmgraph run --out` (or PipelineResult.save) wrote."
+            )
         result = cls(**{k: v for k, v in record.items() if k in stored})
         if (directory / MODEL_FOLDER / "model.json").exists():
             result._predictor = Predictor.load(directory / MODEL_FOLDER)
@@ -289,7 +324,7 @@ class PipelineResult:
         """The fitted model with what prediction needs (this session's run, or the loaded one)."""
         if self._predictor is None:
             if self.fitted is None or self.prepared is None:
-                raise ValueError(
+                raise ConfigError(
                     "This result holds no fitted model: run the pipeline, or load a run saved with its model."
                 )
             dataset, train = self.prepared.dataset, self.prepared.train_view()
@@ -409,9 +444,14 @@ def pipeline(
     from mmgraph.datasets import load
 
     task = get_task(task)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
+        raise ConfigError(f"The 'seed' of pipeline must be an int >= 0 (or None to draw one). Got {seed!r} instead.")
+    if setting not in SETTINGS:
+        raise ConfigError(f"The 'setting' of pipeline must be one of {SETTINGS}. Got {setting!r} instead.")
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
         logger.warning("no seed given; drew seed %d", seed)
+    fitted = make_model(model, model_options, seed)  # a wrong name or setting fails now, not after encoding
     seed_everything(seed)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -430,8 +470,8 @@ def pipeline(
     timings["encode_seconds"] = time.perf_counter() - start
 
     prepared = prepare_task(task, dataset, seed=seed, features=features, split=split, setting=setting)
+    _check_parts(prepared)
     start = time.perf_counter()
-    fitted = make_model(model, model_options, seed)
     name = getattr(fitted, "name", type(fitted).__name__)
     config = run_config(task, name, fitted, seed=seed, setting=setting, encoders=fitted_encoders)
     data = {"dataset": dataset.name, "fingerprint": dataset.fingerprint(), "samples": len(dataset.samples),
@@ -456,6 +496,30 @@ def pipeline(
     )
 
 
+def _check_parts(prepared: PreparedTask) -> None:
+    """Before training: a split whose test part asks nothing fails now, not after the fit; one whose
+    validation part asks nothing is valid (models keep their default settings) and is said."""
+    task = prepared.task
+
+    def asks(part: str) -> bool:
+        if task.kind == "label":
+            return prepared.label_queries(part).nodes.numel() > 0
+        return bool(prepared.link_queries(part, task.candidates))
+
+    if not asks("test"):
+        raise DataError(
+            f"The split of the task {task.name!r} leaves no test {'labels' if task.kind == 'label' else 'links'} to "
+            f"evaluate (split {task.split}, {prepared.split!r}). Give the test part a larger fraction or more data."
+        )
+    if not asks("val"):
+        warnings.warn(
+            f"The split of the task {task.name!r} leaves no validation "
+            f"{'labels' if task.kind == 'label' else 'links'}; the model is not selected on validation and keeps its "
+            "default settings.",
+            NoValidationWarning, stacklevel=3,
+        )
+
+
 def run_config(
     task: Task, model: str, fitted: RelationModel, *, seed: int, setting: str, encoders: Mapping[NodeType, Any]
 ) -> dict[str, Any]:
@@ -474,6 +538,62 @@ def run_config(
         "encoders": {m: encoder_spec(e) for m, e in encoders.items()},
     }
     return json.loads(json.dumps(record, default=json_default))  # tuples to lists: what a saved config reads
+
+
+CONFIG_KEYS: tuple[str, ...] = ("task", "model", "model_options", "seed", "setting", "encoders")
+"""The keys of a run's configuration (:func:`run_config`), the arguments of :func:`pipeline` it holds."""
+
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {
+    "task": (str, dict), "model": (str,), "model_options": (dict,), "seed": (int, type(None)), "setting": (str,),
+    "encoders": (dict,),
+}
+
+
+def load_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Reads a run's configuration from a file: a saved ``result.json`` (its ``config``) or a bare
+    configuration with the keys of :data:`CONFIG_KEYS`, as JSON or (``.yaml`` / ``.yml``) YAML.
+
+    ``pipeline(**load_config(path))`` runs it again (with the same ``dataset=`` when the run had
+    one). Only ``task`` is required; the other keys default as in :func:`pipeline`.
+
+    Raises:
+        MissingFileError: no such file.
+        ConfigError: the file cannot be parsed, or holds no configuration, an unknown key or a
+            value of the wrong type; the message names the file, the key and the value.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"The configuration file {str(path)!r} does not exist; give a result.json or a config.")
+    import yaml
+
+    yaml_file = path.suffix.lower() in (".yaml", ".yml")
+    try:
+        text = path.read_text(encoding="utf-8")
+        record = yaml.safe_load(text) if yaml_file else json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as error:  # JSONDecodeError: ValueError
+        raise ConfigError(
+            f"The configuration file {str(path)!r} cannot be parsed as {'YAML' if yaml_file else 'JSON'} ({error})."
+        ) from error
+    if isinstance(record, dict) and isinstance(record.get("config"), dict) and "metrics" in record:
+        record = record["config"]  # a saved result: its configuration
+    if not isinstance(record, dict) or "task" not in record:
+        raise ConfigError(
+            f"The configuration file {str(path)!r} holds no run configuration: expected a result.json or a mapping "
+            f"with the keys {list(CONFIG_KEYS)} ('task' at least). Got {type(record).__name__}"
+            + (f" with the keys {sorted(record)}." if isinstance(record, dict) else ".")
+        )
+    unknown = sorted(set(record) - set(CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(
+            f"The configuration file {str(path)!r} has unknown key(s) {unknown}. Valid keys: {list(CONFIG_KEYS)}."
+        )
+    for key, value in record.items():
+        if not isinstance(value, _CONFIG_TYPES[key]) or isinstance(value, bool):
+            kinds = " or ".join("null" if t is type(None) else t.__name__ for t in _CONFIG_TYPES[key])
+            raise ConfigError(
+                f"The {key!r} of the configuration file {str(path)!r} must be a {kinds}. Got {value!r} instead."
+            )
+    return record
 
 
 def predict_links(
@@ -502,14 +622,14 @@ def predict_links(
         ``payload`` of the candidate, and ``score``.
     """
     if candidates not in CANDIDATE_SETS:
-        raise ValueError(
+        raise ConfigError(
             f"The 'candidates' of predict_links must be one of {CANDIDATE_SETS}. Got {candidates!r} instead."
         )
     predictor = result.predictor()
     new_candidates = new_ids = None
     if candidates == "held-out":
         if result.prepared is None:
-            raise ValueError("candidates='held-out' needs a run of this session (its held-out samples).")
+            raise ConfigError("candidates='held-out' needs a run of this session (its held-out samples).")
         prepared, edge_type = result.prepared, predictor.train.target_edge_type
         other = target or (edge_type[0] if modality == edge_type[2] else edge_type[2])
         ids = prepared.new_sample_ids("test")[other]

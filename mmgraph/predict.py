@@ -26,7 +26,7 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import DataError
+from mmgraph.errors import DataError, MissingFileError, MMGraphError, SavedFileError
 from mmgraph.io import atomic_write, load_json
 from mmgraph.models.base import RelationModel
 from mmgraph.typing import NodeType
@@ -80,22 +80,38 @@ class Predictor:
 
         directory = Path(directory)
         if not directory.is_dir():
-            raise DataError(f"No model folder at {str(directory)!r}; give the folder `mmgraph run --out` wrote.")
+            raise MissingFileError(f"No model folder at {str(directory)!r}; give the folder `mmgraph run --out` wrote.")
         if (directory / MODEL_FOLDER / "model.json").exists():
             directory = directory / MODEL_FOLDER
         if not (directory / "model.json").exists():
-            raise DataError(
+            raise SavedFileError(
                 f"{str(directory)!r} holds no saved model (no model.json). Runs of models that cannot be saved "
                 "write result.json only; save a 'gnn', 'knn-transfer' or 'siamese' run."
             )
-        record = load_json(directory / "predictor.json")
         name = load_json(directory / "model.json").get("model")
         if name not in MODELS:
-            raise DataError(f"The model folder {str(directory)!r} names an unknown model {name!r}.")
-        train = TrainView.load(directory)
-        model = MODELS.get(name).load(directory, train)
-        encoders = {m: Encoder.load(directory / "encoders" / m) for m in record["encoders"]}
-        return cls(model, train, encoders, task=record["task"], payloads=record["payloads"])
+            raise SavedFileError(
+                f"The model folder {str(directory)!r} names an unknown model {name!r}; it is damaged or was written "
+                f"by another version of mmgraph. Known models: {MODELS.names()}."
+            )
+        try:
+            record = load_json(directory / "predictor.json")
+            train = TrainView.load(directory)
+            model = MODELS.get(name).load(directory, train)
+            encoders = {m: Encoder.load(directory / "encoders" / m) for m in record["encoders"]}
+            return cls(model, train, encoders, task=record["task"], payloads=record["payloads"])
+        except MissingFileError as error:  # a file of the folder, not the folder the user named
+            raise SavedFileError(
+                f"The model folder {str(directory)!r} is damaged or incomplete ({error}); run the task again to "
+                "save a new one."
+            ) from error
+        except MMGraphError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as error:  # a JSON record without its fields
+            raise SavedFileError(
+                f"The model folder {str(directory)!r} is damaged or incomplete ({type(error).__name__}: {error}); "
+                "run the task again to save a new one."
+            ) from error
 
     # ------------------------------------------------------------------ prediction
     def modality_of(self, payload: str) -> NodeType:
@@ -152,6 +168,7 @@ class Predictor:
             One row per (query, rank): ``query`` (position in ``inputs``), ``rank``, ``id``,
             ``payload`` (the candidate's path or text, if known) and ``score``.
         """
+        check_positive_int(k, "k", "predict_links")
         if not len(inputs):
             raise DataError("predict_links needs at least one input.")
         edge_type = self.train.target_edge_type

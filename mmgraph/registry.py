@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from mmgraph.errors import ConfigError
+
 T = TypeVar("T")
 
 
@@ -16,7 +18,7 @@ class Registry(Generic[T]):
         >>> convolutions.get("grpahsage")
         Traceback (most recent call last):
         ...
-        ValueError: Could not resolve convolution 'grpahsage' among choices {'sage'}
+        mmgraph.errors.ConfigError: Could not resolve convolution 'grpahsage' among choices {'sage'}
     """
 
     def __init__(self, kind: str) -> None:
@@ -27,14 +29,14 @@ class Registry(Generic[T]):
         """Registers ``item`` under ``name``, lowercased as :meth:`get` looks names up."""
         key = name.lower()
         if key in self._items:
-            raise ValueError(f"The {self.kind} name {name!r} is already registered.")
+            raise ConfigError(f"The {self.kind} name {name!r} is already registered.")
         self._items[key] = item
 
     def get(self, name: str) -> T:
         key = str(name).lower()
         if key not in self._items:
             choices = "{" + ", ".join(repr(n) for n in sorted(self._items)) + "}"
-            raise ValueError(f"Could not resolve {self.kind} {name!r} among choices {choices}")
+            raise ConfigError(f"Could not resolve {self.kind} {name!r} among choices {choices}")
         return self._items[key]
 
     def names(self) -> list[str]:

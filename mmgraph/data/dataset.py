@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmgraph.errors import DataError
+from mmgraph.errors import DataError, DataNotFoundError
 from mmgraph.typing import EdgeType, NodeType
 
 SAMPLE_COLUMNS: tuple[str, ...] = ("id", "modality", "path", "text", "item", "label", "group")
@@ -186,7 +186,12 @@ class MultimodalDataset:
                     f"({expected}, dim), one row per sample of that modality in table order."
                 )
             if not np.isfinite(array).all():
-                raise DataError(f"The features of modality {modality!r} contain NaN or infinite values.")
+                row = int(np.flatnonzero(~np.isfinite(array).all(axis=1))[0])
+                raise DataError(
+                    f"The features of modality {modality!r} contain NaN or infinite values (the first in row {row}, "
+                    f"sample {self.node_ids(modality)[row]!r}). Clean or impute them first."
+                )
+            check_informative(array, f"The features of modality {modality!r}")
         for i, row in enumerate(samples[["id", "modality", "path", "text"]].itertuples(index=False)):
             if row.path is None and row.text is None and row.modality not in self.features:
                 raise DataError(
@@ -210,6 +215,7 @@ class MultimodalDataset:
                     f"{column} {self.links[column][i]!r}, which is no sample id. Every link must "
                     "join two samples of the samples table."
                 )
+        self._check_link_pairs()
         if "split" in self.links.columns:
             bad = ~self.links["split"].isin(SPLIT_NAMES) & self.links["split"].notna()
             if bad.any():
@@ -219,6 +225,37 @@ class MultimodalDataset:
                     f"{self.links['split'][i]!r}; expected one of {SPLIT_NAMES}."
                 )
         return self
+
+    def _check_link_pairs(self) -> None:
+        """Rejects a link from a sample to itself, a link listed twice, and a ``same_item`` link
+        inside one modality (samples of one modality that share an item are not linked)."""
+        links = self.links
+        own = links["src"] == links["dst"]
+        if own.any():
+            i = int(np.flatnonzero(own.to_numpy())[0])
+            raise DataError(
+                f"The link at row {i + 1} of the links table joins the sample {links['src'][i]!r} to itself "
+                f"(relation {links['relation'][i]!r}). A link joins two different samples; remove the row."
+            )
+        twice = links.duplicated(["src", "dst", "relation"], keep="first")
+        if twice.any():
+            i = int(np.flatnonzero(twice.to_numpy())[0])
+            same = (links["src"] == links["src"][i]) & (links["dst"] == links["dst"][i])
+            first = int(np.flatnonzero((same & (links["relation"] == links["relation"][i])).to_numpy())[0])
+            implied = " (implied by their shared 'item')" if links["relation"][i] == ITEM_RELATION else ""
+            raise DataError(
+                f"The link at row {i + 1} of the links table ({links['src'][i]!r} -> {links['dst'][i]!r}, relation "
+                f"{links['relation'][i]!r}) repeats the link at row {first + 1}{implied}. List each link once."
+            )
+        modality = dict(zip(self.samples["id"], self.samples["modality"], strict=True))
+        inside = (links["relation"] == ITEM_RELATION) & (links["src"].map(modality) == links["dst"].map(modality))
+        if inside.any():
+            i = int(np.flatnonzero(inside.to_numpy())[0])
+            raise DataError(
+                f"The link at row {i + 1} of the links table has the relation {ITEM_RELATION!r} between two "
+                f"{modality[links['src'][i]]!r} samples ({links['src'][i]!r} -> {links['dst'][i]!r}); that relation "
+                "joins an item's samples across modalities. Give the link another relation name."
+            )
 
     # ------------------------------------------------------------------ access
     @property
@@ -365,11 +402,22 @@ class MultimodalDataset:
         return f"MultimodalDataset(name={self.name!r}, {counts}, links={len(self.links)})"
 
 
+def check_informative(array: np.ndarray, what: str) -> None:
+    """Raises :class:`DataError` if every row of a ``(n, dim)`` feature array is the same (``n > 1``):
+    such features cannot tell samples apart (a failed encoder, blank files)."""
+    if len(array) > 1 and bool((array == array[:1]).all()):
+        raise DataError(
+            f"{what} are the same for all {len(array)} samples (constant features cannot tell samples apart). "
+            "Check the payloads and the encoder."
+        )
+
+
 def _check_readable(path: str | os.PathLike, what: str) -> None:
-    """Raises :class:`DataError` unless ``path`` is a file that can be opened for reading."""
+    """Raises :class:`DataError` unless ``path`` is a file that can be opened for reading
+    (:class:`DataNotFoundError`, also a ``FileNotFoundError``, if it does not exist)."""
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{what} does not exist: {str(path)!r}. Fix the path or remove the row.")
+        raise DataNotFoundError(f"{what} does not exist: {str(path)!r}. Fix the path or remove the row.")
     if not path.is_file():
         raise DataError(f"{what} is not a file: {str(path)!r}. Give the path of a file.")
     try:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mmgraph.data.dataset import SPLIT_NAMES, DataError, MultimodalDataset
+from mmgraph.errors import ConfigError
 from mmgraph.typing import EdgeType
 
 SplitMode = Literal["item", "group", "partial", "predefined"]
@@ -88,7 +89,7 @@ class DatasetSplit:
 
 def _check_part(part: str) -> None:
     if part not in SPLIT_NAMES:
-        raise ValueError(f"The part must be one of {SPLIT_NAMES}. Got {part!r} instead.")
+        raise ConfigError(f"The part must be one of {SPLIT_NAMES}. Got {part!r} instead.")
 
 
 def _units(samples: pd.DataFrame, *, by_group: bool) -> np.ndarray:

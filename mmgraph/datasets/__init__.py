@@ -27,6 +27,7 @@ from mmgraph.datasets.emoji import CLDR_LANGUAGES, EMOJI_TEST, NOTO_FONT, load_e
 from mmgraph.datasets.openmoji import load_openmoji
 from mmgraph.datasets.synthetic import load_synthetic
 from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr
+from mmgraph.errors import ConfigError, ConfigTypeError
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def available() -> dict[str, str]:
 def _resolve(name: str) -> _Loader:
     key = name.strip().lower() if isinstance(name, str) else name
     if key not in LOADERS:
-        raise ValueError(f"Could not resolve {name!r} among choices {choices_text(LOADERS)}")
+        raise ConfigError(f"Could not resolve {name!r} among choices {choices_text(LOADERS)}")
     return LOADERS[key]
 
 
@@ -115,7 +116,7 @@ def load(
     valid = loader_options(name)
     unknown = sorted(set(options) - set(valid))
     if unknown:
-        raise TypeError(
+        raise ConfigTypeError(
             f"load({name!r}) got the unknown option(s) {unknown}. "
             f"Valid options: {sorted(valid) or 'none'}."
         )

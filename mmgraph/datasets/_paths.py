@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from mmgraph.data.dataset import DataError
+from mmgraph.errors import DataNotFoundError
 from mmgraph.io import atomic_write
 
 DATA_ENV = "MMGRAPH_DATA"
@@ -21,10 +21,6 @@ _HINT = (
     f"Pass the data folder with load(..., root='/path/to/shared/data') or set "
     f"{DATA_ENV}=/path/to/shared/data."
 )
-
-
-class DataNotFoundError(DataError, FileNotFoundError):
-    """The real data a loader needs is not where mmgraph looked for it."""
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:

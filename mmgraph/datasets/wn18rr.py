@@ -36,13 +36,14 @@ def _read_tsv(path: Path, columns: int) -> list[list[str]]:
 
 
 def load_wn18rr(root: Path) -> MultimodalDataset:
-    """The 40,943 WN18RR entities (modality ``entity``) and their 93,003 triples.
+    """The 40,943 WN18RR entities (modality ``entity``) and their 92,994 triples between two entities.
 
     Each entity's text is its lemma and gloss as in KG-BERT's ``entity2text.txt``
     (``"stool, solid excretory product evacuated from the bowels"``). Links keep the
     relation names of the files (``"_hypernym"``) and the standard split in the column
-    ``split``: ``train`` (86,835), ``val`` (dev.tsv, 3,034) and ``test`` (3,134); use
-    ``split_dataset(..., mode="predefined")``.
+    ``split``: ``train`` (86,828), ``val`` (dev.tsv, 3,032) and ``test`` (3,134, the standard test
+    set whole); use ``split_dataset(..., mode="predefined")``. The files' nine triples that link an
+    entity to itself (seven of train.tsv, two of dev.tsv) are left out: a link joins two samples.
 
     Args:
         root: the data folder.
@@ -66,5 +67,6 @@ def load_wn18rr(root: Path) -> MultimodalDataset:
         table["src"] = "entity:" + table["src"]
         table["dst"] = "entity:" + table["dst"]
         table["split"] = part
+        table = table[table["src"] != table["dst"]]  # nine self-loops (train 7, dev 2): not links between samples
         links.append(table[["src", "dst", "relation", "split"]])
     return MultimodalDataset(samples, pd.concat(links, ignore_index=True), name="wn18rr")

@@ -33,6 +33,7 @@ from mmgraph.encoders.cache import EmbeddingCache, default_cache_dir, encode_cac
 from mmgraph.encoders.image import IMAGE_EXTENSIONS, EfficientNetLite0Encoder, PixelEncoder
 from mmgraph.encoders.precomputed import PrecomputedEncoder
 from mmgraph.encoders.text import MiniLMEncoder, TfidfEncoder
+from mmgraph.errors import ConfigError, ConfigTypeError, DataError
 from mmgraph.registry import Registry
 
 ENCODERS: Registry[type[Encoder]] = Registry("encoder")
@@ -65,7 +66,7 @@ def encoder_class(name: str) -> type[Encoder]:
         ValueError: the name is unknown; the message lists the choices.
     """
     if not isinstance(name, str):
-        raise TypeError(f"An encoder name must be a str. Got {type(name).__name__} instead.")
+        raise ConfigTypeError(f"An encoder name must be a str. Got {type(name).__name__} instead.")
     normalized = name.strip().lower().replace("_", "-")
     return ENCODERS.get(normalized if normalized in ENCODERS else name)
 
@@ -99,11 +100,11 @@ def resolve(encoder: str | type[Encoder] | Encoder | Mapping[str, Any], /, **con
     if isinstance(encoder, Mapping):
         spec = dict(encoder)
         if not isinstance(spec.get("name"), str):
-            raise TypeError(f"An encoder spec needs its registry 'name'. Got {encoder!r} instead.")
+            raise ConfigTypeError(f"An encoder spec needs its registry 'name'. Got {encoder!r} instead.")
         return resolve(spec.pop("name"), **spec, **config)
     if isinstance(encoder, Encoder):
         if config:
-            raise TypeError(
+            raise ConfigTypeError(
                 f"resolve got the instance {encoder!r} and settings {sorted(config)}; pass "
                 f"settings only with a name or class, or set them on the instance."
             )
@@ -113,13 +114,13 @@ def resolve(encoder: str | type[Encoder] | Encoder | Mapping[str, Any], /, **con
     elif isinstance(encoder, type) and issubclass(encoder, Encoder):
         cls = encoder
     else:
-        raise TypeError(
+        raise ConfigTypeError(
             f"resolve needs an encoder name, Encoder subclass or instance. Got "
             f"{type(encoder).__name__} ({encoder!r}) instead; names are {_choices()}."
         )
     unknown = sorted(set(config) - set(cls.config_keys) - _extra_keys(cls))
     if unknown:
-        raise TypeError(
+        raise ConfigTypeError(
             f"{cls.__name__} ({cls.name!r}) got unknown parameter(s) {unknown}; valid ones are "
             f"{sorted(set(cls.config_keys) | _extra_keys(cls))}."
         )
@@ -144,7 +145,7 @@ def encoder_from_spec(spec: str) -> tuple[str, Encoder]:
     modality, equals, choice = str(spec).partition("=")
     name, _, options = choice.partition(":")
     if not equals or not modality.strip() or not name.strip():
-        raise ValueError(
+        raise ConfigError(
             f"An encoder spec reads MODALITY=NAME[:OPTIONS], e.g. image=precomputed:vectors.npz or "
             f"audio=mfcc:n_mfcc=20. Got {spec!r} instead; names are {_choices()}."
         )
@@ -156,7 +157,7 @@ def encoder_from_spec(spec: str) -> tuple[str, Encoder]:
         for pair in options.split(","):
             key, equals, value = pair.partition("=")
             if not equals or not key.strip():
-                raise ValueError(
+                raise ConfigError(
                     f"The options of the encoder spec {spec!r} must be key=value pairs separated by commas; "
                     f"{pair!r} is not. Settings of {cls.name!r}: {sorted(set(cls.config_keys) | _extra_keys(cls))}."
                 )
@@ -164,7 +165,7 @@ def encoder_from_spec(spec: str) -> tuple[str, Encoder]:
     try:
         return modality.strip(), resolve(cls, **config)
     except TypeError as error:
-        raise ValueError(f"In the encoder spec {spec!r}: {error}") from None
+        raise ConfigError(f"In the encoder spec {spec!r}: {error}") from None
 
 
 def _option_value(text: str) -> Any:
@@ -206,7 +207,7 @@ def _kind_of(payload: Any, index: int) -> str:
         if suffix in AUDIO_EXTENSIONS:
             return "audio"
         if isinstance(payload, os.PathLike) or os.path.isfile(payload):
-            raise ValueError(
+            raise DataError(
                 f"Sample {index} ({describe_payload(payload)}) is a file of an unknown kind "
                 f"({suffix or 'no extension'!r}). Known extensions: images "
                 f"{', '.join(IMAGE_EXTENSIONS)}; audio {', '.join(AUDIO_EXTENSIONS)}. Name an "
@@ -215,7 +216,7 @@ def _kind_of(payload: Any, index: int) -> str:
             )
     if isinstance(payload, str):
         return "text"
-    raise ValueError(
+    raise DataError(
         f"Sample {index} ({describe_payload(payload)}) is neither a text nor a file path but a "
         f"{type(payload).__name__}; fill or drop missing payloads first."
     )
@@ -231,12 +232,12 @@ def payload_kind(payloads: Sequence[Any]) -> str:
         ValueError: no payloads, kinds mixed, a file of unknown type, or a non-text value.
     """
     if isinstance(payloads, str | bytes | os.PathLike):
-        raise TypeError(
+        raise ConfigTypeError(
             f"payload_kind takes a sequence of payloads, not a single {type(payloads).__name__}."
         )
     items = list(payloads)
     if not items:
-        raise ValueError("payload_kind needs at least one payload to tell its kind. Got none.")
+        raise DataError("payload_kind needs at least one payload to tell its kind. Got none.")
     kinds = [_kind_of(payload, index) for index, payload in enumerate(items)]
     first = {}
     for index, kind in enumerate(kinds):
@@ -245,7 +246,7 @@ def payload_kind(payloads: Sequence[Any]) -> str:
         examples = "; ".join(
             f"{kind} (e.g. sample {i}: {describe_payload(items[i])})" for kind, i in first.items()
         )
-        raise ValueError(
+        raise DataError(
             f"The payloads mix several kinds: {examples}. One modality must hold one kind; "
             f"split them into modalities or name an encoder."
         )

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmgraph.encoders.base import Encoder, check_choice, check_float, check_int, check_nonempty_file
+from mmgraph.errors import ConfigError, DataError
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".ogg", ".flac")
 """File extensions that :func:`mmgraph.encoders.default_encoder` treats as audio."""
@@ -84,7 +85,7 @@ def mel_filterbank(
     """
     fmax = sample_rate / 2 if fmax is None else fmax
     if not 0 <= fmin < fmax <= sample_rate / 2:
-        raise ValueError(
+        raise ConfigError(
             f"mel_filterbank needs 0 <= fmin < fmax <= sample_rate / 2. Got fmin={fmin}, "
             f"fmax={fmax}, sample_rate={sample_rate} instead."
         )
@@ -98,7 +99,7 @@ def mel_filterbank(
     if norm == "slaney":
         weights *= (2.0 / (corners[2:] - corners[:-2]))[:, None]
     elif norm is not None:
-        raise ValueError(f"The 'norm' of mel_filterbank must be 'slaney' or None. Got {norm!r}.")
+        raise ConfigError(f"The 'norm' of mel_filterbank must be 'slaney' or None. Got {norm!r}.")
     return weights
 
 
@@ -124,14 +125,14 @@ def read_audio(path: str | os.PathLike[str], *, sample_rate: int) -> np.ndarray:
         data, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
         formats = ", ".join(sorted(soundfile.available_formats()))
-        raise ValueError(
+        raise DataError(
             f"not an audio file that soundfile can read ({err}); readable formats: {formats}"
         ) from err
     if data.shape[0] == 0:
-        raise ValueError("the audio clip has no samples (zero length)")
+        raise DataError("the audio clip has no samples (zero length)")
     signal = data.mean(axis=1, dtype=np.float64)
     if not np.isfinite(signal).all():
-        raise ValueError("the audio holds NaN or infinite sample values")
+        raise DataError("the audio holds NaN or infinite sample values")
     if rate != sample_rate:
         ratio = Fraction(sample_rate, int(rate)).limit_denominator(1000)
         signal = resample_poly(signal, ratio.numerator, ratio.denominator)
@@ -215,7 +216,7 @@ class LogMelEncoder(Encoder):
             batch_size=check_int(batch_size, name="batch_size", owner=owner),
         )
         if self.win_length > self.n_fft:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'win_length' parameter of {owner} must be <= n_fft={self.n_fft}. "
                 f"Got {self.win_length} instead."
             )
@@ -286,7 +287,7 @@ class MFCCEncoder(LogMelEncoder):
         super().__init__(n_mels=n_mels, **kwargs)
         self.n_mfcc = check_int(n_mfcc, name="n_mfcc", owner=type(self).__name__)
         if self.n_mfcc > self.n_mels:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'n_mfcc' parameter of {type(self).__name__} must be <= n_mels="
                 f"{self.n_mels}. Got {self.n_mfcc} instead."
             )

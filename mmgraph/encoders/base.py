@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -30,7 +31,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmgraph.io import atomic_write
+from mmgraph.errors import (
+    ConfigError,
+    ConfigTypeError,
+    DataError,
+    EncodingError,
+    MissingFileError,
+    NotFittedError,
+    SavedFileError,
+)
+from mmgraph.io import atomic_write, load_json
 
 INPUT_KINDS: tuple[str, ...] = ("text", "image", "audio", "id", "any")
 """What an encoder's payloads are: inline text, an image file, an audio file, a sample id."""
@@ -41,24 +51,7 @@ PROGRESS_THRESHOLD = 256
 CONFIG_FILE = "config.json"
 STATE_FILE = "state.npz"
 _FORMAT = "mmgraph.encoder"
-
-
-class EncodingError(ValueError):
-    """A payload that an encoder cannot turn into features (unreadable file, wrong type, ...).
-
-    Attributes:
-        index: the position of the sample in the payloads given to ``encode`` or ``fit``.
-        payload: the payload itself (a path, a text or an id).
-    """
-
-    def __init__(self, message: str, *, index: int | None = None, payload: object = None) -> None:
-        super().__init__(message)
-        self.index = index
-        self.payload = payload
-
-
-class NotFittedError(ValueError, AttributeError):
-    """An encoder that learns from the corpus was used before :meth:`Encoder.fit`."""
+_FORMAT_VERSION = 1
 
 
 def describe_payload(payload: object, *, limit: int = 80) -> str:
@@ -76,7 +69,7 @@ def sample_name(index: int | None, payload: object) -> str:
 def check_int(value: object, *, name: str, owner: str, minimum: int = 1) -> int:
     """Returns ``value`` if it is an int of at least ``minimum``; raises a clear error if not."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(
+        raise ConfigError(
             f"The '{name}' parameter of {owner} must be an int >= {minimum}. Got {value!r} instead."
         )
     return int(value)
@@ -90,7 +83,7 @@ def check_float(
     ok = ok and np.isfinite(value) and value >= minimum and (maximum is None or value <= maximum)
     if not ok:
         bound = f"in [{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
-        raise ValueError(
+        raise ConfigError(
             f"The '{name}' parameter of {owner} must be a number {bound}. Got {value!r} instead."
         )
     return float(value)
@@ -100,7 +93,7 @@ def check_choice(value: object, *, name: str, owner: str, choices: Iterable[obje
     """Returns ``value`` if it is one of ``choices``; raises a clear error listing them if not."""
     choices = tuple(choices)
     if value not in choices:
-        raise ValueError(
+        raise ConfigError(
             f"The '{name}' parameter of {owner} must be one of {sorted(map(str, choices))}. "
             f"Got {value!r} instead."
         )
@@ -110,7 +103,7 @@ def check_choice(value: object, *, name: str, owner: str, choices: Iterable[obje
 def check_bool(value: object, *, name: str, owner: str) -> bool:
     """Returns ``value`` if it is a bool; raises a clear error if not."""
     if not isinstance(value, bool | np.bool_):
-        raise ValueError(
+        raise ConfigError(
             f"The '{name}' parameter of {owner} must be a bool. Got {value!r} instead."
         )
     return bool(value)
@@ -121,7 +114,7 @@ def check_range(value: object, *, name: str, owner: str) -> tuple[int, int]:
     ok = isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
     ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
     if not ok or not 1 <= value[0] <= value[1]:
-        raise ValueError(
+        raise ConfigError(
             f"The '{name}' parameter of {owner} must be a pair (low, high) of ints with "
             f"1 <= low <= high. Got {value!r} instead."
         )
@@ -202,7 +195,7 @@ class Encoder:
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.config_keys))
         if unknown:
-            raise TypeError(
+            raise ConfigTypeError(
                 f"{type(self).__name__} got unknown parameter(s) {unknown}; "
                 f"valid ones are {sorted(self.config_keys)}."
             )
@@ -227,7 +220,7 @@ class Encoder:
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         if state:
-            raise ValueError(f"{type(self).__name__} has no fitted state; got {sorted(state)}.")
+            raise SavedFileError(f"{type(self).__name__} has no fitted state; got {sorted(state)}.")
 
     def _is_fitted(self) -> bool:
         return True
@@ -374,7 +367,7 @@ class Encoder:
         state = self._get_state() if self.is_fitted else {}
         meta = {
             "format": _FORMAT,
-            "format_version": 1,
+            "format_version": _FORMAT_VERSION,
             "name": self.name,
             "version": self.version,
             "config": self.get_config(),
@@ -403,19 +396,26 @@ class Encoder:
         directory = Path(directory)
         config_path = directory / CONFIG_FILE
         if not config_path.is_file():
-            raise FileNotFoundError(
-                f"No saved encoder in {str(directory)!r}: {CONFIG_FILE} is missing."
+            raise MissingFileError(
+                f"No saved encoder in {str(directory)!r}: {CONFIG_FILE} is missing. Give the folder Encoder.save wrote."
             )
-        meta = json.loads(config_path.read_text(encoding="utf-8"))
-        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
-            raise ValueError(f"{str(config_path)!r} is not an mmgraph encoder config.")
+        meta = load_json(config_path)
+        if meta.get("format") != _FORMAT or not isinstance(meta.get("name"), str):
+            raise SavedFileError(
+                f"{str(config_path)!r} is not an mmgraph encoder config (format {meta.get('format')!r})."
+            )
+        if meta.get("format_version", 1) > _FORMAT_VERSION:
+            raise SavedFileError(
+                f"{str(config_path)!r} was saved in encoder format {meta.get('format_version')!r}, newer than this "
+                f"mmgraph reads ({_FORMAT_VERSION}); upgrade mmgraph or save the encoder again."
+            )
         target: type[Encoder] = cls
         if cls is Encoder:
             from mmgraph.encoders import encoder_class
 
             target = encoder_class(meta["name"])
         elif meta["name"] != cls.name:
-            raise ValueError(
+            raise SavedFileError(
                 f"{str(directory)!r} holds a {meta['name']!r} encoder, not {cls.name!r}; load it "
                 f"with Encoder.load or the matching class."
             )
@@ -423,9 +423,14 @@ class Encoder:
         state_path = directory / STATE_FILE
         if meta.get("fitted"):
             if not state_path.is_file():
-                raise FileNotFoundError(f"{str(state_path)!r} is missing for a fitted encoder.")
-            with np.load(state_path, allow_pickle=False) as arrays:
-                state = {key: arrays[key] for key in arrays.files}
+                raise SavedFileError(f"{str(state_path)!r} is missing for a fitted encoder; save the encoder again.")
+            try:
+                with np.load(state_path, allow_pickle=False) as arrays:
+                    state = {key: arrays[key] for key in arrays.files}
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+                raise SavedFileError(
+                    f"The fitted state {str(state_path)!r} is damaged ({error}); save the encoder again."
+                ) from error
         encoder = target._restore(meta["config"], state)
         saved = meta.get("fingerprint")
         if saved is not None and encoder.fingerprint() != saved:
@@ -452,12 +457,12 @@ class Encoder:
     # ------------------------------------------------------------------------- internals
     def _as_list(self, payloads: Sequence[Any]) -> list[Any]:
         if isinstance(payloads, str | bytes | os.PathLike) or isinstance(payloads, Mapping):
-            raise TypeError(
+            raise ConfigTypeError(
                 f"{type(self).__name__} takes a sequence of payloads, not a single "
                 f"{type(payloads).__name__}; wrap it in a list: [{describe_payload(payloads)}]."
             )
         if not isinstance(payloads, Iterable):
-            raise TypeError(
+            raise ConfigTypeError(
                 f"{type(self).__name__} takes a sequence of payloads. "
                 f"Got {type(payloads).__name__} instead."
             )
@@ -567,9 +572,9 @@ def check_nonempty_file(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+        raise MissingFileError(f"no such file: {str(path)!r}")
     if path.stat().st_size == 0:
-        raise ValueError("the file is empty (0 bytes)")
+        raise DataError("the file is empty (0 bytes)")
     return path
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from mmgraph.encoders.base import Encoder, EncodingError, sample_name
+from mmgraph.errors import ConfigTypeError, DataError, SavedFileError
 
 CACHE_FILE = "embeddings.sqlite"
 OPEN_TIMEOUT = 60.0  # seconds to wait for another process holding the file
@@ -139,7 +140,7 @@ class EmbeddingCache:
                     if "locked" in str(err) and time.monotonic() < deadline:
                         time.sleep(0.05 + 0.1 * random.random())
                         continue
-                    raise ValueError(
+                    raise SavedFileError(
                         f"The embedding cache {str(self.path)!r} cannot be opened ({err}); delete "
                         f"the file or give EmbeddingCache another root."
                     ) from err
@@ -172,7 +173,7 @@ class EmbeddingCache:
         """
         vectors = np.asarray(vectors, dtype="<f4")
         if vectors.ndim != 2 or vectors.shape[0] != len(keys):
-            raise ValueError(
+            raise DataError(
                 f"put_many needs one vector per key: {len(keys)} keys and vectors of shape "
                 f"{vectors.shape}."
             )
@@ -254,14 +255,14 @@ def encode_cached(
         output: ``(len(payloads), encoder.dim)``
     """
     if not isinstance(encoder, Encoder):
-        raise TypeError(
+        raise ConfigTypeError(
             f"encode_cached needs an Encoder instance (see mmgraph.encoders.resolve). "
             f"Got {type(encoder).__name__} instead."
         )
     if cache is None:
         return encoder.encode(payloads, progress=progress)
     if not isinstance(cache, EmbeddingCache):
-        raise TypeError(
+        raise ConfigTypeError(
             f"The 'cache' parameter of encode_cached must be an EmbeddingCache or None. "
             f"Got {type(cache).__name__} instead."
         )
@@ -285,7 +286,7 @@ def encode_cached(
     for index, key in enumerate(keys):
         vector = found[key]
         if vector.shape != (dim,):
-            raise RuntimeError(
+            raise SavedFileError(
                 f"The cache {cache.path} holds a vector of {vector.shape[0]} features for "
                 f"{sample_name(index, items[index])}, but the encoder gives {dim}; clear it with "
                 f"EmbeddingCache.clear()."

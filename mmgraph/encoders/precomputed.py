@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmgraph.encoders.base import Encoder, describe_payload
+from mmgraph.errors import ConfigError, DataError, MissingFileError, SavedFileError
 
 
 class PrecomputedEncoder(Encoder):
@@ -43,13 +44,13 @@ class PrecomputedEncoder(Encoder):
         features: Mapping[Any, Any] | tuple[Sequence[Any], Any] | None = None,
     ) -> None:
         if (path is None) == (features is None):
-            raise ValueError(
+            raise ConfigError(
                 "PrecomputedEncoder needs exactly one of 'path' (a .npz or .parquet file) and "
                 f"'features' (a dict {{id: vector}} or a pair (ids, array)). Got "
                 f"path={path!r} and features of type {type(features).__name__} instead."
             )
         if path is not None and not isinstance(path, str | os.PathLike):
-            raise ValueError(
+            raise ConfigError(
                 f"The 'path' parameter of PrecomputedEncoder must be a str or path. "
                 f"Got {path!r} instead."
             )
@@ -76,22 +77,22 @@ class PrecomputedEncoder(Encoder):
         ids = np.asarray([str(i) for i in ids.tolist()], dtype=str)
         features = np.asarray(features)
         if features.ndim != 2 or len(ids) != features.shape[0]:
-            raise ValueError(
+            raise DataError(
                 f"PrecomputedEncoder needs one feature row per id: {len(ids)} ids and features "
                 f"of shape {features.shape}."
             )
         if not np.issubdtype(features.dtype, np.number) or np.iscomplexobj(features):
-            raise ValueError(f"Precomputed features must be real numbers. Got {features.dtype}.")
+            raise DataError(f"Precomputed features must be real numbers. Got {features.dtype}.")
         features = features.astype(np.float32)
         unique, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            raise ValueError(
+            raise DataError(
                 f"Precomputed ids must be unique; {describe_payload(str(unique[counts > 1][0]))} "
                 f"appears {int(counts.max())} times."
             )
         bad = ~np.isfinite(features).all(axis=1)
         if bad.any():
-            raise ValueError(
+            raise DataError(
                 f"Precomputed features must be finite; the row of id "
                 f"{describe_payload(str(ids[np.flatnonzero(bad)[0]]))} holds NaN or inf "
                 f"({int(bad.sum())} rows do)."
@@ -112,7 +113,7 @@ class PrecomputedEncoder(Encoder):
 
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         if set(state) != {"ids", "features"}:
-            raise ValueError(
+            raise SavedFileError(
                 f"A PrecomputedEncoder state needs the arrays ['features', 'ids']. "
                 f"Got {sorted(state)} instead."
             )
@@ -124,10 +125,10 @@ class PrecomputedEncoder(Encoder):
 
     def _prepare(self, payload: Any) -> int:
         if isinstance(payload, bool) or not isinstance(payload, str | int | np.integer):
-            raise ValueError(f"a sample id must be a str or int, not {type(payload).__name__}")
+            raise DataError(f"a sample id must be a str or int, not {type(payload).__name__}")
         row = self._rows.get(str(payload))
         if row is None:
-            raise ValueError(
+            raise DataError(
                 f"unknown id {str(payload)!r}: it is not among the {len(self._rows)} ids of the "
                 f"precomputed features"
             )
@@ -145,12 +146,12 @@ class PrecomputedEncoder(Encoder):
 def _from_memory(features: Any) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(features, Mapping):
         if not features:
-            raise ValueError("The 'features' of PrecomputedEncoder must not be empty.")
+            raise DataError("The 'features' of PrecomputedEncoder must not be empty.")
         ids = list(features)
         try:
             rows = np.stack([np.asarray(features[i], dtype=np.float64).reshape(-1) for i in ids])
         except (ValueError, TypeError) as err:
-            raise ValueError(
+            raise DataError(
                 f"The 'features' of PrecomputedEncoder must map each id to a vector of numbers, "
                 f"all of one length ({err})."
             ) from err
@@ -158,7 +159,7 @@ def _from_memory(features: Any) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(features, tuple) and len(features) == 2:
         ids, array = features
         return np.asarray(list(ids), dtype=object), np.asarray(array)
-    raise ValueError(
+    raise ConfigError(
         "The 'features' parameter of PrecomputedEncoder must be a dict {id: vector} or a pair "
         f"(ids, array). Got {type(features).__name__} instead."
     )
@@ -166,21 +167,21 @@ def _from_memory(features: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
-        raise FileNotFoundError(f"PrecomputedEncoder: no such file {str(path)!r}.")
+        raise MissingFileError(f"PrecomputedEncoder: no such file {str(path)!r}.")
     suffix = path.suffix.lower()
     if suffix == ".npz":
         try:
             with np.load(path, allow_pickle=False) as arrays:
                 missing = {"ids", "features"} - set(arrays.files)
                 if missing:
-                    raise ValueError(
+                    raise DataError(
                         f"{str(path)!r} must hold the arrays 'ids' and 'features'; "
                         f"it has {sorted(arrays.files)}."
                     )
                 return arrays["ids"], arrays["features"]
         except ValueError as err:
             if "pickle" in str(err).lower():
-                raise ValueError(
+                raise DataError(
                     f"{str(path)!r} stores its ids as Python objects; save them as strings or "
                     f"ints (np.asarray(ids, dtype=str)), since pickled data is not loaded."
                 ) from err
@@ -190,26 +191,26 @@ def _read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
         table = pd.read_parquet(path)
         if "id" not in table.columns:
-            raise ValueError(f"{str(path)!r} needs an 'id' column; it has {list(table.columns)}.")
+            raise DataError(f"{str(path)!r} needs an 'id' column; it has {list(table.columns)}.")
         rest = [c for c in table.columns if c != "id"]
         numeric = [c for c in rest if pd.api.types.is_numeric_dtype(table[c])]
         if len(rest) == 1 and not numeric:
             try:
                 rows = np.stack([np.asarray(v, dtype=np.float64) for v in table[rest[0]]])
             except (ValueError, TypeError) as err:
-                raise ValueError(
+                raise DataError(
                     f"The column {rest[0]!r} of {str(path)!r} must hold vectors of numbers, all "
                     f"of one length ({err})."
                 ) from err
         elif rest and len(numeric) == len(rest):
             rows = table[rest].to_numpy(dtype=np.float64)
         else:
-            raise ValueError(
+            raise DataError(
                 f"{str(path)!r} must have, besides 'id', either one column of vectors or only "
                 f"numeric columns; it has {list(table.columns)}."
             )
         return table["id"].to_numpy(dtype=object), rows
-    raise ValueError(
+    raise DataError(
         f"PrecomputedEncoder reads .npz and .parquet files. Got {str(path)!r} instead."
     )
 

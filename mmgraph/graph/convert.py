@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
+from mmgraph.errors import DataError
 from mmgraph.typing import EdgeType, NodeType
 
 
@@ -80,19 +81,19 @@ def from_networkx(graph: nx.DiGraph | nx.MultiDiGraph) -> HeteroData:
         ``x``, ``y``, ``edge_weight`` where carried.
     """
     if not graph.is_directed():
-        raise ValueError(
+        raise DataError(
             "from_networkx needs a directed graph (a DiGraph or MultiDiGraph); an undirected "
             "edge has no source and target. Convert it with graph.to_directed() first."
         )
     nodes: dict[NodeType, dict[int, dict]] = defaultdict(dict)
     for key, attributes in graph.nodes(data=True):
         if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], int | np.integer)):
-            raise ValueError(
+            raise DataError(
                 f"from_networkx needs node keys (node_type, index). Got {key!r} instead."
             )
         node_type, index = key
         if attributes.get("type", node_type) != node_type:
-            raise ValueError(
+            raise DataError(
                 f"Node {key!r} has the attribute type={attributes['type']!r}, which disagrees "
                 f"with its key."
             )
@@ -102,12 +103,12 @@ def from_networkx(graph: nx.DiGraph | nx.MultiDiGraph) -> HeteroData:
     for u, v, attributes in graph.edges(data=True):
         edge_type = attributes.get("edge_type")
         if not (isinstance(edge_type, tuple) and len(edge_type) == 3):
-            raise ValueError(
+            raise DataError(
                 f"The edge {u!r} -> {v!r} needs an edge_type attribute "
                 f"(source type, relation, target type). Got {edge_type!r} instead."
             )
         if (u[0], v[0]) != (edge_type[0], edge_type[2]):
-            raise ValueError(
+            raise DataError(
                 f"The edge {u!r} -> {v!r} has edge_type={edge_type!r}, whose node types "
                 "disagree with the edge's end nodes."
             )
@@ -118,7 +119,7 @@ def from_networkx(graph: nx.DiGraph | nx.MultiDiGraph) -> HeteroData:
     for node_type in dict.fromkeys(node_types):
         by_index = nodes.get(node_type, {})
         if sorted(by_index) != list(range(len(by_index))):
-            raise ValueError(
+            raise DataError(
                 f"The nodes of type {node_type!r} must have the indices 0 to "
                 f"{len(by_index) - 1}, each once. Got {sorted(by_index)[:10]} ..."
             )

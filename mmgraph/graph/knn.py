@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from mmgraph.checks import check_positive_int
+from mmgraph.errors import ConfigError, ConfigTypeError, DataError, MissingDependencyError
 
 KnnMethod = Literal["exact", "faiss"]
 KNN_METHODS: tuple[str, ...] = ("exact", "faiss")
@@ -35,7 +36,7 @@ _FAISS_EF_SEARCH = 128
 
 def _check_choice(value: object, name: str, owner: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise ValueError(
+        raise ConfigError(
             f"The {name!r} parameter of {owner} must be one of {list(choices)}. "
             f"Got {value!r} instead."
         )
@@ -48,17 +49,17 @@ def _as_matrix(x: object, name: str, owner: str) -> Tensor:
     if isinstance(x, np.ndarray):
         x = torch.from_numpy(x)
     if not isinstance(x, Tensor):
-        raise TypeError(
+        raise ConfigTypeError(
             f"{what} must be a torch.Tensor or a numpy array. Got {type(x).__name__} instead."
         )
     if x.dim() != 2:
-        raise ValueError(
+        raise DataError(
             f"{what} must be 2-D with shape (num_vectors, dim). Got shape {tuple(x.shape)} instead."
         )
     x = x.detach()
     x = x.to(torch.float64) if x.dtype == torch.float64 else x.to(torch.float32)
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{what} holds NaN or infinite values; clean or impute them first.")
+        raise DataError(f"{what} holds NaN or infinite values; clean or impute them first.")
     return x
 
 
@@ -96,7 +97,7 @@ def _import_faiss():
     try:
         import faiss
     except ImportError as error:
-        raise ImportError(
+        raise MissingDependencyError(
             "The 'faiss' method of knn_cosine needs the faiss package, which is not installed. "
             "Install it with `pip install faiss-cpu` (or faiss-gpu), or use method='exact'."
         ) from error
@@ -183,12 +184,12 @@ def knn_cosine(
     query = _as_matrix(query, "query", owner)
     base = _as_matrix(base, "base", owner)
     if query.shape[1] != base.shape[1]:
-        raise ValueError(
+        raise DataError(
             f"The 'query' and 'base' arguments of {owner} must have the same dimension. "
             f"Got {query.shape[1]} and {base.shape[1]} instead."
         )
     if exclude_self and query.shape[0] != base.shape[0]:
-        raise ValueError(
+        raise DataError(
             f"exclude_self=True in {owner} needs query and base to be the same set, but they "
             f"have {query.shape[0]} and {base.shape[0]} vectors."
         )

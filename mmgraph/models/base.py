@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from sklearn.exceptions import NotFittedError
 from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import DataError, NotApplicableError
+from mmgraph.errors import ConfigTypeError, NotApplicableError, NotFittedError, SavedFileError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
@@ -77,7 +76,7 @@ class RelationModel(ABC):
         valid = {f.name for f in dataclasses.fields(self.Config)}
         unknown = sorted(set(options) - valid)
         if unknown:
-            raise TypeError(
+            raise ConfigTypeError(
                 f"The {self.name!r} model got unknown setting(s) {unknown}. Valid settings: {sorted(valid)}."
             )
         self.settings = self.Config(**options)
@@ -155,25 +154,31 @@ class RelationModel(ABC):
     @classmethod
     def load(cls, directory: str | os.PathLike, train: TrainView) -> RelationModel:
         """Rebuilds a model written by :meth:`save`, fitted on ``train``; a folder written by
-        another mmgraph version, for another model or damaged raises :class:`DataError`."""
+        another mmgraph version, for another model or damaged raises :class:`~mmgraph.errors.SavedFileError`."""
         from mmgraph import __version__
 
         directory = Path(directory)
         record = load_json(directory / "model.json")
-        if not isinstance(record, dict) or record.get("format") != SAVE_FORMAT:
-            raise DataError(f"{str(directory / 'model.json')!r} is not a saved mmgraph model (format {SAVE_FORMAT}).")
+        if record.get("format") != SAVE_FORMAT:
+            raise SavedFileError(
+                f"{str(directory / 'model.json')!r} is not a saved mmgraph model (format {SAVE_FORMAT})."
+            )
         if record.get("mmgraph") != __version__:
-            raise DataError(
+            raise SavedFileError(
                 f"The model in {str(directory)!r} was written by mmgraph {record.get('mmgraph')}; this is mmgraph "
                 f"{__version__}. Load it with that version, or run the task again to save a new model."
             )
         if record.get("model") != cls.name:
-            raise DataError(f"The model in {str(directory)!r} is a {record.get('model')!r} model, not {cls.name!r}.")
+            raise SavedFileError(
+                f"The model in {str(directory)!r} is a {record.get('model')!r} model, not {cls.name!r}."
+            )
         try:
             model = cls(**record["settings"])
             model._restore(load_tensors(directory / "weights.safetensors"), record["state"], train)
-        except (KeyError, TypeError, RuntimeError) as error:
-            raise DataError(f"The model in {str(directory)!r} is damaged or incomplete ({error}).") from error
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            if isinstance(error, SavedFileError):
+                raise
+            raise SavedFileError(f"The model in {str(directory)!r} is damaged or incomplete ({error}).") from error
         if record.get("chosen") is not None:
             model.chosen_ = record["chosen"]
         model.fitted_ = True

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import DataError, NotApplicableError
 from mmgraph.graph import GraphBuilder
 from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.propagation import PropagationGraph
@@ -173,7 +173,7 @@ class GNNModel(RelationModel):
         out = {}
         for node_type, x in new.items():
             if node_type not in self.graph_.node_types:
-                raise ValueError(
+                raise DataError(
                     f"The model was fitted on the modalities {self.graph_.node_types}; got new samples of "
                     f"{node_type!r}."
                 )

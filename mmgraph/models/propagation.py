@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
+from mmgraph.errors import ConfigError
 from mmgraph.typing import NodeType
 
 NORMALIZATIONS: tuple[str, ...] = ("symmetric", "random-walk")
@@ -53,12 +54,12 @@ class PropagationGraph:
         normalization: str = "symmetric",
     ) -> None:
         if normalization not in NORMALIZATIONS:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'normalization' of PropagationGraph must be one of {NORMALIZATIONS}. "
                 f"Got {normalization!r} instead."
             )
         if temperature <= 0 or link_weight <= 0:
-            raise ValueError(
+            raise ConfigError(
                 f"PropagationGraph needs a positive temperature and link_weight. "
                 f"Got temperature={temperature!r} and link_weight={link_weight!r}."
             )
@@ -110,7 +111,7 @@ class PropagationGraph:
             return: ``{node_type: (num_nodes, dim)}`` for every type.
         """
         if not 0 < alpha <= 1:
-            raise ValueError(f"The restart probability 'alpha' must be in (0, 1]. Got {alpha!r} instead.")
+            raise ConfigError(f"The restart probability 'alpha' must be in (0, 1]. Got {alpha!r} instead.")
         dim = next(iter(signals.values())).shape[1]
         start = torch.zeros(self.num_nodes, dim)
         for node_type, signal in signals.items():

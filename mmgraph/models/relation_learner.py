@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
+from mmgraph.errors import ConfigError, ConfigTypeError, DataError, NotApplicableError, NotFittedError
 from mmgraph.graph.builder import SIMILARITY_RELATION
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.models.decoders import DECODERS
@@ -55,16 +56,16 @@ class RelationLearnerConfig:
         for name in ("hidden_dim", "epochs", "heads", "eval_every", "patience"):
             check_positive_int(getattr(self, name), name, "RelationLearner")
         if not isinstance(self.num_layers, int) or self.num_layers < 0:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'num_layers' parameter of RelationLearner must be an int >= 0. Got {self.num_layers!r} instead."
             )
         if not 0 < self.supervision_fraction <= 1:
-            raise ValueError(
+            raise ConfigError(
                 "The 'supervision_fraction' parameter of RelationLearner must be in (0, 1]. "
                 f"Got {self.supervision_fraction!r} instead."
             )
         if self.hidden_dim % self.heads:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'hidden_dim' ({self.hidden_dim}) of RelationLearner must be divisible by "
                 f"'heads' ({self.heads})."
             )
@@ -76,7 +77,7 @@ def _config_from(config: RelationLearnerConfig | dict | None, overrides: dict) -
     valid = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
     unknown = sorted(set(base) - valid)
     if unknown:
-        raise TypeError(
+        raise ConfigTypeError(
             f"RelationLearner got unknown setting(s) {unknown}. Valid settings: {sorted(valid)}."
         )
     return RelationLearnerConfig(**base)
@@ -188,11 +189,11 @@ class RelationLearner:
         c = self.config
         for edge_type in target_edge_types:
             if edge_type not in data.edge_types:
-                raise ValueError(
+                raise DataError(
                     f"The target edge type {edge_type} is not in the graph. Edge types: {data.edge_types}."
                 )
         if not target_edge_types and not num_classes:
-            raise ValueError("RelationLearner.fit needs target_edge_types, num_classes, or both.")
+            raise ConfigError("RelationLearner.fit needs target_edge_types, num_classes, or both.")
         self._build(data, target_edge_types, num_classes, train_rows)
         if maskable_edge_types is None:
             maskable_edge_types = [t for t in data.edge_types if not (t[0] == t[2] and t[1] == similarity_relation)]
@@ -292,7 +293,7 @@ class RelationLearner:
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
         if not hasattr(self, "encoder_"):
-            raise RuntimeError(
+            raise NotFittedError(
                 "This RelationLearner is not fitted yet. Call 'fit' with a graph before using it."
             )
 
@@ -348,7 +349,7 @@ class RelationLearner:
         """
         self._check_fitted()
         if edge_type not in self.target_edge_types_:
-            raise ValueError(
+            raise DataError(
                 f"The edge type {edge_type} was not a target of fit. Targets: {self.target_edge_types_}."
             )
         src_type, _, dst_type = edge_type
@@ -364,7 +365,7 @@ class RelationLearner:
         """Label logits of every node of one type, ``(num_nodes, num_classes)``."""
         self._check_fitted()
         if self.label_head_ is None:
-            raise RuntimeError("This RelationLearner was fitted without labels (num_classes=0).")
+            raise NotApplicableError("This RelationLearner was fitted without labels (num_classes=0).")
         return self.label_head_(h[node_type])
 
     # ------------------------------------------------------------------ persistence

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
+from mmgraph.errors import ConfigError
 
 S = TypeVar("S")
 
@@ -92,7 +93,7 @@ def grid_search(
         (2, 3)
     """
     if not settings:
-        raise ValueError("grid_search needs at least one setting to try.")
+        raise ConfigError("grid_search needs at least one setting to try.")
     best: dict[str, Choice[S]] = {}
     for setting in tqdm(settings, desc=desc, disable=not progress, leave=False):
         metrics = evaluate(setting)

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from sklearn.exceptions import NotFittedError
 from torch import Tensor, nn
 
 from mmgraph.data import MultimodalDataset, Task, split_dataset
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.datasets import load
+from mmgraph.errors import NotFittedError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.models import MODELS
 from mmgraph.models.base import RelationModel

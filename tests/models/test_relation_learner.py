@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch_geometric.data import HeteroData
 
+from mmgraph.errors import NotFittedError
 from mmgraph.graph import GraphBuilder
 from mmgraph.models import CONVOLUTIONS, DECODERS, RelationLearner
 
@@ -75,7 +76,7 @@ def test_settings_are_checked() -> None:
 
 
 def test_use_before_fit_is_a_clear_error(toy) -> None:
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         RelationLearner().embed(toy[0])
 
 

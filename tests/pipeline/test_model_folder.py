@@ -11,7 +11,7 @@ import pytest
 
 from mmgraph.cli import main
 from mmgraph.data import Task, from_manifest
-from mmgraph.errors import DataError
+from mmgraph.errors import DataError, MissingFileError
 from mmgraph.pipeline import pipeline, predict_links
 from mmgraph.predict import Predictor
 from mmgraph.testing import write_tiny_manifest
@@ -94,7 +94,7 @@ def test_damaged_or_foreign_folders_fail_clearly(saved, tmp_path) -> None:
     (other / "model" / "view.json").write_text("{")
     with pytest.raises(DataError, match="view.json' is damaged"):
         Predictor.load(other)
-    with pytest.raises(DataError, match="No model folder"):
+    with pytest.raises(MissingFileError, match="No model folder"):
         Predictor.load(tmp_path / "missing")
     assert main(["predict", "--model-dir", str(tmp_path / "missing"), "--input", "x"]) == 2
 

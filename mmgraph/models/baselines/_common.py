@@ -20,7 +20,7 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import ConfigError, DataError, NotApplicableError
 from mmgraph.models.base import RelationModel, Validate
 from mmgraph.training.selection import grid_search
 from mmgraph.typing import EdgeType, NodeType
@@ -37,7 +37,7 @@ def check_positive(config: Any, model: str, names: tuple[str, ...]) -> None:
         values = value if isinstance(value, tuple | list) else (value,)
         if not values or any(isinstance(v, bool) or not isinstance(v, int | float) or v <= 0 for v in values):
             what = "positive numbers, at least one" if isinstance(value, tuple | list) else "positive"
-            raise ValueError(f"The {name!r} parameter of the {model!r} model must be {what}. Got {value!r} instead.")
+            raise ConfigError(f"The {name!r} parameter of the {model!r} model must be {what}. Got {value!r} instead.")
 
 
 def check_positive_ints(config: Any, model: str, names: tuple[str, ...]) -> None:
@@ -49,7 +49,7 @@ def check_positive_ints(config: Any, model: str, names: tuple[str, ...]) -> None
 def check_int_ks(config: Any, model: str) -> None:
     """Checks that the neighbour counts ``ks`` and ``default_k`` are ints (after :func:`check_positive`)."""
     if any(isinstance(k, bool) or not isinstance(k, int) for k in (*config.ks, config.default_k)):
-        raise ValueError(f"The 'ks' of the {model!r} model must be ints. Got {config.ks!r} instead.")
+        raise ConfigError(f"The 'ks' of the {model!r} model must be ints. Got {config.ks!r} instead.")
 
 
 # ---------------------------------------------------------------------- preprocessing
@@ -127,7 +127,7 @@ def extended(view: Tensor, new: Mapping[NodeType, Tensor] | None, node_type: Nod
         return view.float()
     rows = torch.as_tensor(rows, dtype=torch.float32)
     if rows.ndim != 2 or rows.shape[1] != view.shape[1]:
-        raise ValueError(
+        raise DataError(
             f"New {node_type!r} samples must have {view.shape[1]}-d features, as the training view's. "
             f"Got shape {tuple(rows.shape)} instead."
         )
@@ -156,7 +156,7 @@ class LinkScorer:
             returns ``(b, c)``.
         """
         if tuple(edge_type) != self.edge_type:
-            raise ValueError(
+            raise DataError(
                 f"This {self.name!r} model was fitted for {self.edge_type} links. Got {tuple(edge_type)} instead."
             )
         with torch.no_grad():
@@ -180,7 +180,7 @@ class LinkBaseline(RelationModel):
         edge_type = train.target_edge_type
         links = train.target_links()
         if links.shape[1] == 0:
-            raise ValueError(
+            raise DataError(
                 f"The task {train.task!r} has no training links of type {edge_type}; "
                 f"the {self.name!r} model learns from them."
             )
@@ -252,7 +252,7 @@ class LabelScorer:
     def predict_labels(self, node_type: NodeType) -> Tensor:
         """Class indices of every node of ``node_type`` (view nodes, then new ones), ``(num_nodes,)``."""
         if node_type not in self._predict:
-            raise ValueError(
+            raise DataError(
                 f"This {self.name!r} model has labels for {sorted(self._predict)}. Got {node_type!r} instead."
             )
         with torch.no_grad():

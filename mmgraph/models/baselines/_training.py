@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from mmgraph.data.prepared import TrainView
+from mmgraph.errors import ConfigError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
     LinkBaseline,
@@ -37,7 +38,7 @@ class TrainedLinkBaseline(LinkBaseline):
         check_positive(self.settings, self.name, self._positive)
         check_positive_ints(self.settings, self.name, self._positive_ints)
         if not 0 <= self.settings.dropout < 1:
-            raise ValueError(
+            raise ConfigError(
                 f"The 'dropout' parameter of the {self.name!r} model must be in [0, 1). "
                 f"Got {self.settings.dropout!r} instead."
             )
