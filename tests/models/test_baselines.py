@@ -27,9 +27,15 @@ LABEL = Task(name="synlab", description="", kind="label", source="a")
 # Only "b" may show its labels: "a" learns them through its training links to "b".
 LABEL_VIA_LINKS = Task(name="synlab-links", description="", kind="label", source="a", label_modalities=("b",))
 EDGE = ("a", "same_item", "b")
-FAST = {"siamese": {"epochs": 60}, "fusion": {"epochs": 100}, "attention-fusion": {"epochs": 100}}
+FAST = {
+    "siamese": {"epochs": 60}, "siamese-l2": {"epochs": 60}, "fusion": {"epochs": 100},
+    "attention-fusion": {"epochs": 100}, "autoencoder": {"epochs": 60, "latent_dims": (32,), "recon_weights": (0.1, 1.0)},
+}
 # Fewer epochs where only the interface is tested, not the quality.
-QUICK = {"siamese": {"epochs": 3}, "fusion": {"epochs": 3}, "attention-fusion": {"epochs": 3}}
+QUICK = {
+    "siamese": {"epochs": 3}, "siamese-l2": {"epochs": 3}, "fusion": {"epochs": 3}, "attention-fusion": {"epochs": 3},
+    "autoencoder": {"epochs": 3},
+}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
