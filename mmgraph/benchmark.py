@@ -64,6 +64,7 @@ def benchmark(
     root: str | os.PathLike | None = None,
     dataset: MultimodalDataset | Mapping[str, MultimodalDataset] | None = None,
     model_options: Mapping[str, Mapping[str, Any]] | None = None,
+    encoders: Mapping[str, Any] | None = None,
     setting: str = "inductive",
     cache: Any = "default",
     progress: bool = True,
@@ -85,6 +86,9 @@ def benchmark(
         dataset: a dataset to use for every task instead of the task's loader, or one per
             task name (for tasks without a named dataset, and for tests).
         model_options: settings per model name, e.g. ``{"gnn": {"epochs": 50}}``.
+        encoders: an encoder per modality (a name or a spec, see :func:`mmgraph.encoders.resolve`)
+            instead of the task's, for every model alike, in the tasks that have the modality;
+            each run fits a fresh one on its training samples. Recorded as ``encoders``.
         setting: ``"inductive"`` (default) or ``"transductive"``, for every model alike.
         cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
         progress: show a progress bar over the runs.
@@ -120,6 +124,7 @@ def benchmark(
         from mmgraph.encoders import EmbeddingCache
 
         cache = EmbeddingCache()
+    encoders = _encoder_specs(encoders)
 
     from mmgraph import __version__
 
@@ -149,10 +154,13 @@ def benchmark(
                         if data is None:
                             data = load(task.dataset, root=root, **task.dataset_options)
                         data_fingerprint = data_fingerprint or data.fingerprint()
+                        chosen = {m: spec for m, spec in encoders.items() if m in data.modalities}
+                        if chosen:
+                            record["encoders"] = chosen
                         record["fingerprint"] = fingerprint({
                             "task": task_spec(task), "model": name, "seed": seed, "setting": setting,
                             "model_options": model_options.get(name), "data": data_fingerprint,
-                            "mmgraph": __version__,
+                            "mmgraph": __version__, **({"encoders": chosen} if chosen else {}),
                         })
                         if record["fingerprint"] in pending:
                             record = pending.pop(record["fingerprint"])
@@ -163,8 +171,8 @@ def benchmark(
                             )
                             result = pipeline(
                                 task, dataset=data, model=name, seed=seed, root=root,
-                                model_options=model_options.get(name), setting=setting, cache=cache,
-                                progress=False, checkpoint_dir=checkpoints,
+                                model_options=model_options.get(name), encoders=chosen or None, setting=setting,
+                                cache=cache, progress=False, checkpoint_dir=checkpoints,
                             )
                             record.update(
                                 status="done", metrics=result.metrics,
@@ -242,6 +250,13 @@ def _seeds(seeds: int | Sequence[int]) -> list[int]:
     if len(set(values)) != len(values):
         raise ConfigError(f"The seeds of benchmark must be distinct. Got {values}.")
     return [int(s) for s in values]
+
+
+def _encoder_specs(encoders: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Each modality's encoder as a spec (a fresh instance is resolved from it for every run)."""
+    from mmgraph.encoders import encoder_spec, resolve
+
+    return {modality: encoder_spec(resolve(choice)) for modality, choice in (encoders or {}).items()}
 
 
 def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:

@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                             "the finished runs are kept and a run killed while training resumes")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
+    bench.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
+                       help="the encoder of a modality for every task that has it, e.g. audio=gru-logmel (repeatable)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -304,7 +306,10 @@ def _bench(args: argparse.Namespace) -> int:
             seeds = [int(s) for s in args.seed_list.split(",") if s.strip()]
         except ValueError:
             raise ConfigError(f"--seed-list must be comma-separated ints, e.g. 3,4. Got {args.seed_list!r}.") from None
-    frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, progress=not args.quiet)
+    from mmgraph.encoders import encoder_from_spec
+
+    encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
+    frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, encoders=encoders, progress=not args.quiet)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
     failed = int(frame["error"].notna().sum())

@@ -25,7 +25,8 @@ LINK = Task(name="syn-link", description="", kind="link", source="a", target="b"
 LABEL = Task(name="syn-label", description="", kind="label", source="a")
 OPTIONS = {
     "gnn": {"epochs": 20}, "siamese": {"epochs": 40}, "fusion": {"epochs": 40},
-    "attention-fusion": {"epochs": 40},
+    "attention-fusion": {"epochs": 40}, "siamese-l2": {"epochs": 40},
+    "autoencoder": {"epochs": 20, "latent_dims": (16,), "recon_weights": (0.1, 1.0)},
 }
 
 

@@ -9,6 +9,7 @@ name                   input        features
 ``pixels``             image file   32x32 thumbnail, PCA (fitted), 128-d
 ``logmel``             audio file   log-mel band statistics, 256-d
 ``mfcc``               audio file   MFCC statistics, 80-d
+``gru-logmel``         audio file   GRU over log-mel frames, next-frame prediction (fitted), 256-d
 ``precomputed``        sample id    a user's own features from a .npz / .parquet / dict
 =====================  ===========  =====================================================
 
@@ -32,6 +33,7 @@ from mmgraph.encoders.base import Encoder, EncodingError, NotFittedError, descri
 from mmgraph.encoders.cache import EmbeddingCache, default_cache_dir, encode_cached
 from mmgraph.encoders.image import IMAGE_EXTENSIONS, EfficientNetLite0Encoder, PixelEncoder
 from mmgraph.encoders.precomputed import PrecomputedEncoder
+from mmgraph.encoders.sequence import GRULogMelEncoder
 from mmgraph.encoders.text import MiniLMEncoder, TfidfEncoder
 from mmgraph.errors import ConfigError, ConfigTypeError, DataError
 from mmgraph.registry import Registry
@@ -40,6 +42,7 @@ ENCODERS: Registry[type[Encoder]] = Registry("encoder")
 """The registry of encoder classes by name."""
 for _cls in (
     EfficientNetLite0Encoder,
+    GRULogMelEncoder,
     LogMelEncoder,
     MFCCEncoder,
     MiniLMEncoder,
@@ -95,7 +98,7 @@ def resolve(encoder: str | type[Encoder] | Encoder | Mapping[str, Any], /, **con
         >>> resolve("minlm")
         Traceback (most recent call last):
         ...
-        ValueError: Could not resolve encoder 'minlm' among choices {'efficientnet-lite0', 'logmel', 'mfcc', 'minilm', 'pixels', 'precomputed', 'tfidf'}
+        ValueError: Could not resolve encoder 'minlm' among choices {'efficientnet-lite0', 'gru-logmel', 'logmel', 'mfcc', 'minilm', 'pixels', 'precomputed', 'tfidf'}
     """  # noqa: E501
     if isinstance(encoder, Mapping):
         spec = dict(encoder)
@@ -274,6 +277,7 @@ __all__ = [
     "EmbeddingCache",
     "Encoder",
     "EncodingError",
+    "GRULogMelEncoder",
     "LogMelEncoder",
     "MFCCEncoder",
     "MiniLMEncoder",

@@ -9,6 +9,7 @@ from mmgraph.encoders import (
     ENCODERS,
     EfficientNetLite0Encoder,
     Encoder,
+    GRULogMelEncoder,
     LogMelEncoder,
     MFCCEncoder,
     MiniLMEncoder,
@@ -23,6 +24,7 @@ from mmgraph.encoders import (
 
 CHEAP = {  # encoders that can be built without data
     "efficientnet-lite0": EfficientNetLite0Encoder,
+    "gru-logmel": GRULogMelEncoder,
     "logmel": LogMelEncoder,
     "mfcc": MFCCEncoder,
     "minilm": MiniLMEncoder,

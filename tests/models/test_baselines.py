@@ -27,9 +27,16 @@ LABEL = Task(name="synlab", description="", kind="label", source="a")
 # Only "b" may show its labels: "a" learns them through its training links to "b".
 LABEL_VIA_LINKS = Task(name="synlab-links", description="", kind="label", source="a", label_modalities=("b",))
 EDGE = ("a", "same_item", "b")
-FAST = {"siamese": {"epochs": 60}, "fusion": {"epochs": 100}, "attention-fusion": {"epochs": 100}}
+FAST = {
+    "siamese": {"epochs": 60}, "siamese-l2": {"epochs": 60}, "fusion": {"epochs": 100},
+    "attention-fusion": {"epochs": 100},
+    "autoencoder": {"epochs": 60, "latent_dims": (32,), "recon_weights": (0.1, 1.0)},
+}
 # Fewer epochs where only the interface is tested, not the quality.
-QUICK = {"siamese": {"epochs": 3}, "fusion": {"epochs": 3}, "attention-fusion": {"epochs": 3}}
+QUICK = {
+    "siamese": {"epochs": 3}, "siamese-l2": {"epochs": 3}, "fusion": {"epochs": 3}, "attention-fusion": {"epochs": 3},
+    "autoencoder": {"epochs": 3},
+}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -339,3 +346,63 @@ def test_settings_repr_and_errors() -> None:
         model.scorer()
     with pytest.raises(NotFittedError, match="not fitted yet"):
         MODELS.get("logreg")().scorer()
+
+
+def test_the_squared_distance_loss_is_the_shared_space_objective_with_a_hinge() -> None:
+    l2, infonce = MODELS.get("siamese-l2")(margin=1.0), MODELS.get("siamese")()
+    assert l2.settings.loss == "squared-distance" and infonce.settings.loss == "infonce"
+    infonce.module_ = infonce._build(4, 4)
+    generator = torch.Generator().manual_seed(0)
+    zs, zd = (torch.nn.functional.normalize(torch.randn(5, 8, generator=generator), dim=1) for _ in range(2))
+    linked = torch.eye(5, dtype=torch.bool)
+    linked[0, 1] = True  # a training link inside the batch is not a negative
+    pull = (zs - zd).square().sum(1).mean()
+    distances = torch.cdist(zs, zd).square()
+    push = (1.0 - distances).clamp(min=0)[~linked].mean()
+    torch.testing.assert_close(l2._loss(zs, zd, linked), pull + push)
+    assert not torch.isclose(infonce._loss(zs, zd, linked), pull + push)
+    # Collapse (every sample on one point) costs the margin; a separated shared space costs nothing.
+    point = zs[:1].expand(5, 8)
+    torch.testing.assert_close(l2._loss(point, point, linked), torch.tensor(1.0))
+    torch.testing.assert_close(l2._loss(torch.eye(5, 8), torch.eye(5, 8), linked), torch.tensor(0.0))
+
+
+def test_the_loss_option_changes_what_the_towers_learn(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    infonce = _fit("siamese", prepared, validate=False, options={"epochs": 3})
+    l2 = _fit("siamese", prepared, validate=False, options={"epochs": 3, "loss": "squared-distance"})
+    named = _fit("siamese-l2", prepared, validate=False, options={"epochs": 3})
+    weight = "src.0.weight"
+    assert not torch.allclose(infonce.module_.state_dict()[weight], l2.module_.state_dict()[weight])
+    torch.testing.assert_close(named.module_.state_dict()[weight], l2.module_.state_dict()[weight])
+    with pytest.raises(ValueError, match=r"'loss' parameter of the 'siamese' model must be one of \['infonce'"):
+        MODELS.get("siamese")(loss="l2")
+
+
+def test_late_fusion_weights_are_chosen_on_validation(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    model = _fit("late-fusion", prepared, options={"weight_step": 0.5})
+    chosen = model.config()["chosen"]
+    assert set(chosen["components"]) == {"transfer", "knn-transfer"}
+    weights = chosen["src->dst"]["weights"]
+    assert list(weights) == ["transfer in b space", "transfer in a space", "knn-transfer in b space",
+                             "knn-transfer in a space"]
+    assert sum(weights.values()) == pytest.approx(1.0) and 0 < chosen["src->dst"]["val_mrr"] <= 1
+    # Its validation MRR is at least the best single predictor's among the choices (one weight of 1).
+    single = _fit("knn-transfer", prepared).chosen_["src->dst"]["val_mrr"]
+    assert chosen["src->dst"]["val_mrr"] >= single - 1e-9
+    with pytest.raises(ValueError, match="'weight_step' parameter of the 'late-fusion' model must be 1/n"):
+        MODELS.get("late-fusion")(weight_step=0.3)
+
+
+def test_autoencoder_settings_are_chosen_on_validation(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    model = _fit("autoencoder", prepared, options={"epochs": 10, "latent_dims": (8, 16), "recon_weights": (1.0,)})
+    chosen = model.config()["chosen"]
+    tried = chosen["val_mrr_per_setting"]
+    assert set(tried) == {"latent_dim=8, recon_weight=1.0", "latent_dim=16, recon_weight=1.0"}
+    assert chosen["val_mrr"] == max(tried.values())
+    assert model.module_.encode_src[-1].out_features == chosen["latent_dim"]
+    default = _fit("autoencoder", prepared, validate=False, options={"epochs": 2})
+    assert default.chosen_["latent_dim"] == 128 and default.chosen_["recon_weight"] == 1.0
+    assert default.chosen_["best_epoch"] == 2 and default.chosen_["val_mrr"] is None

@@ -13,6 +13,10 @@ Link baselines:
   embeds both modalities into one space; it needs equal feature dimensions.
 - ``siamese``: one MLP tower per modality into a shared space, symmetric InfoNCE with
   in-batch negatives and a learned temperature.
+- ``siamese-l2``: the same towers trained with the squared-distance shared-space loss on unit
+  vectors, with a hinge on in-batch non-links against collapse.
+- ``autoencoder``: per-modality encoders into one latent space, each latent reconstructing
+  both modalities of a link, an alignment term on linked pairs; latent cosine.
 - ``fusion``: an MLP on the concatenated features of a pair, a binary classifier trained
   with sampled non-links.
 - ``attention-fusion``: both features projected to tokens, a small self-attention and a
@@ -20,6 +24,8 @@ Link baselines:
 - ``transfer``: ridge maps from one feature space to the other (one per direction).
 - ``knn-transfer``: a query takes the similarity-weighted target-space embedding of its
   nearest training samples of its own modality.
+- ``late-fusion``: model-level fusion; ridge and kNN transfer predictors in each modality's
+  space, their scores summed with weights chosen on validation.
 
 Label baselines (``logreg``, ``label-transfer``) train on the training labels of the node
 type. A node type without training labels of its own (``digits-audio-label``: only images
@@ -27,11 +33,20 @@ are labelled) borrows them through the training links: a training node linked to
 nodes of another modality takes their majority label, and those nodes are its training set.
 
 Modules: :mod:`._common` (shared helpers and bases), :mod:`._training` (the trained link
-baselines' loop), :mod:`.embedding`, :mod:`.fusion`, :mod:`.transfer`, :mod:`.label`.
+baselines' loop), :mod:`.embedding`, :mod:`.autoencoder`, :mod:`.fusion`, :mod:`.transfer`,
+:mod:`.late_fusion`, :mod:`.label`.
 """
 
 from mmgraph.errors import NotApplicableError
-from mmgraph.models.baselines.embedding import CosineBaseline, CosineConfig, SiameseBaseline, SiameseConfig
+from mmgraph.models.baselines.autoencoder import AutoencoderBaseline, AutoencoderConfig
+from mmgraph.models.baselines.embedding import (
+    CosineBaseline,
+    CosineConfig,
+    SiameseBaseline,
+    SiameseConfig,
+    SiameseL2Baseline,
+    SiameseL2Config,
+)
 from mmgraph.models.baselines.fusion import (
     AttentionFusionBaseline,
     AttentionFusionConfig,
@@ -44,6 +59,7 @@ from mmgraph.models.baselines.label import (
     LogRegBaseline,
     LogRegConfig,
 )
+from mmgraph.models.baselines.late_fusion import LateFusionBaseline, LateFusionConfig
 from mmgraph.models.baselines.transfer import (
     KNNTransferBaseline,
     KNNTransferConfig,
@@ -52,22 +68,26 @@ from mmgraph.models.baselines.transfer import (
 )
 
 LINK_BASELINES: tuple[str, ...] = (
-    "cosine", "siamese", "fusion", "attention-fusion", "transfer", "knn-transfer",
+    "cosine", "siamese", "siamese-l2", "autoencoder", "fusion", "attention-fusion", "transfer", "knn-transfer",
+    "late-fusion",
 )
 LABEL_BASELINES: tuple[str, ...] = ("logreg", "label-transfer")
 
 BASELINES: dict[str, type] = {
     cls.name: cls
     for cls in (
-        CosineBaseline, SiameseBaseline, FusionBaseline, AttentionFusionBaseline, TransferBaseline,
-        KNNTransferBaseline, LogRegBaseline, LabelTransferBaseline,
+        CosineBaseline, SiameseBaseline, SiameseL2Baseline, AutoencoderBaseline, FusionBaseline,
+        AttentionFusionBaseline, TransferBaseline, KNNTransferBaseline, LateFusionBaseline, LogRegBaseline,
+        LabelTransferBaseline,
     )
 }
 """Every baseline by its registered name."""
 
 __all__ = [
     "BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline", "AttentionFusionConfig",
-    "CosineBaseline", "CosineConfig", "FusionBaseline", "FusionConfig", "KNNTransferBaseline",
-    "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig", "LogRegBaseline", "LogRegConfig",
-    "NotApplicableError", "SiameseBaseline", "SiameseConfig", "TransferBaseline", "TransferConfig",
+    "AutoencoderBaseline", "AutoencoderConfig", "CosineBaseline", "CosineConfig", "FusionBaseline", "FusionConfig",
+    "KNNTransferBaseline", "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig",
+    "LateFusionBaseline", "LateFusionConfig", "LogRegBaseline", "LogRegConfig", "NotApplicableError",
+    "SiameseBaseline", "SiameseConfig", "SiameseL2Baseline", "SiameseL2Config", "TransferBaseline",
+    "TransferConfig",
 ]

@@ -4,6 +4,8 @@
   embeds both modalities into one space; it needs equal feature dimensions.
 - ``siamese``: one MLP tower per modality into a shared space, symmetric InfoNCE with
   in-batch negatives and a learned temperature.
+- ``siamese-l2``: the same towers trained with the squared-distance shared-space objective
+  ``sum_i ||f(x_i) - g(y_i)||^2`` on unit vectors, with a hinge on in-batch negatives.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from torch import Tensor, nn
 
 from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import EmbeddingLinkBaseline, Standardizer, unit
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
@@ -41,6 +43,12 @@ class SiameseConfig:
     dropout: float = 0.1
     temperature: float = 0.07  # initial softmax temperature of the InfoNCE logits
     learn_temperature: bool = True
+    # "infonce" (softmax over in-batch targets) or "squared-distance" (pull linked pairs
+    # together, push in-batch non-links apart up to ``margin``; see SiameseBaseline).
+    loss: str = "infonce"
+    # squared-distance only: in-batch non-links closer than this squared distance (unit vectors,
+    # 0..4; 1.0 is cosine 0.5) are pushed apart.
+    margin: float = 1.0
     lr: float = 1e-3
     weight_decay: float = 1e-4
     batch_size: int = 256  # links per step; the other links of the batch are the negatives
@@ -89,6 +97,10 @@ class _Towers(nn.Module):
         self.log_scale = nn.Parameter(torch.tensor(math.log(1 / c.temperature)), requires_grad=c.learn_temperature)
 
 
+LOSSES: tuple[str, ...] = ("infonce", "squared-distance")
+"""The training objectives of the two-tower models."""
+
+
 class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
     """Two towers (one MLP per modality) into a shared space, trained with InfoNCE.
 
@@ -97,12 +109,28 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
     cross-entropy on cosine similarities over a learned temperature). Other training links
     that fall inside the batch are removed from the negatives. Scores are the cosine
     similarities in the shared space.
+
+    With ``loss="squared-distance"`` (registered as ``siamese-l2``) the objective is the
+    shared-space one, ``mean_i ||u_i - v_i||^2`` over the batch's links, with ``u = f(x) / |f(x)|``
+    and ``v = g(y) / |g(y)|``. Alone it collapses (every sample mapped to one point gives zero
+    loss); two things prevent it: the outputs are unit vectors (no shrinking to the origin), and
+    a hinge on the batch's non-links, ``mean_{i != j} max(0, margin - ||u_i - v_j||^2)``, pushes
+    them apart (the contrastive loss of Hadsell et al., 2006, on squared distances). In-batch
+    pairs that are training links are not negatives. The temperature is unused.
     """
 
     name = "siamese"
     Config = SiameseConfig
-    _positive = (*TrainedLinkBaseline._positive, "temperature")
+    _positive = (*TrainedLinkBaseline._positive, "temperature", "margin")
     _positive_ints = (*TrainedLinkBaseline._positive_ints, "out_dim")
+
+    def _validate_settings(self) -> None:
+        super()._validate_settings()
+        if self.settings.loss not in LOSSES:
+            raise ConfigError(
+                f"The 'loss' parameter of the {self.name!r} model must be one of {list(LOSSES)}. "
+                f"Got {self.settings.loss!r} instead."
+            )
 
     def _build(self, src_dim: int, dst_dim: int) -> nn.Module:
         return _Towers(src_dim, dst_dim, self.settings)
@@ -120,17 +148,27 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
             s, d = links[:, order[start : start + self.settings.batch_size]]
             zs = F.normalize(self.module_.src(xs[s]), dim=1)
             zd = F.normalize(self.module_.dst(xd[d]), dim=1)
-            logits = self.module_.log_scale.clamp(max=math.log(100.0)).exp() * zs @ zd.T
             # Another training link inside the batch is not a negative.
             linked = self._known.contains(s.repeat_interleave(len(d)), d.repeat(len(s))).view(len(s), len(d))
-            logits = logits.masked_fill(linked & ~torch.eye(len(s), dtype=torch.bool), -torch.inf)
-            target = torch.arange(len(s))
-            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+            loss = self._loss(zs, zd, linked)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(s)
         return total / links.shape[1]
+
+    def _loss(self, zs: Tensor, zd: Tensor, linked: Tensor) -> Tensor:
+        """The batch loss of unit vectors ``zs``, ``zd`` (``(b, out_dim)``) of the links ``(s_i, d_i)``;
+        ``linked`` ``(b, b)`` marks pairs ``(s_i, d_j)`` that are training links."""
+        if self.settings.loss == "squared-distance":
+            distances = 2 - 2 * zs @ zd.T  # squared distances of unit vectors, (b, b) in [0, 4]
+            pull = distances.diagonal().mean()
+            push = (self.settings.margin - distances).clamp(min=0)[~linked]  # the diagonal is linked
+            return pull + (push.mean() if push.numel() else distances.new_zeros(()))
+        logits = self.module_.log_scale.clamp(max=math.log(100.0)).exp() * zs @ zd.T
+        logits = logits.masked_fill(linked & ~torch.eye(len(zs), dtype=torch.bool), -torch.inf)
+        target = torch.arange(len(zs))
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         src, _, dst = self.edge_type_
@@ -158,3 +196,19 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
         s = F.normalize(self.module_.src(xs), dim=1)
         d = F.normalize(self.module_.dst(xd), dim=1)
         return {False: (s, d), True: (d, s)}
+
+
+@dataclass
+class SiameseL2Config(SiameseConfig):
+    """Settings of :class:`SiameseL2Baseline`: the two towers with the squared-distance loss."""
+
+    loss: str = "squared-distance"
+
+
+class SiameseL2Baseline(SiameseBaseline):
+    """The two towers of :class:`SiameseBaseline` trained with the squared-distance shared-space
+    objective (unit vectors, a hinge on in-batch non-links; see there). Its own name so that a
+    benchmark shows both objectives side by side."""
+
+    name = "siamese-l2"
+    Config = SiameseL2Config

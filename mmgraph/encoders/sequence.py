@@ -1,0 +1,170 @@
+"""A recurrent sequence encoder: a GRU over log-mel frames, trained on the training clips.
+
+The encoder receives the training payloads only (no labels, no links; see
+:func:`mmgraph.pipeline.encode_dataset`), so it learns by a self-supervised objective:
+autoregressive predictive coding (APC, Chung et al., 2019). Reading the frames of a clip in
+order, the GRU state at frame ``t`` predicts frame ``t + shift`` (L1 loss); to do so it must
+carry what the clip has said so far. A clip's features are the mean and the last of its GRU
+states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mmgraph.encoders.audio import LogMelEncoder
+from mmgraph.encoders.base import check_float, check_int
+from mmgraph.errors import DataError, SavedFileError
+
+_GRU_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+class GRULogMelEncoder(LogMelEncoder):
+    """A one-layer GRU over standardised log-mel frames, trained by next-frame prediction.
+
+    :meth:`fit` computes the per-band mean and deviation of the training clips' frames and
+    trains the GRU with a linear head to predict the frame ``shift`` steps ahead (autoregressive
+    predictive coding, L1 loss, Adam, ``epochs`` passes over the clips in batches). The fitted
+    state is the band statistics and the GRU weights (arrays, so the cache key covers them);
+    the head is dropped. A clip's features are ``[mean_t h_t, h_T]``, ``2 * hidden_dim`` values.
+
+    Args:
+        hidden_dim: GRU state size.
+        shift: how many frames ahead the state predicts (3 frames: 30 ms at the default hop).
+        epochs: passes over the training clips.
+        lr: Adam learning rate.
+        seed: seed of the initial weights and the batch order.
+        **kwargs: the log-mel settings of :class:`LogMelEncoder`.
+    """
+
+    name: ClassVar[str] = "gru-logmel"
+    config_keys: ClassVar[tuple[str, ...]] = (
+        "hidden_dim", "shift", "epochs", "lr", "seed", *LogMelEncoder.config_keys,
+    )
+    requires_fit: ClassVar[bool] = True
+    train_batch: ClassVar[int] = 32  # clips per training step (``batch_size`` is a runtime setting)
+
+    def __init__(
+        self,
+        *,
+        hidden_dim: int = 128,
+        shift: int = 3,
+        epochs: int = 10,
+        lr: float = 2e-3,
+        seed: int = 0,
+        n_mels: int = 40,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(n_mels=n_mels, **kwargs)
+        owner = type(self).__name__
+        self.hidden_dim = check_int(hidden_dim, name="hidden_dim", owner=owner)
+        self.shift = check_int(shift, name="shift", owner=owner)
+        self.epochs = check_int(epochs, name="epochs", owner=owner)
+        self.lr = check_float(lr, name="lr", owner=owner)
+        self.seed = check_int(seed, name="seed", owner=owner, minimum=0)
+
+    def _dim(self) -> int:
+        return 2 * self.hidden_dim
+
+    def _prepare(self, payload: Any) -> np.ndarray:
+        """The clip's log-mel frames, ``(num_frames, n_mels)`` float32 (not yet standardised)."""
+        from mmgraph.encoders.audio import read_audio
+
+        return self.log_mel(read_audio(payload, sample_rate=self.sample_rate)).T.astype(np.float32)
+
+    # ----------------------------------------------------------------------- fitted state
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "state_")
+
+    def _get_state(self) -> dict[str, np.ndarray]:
+        return dict(self.state_) if self._is_fitted() else {}
+
+    def _set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        expected = {"band_mean", "band_scale", *_GRU_KEYS}
+        if set(state) != expected:
+            raise SavedFileError(f"A {self.name!r} state holds {sorted(expected)}. Got {sorted(state)} instead.")
+        self.state_ = {key: np.asarray(state[key], dtype=np.float32) for key in sorted(expected)}
+        self._gru = None
+
+    def _module(self) -> Any:
+        """The GRU with the fitted weights (built once)."""
+        import torch
+
+        if getattr(self, "_gru", None) is None:
+            gru = torch.nn.GRU(self.n_mels, self.hidden_dim, batch_first=True)
+            gru.load_state_dict({key: torch.from_numpy(self.state_[key]) for key in _GRU_KEYS})
+            self._gru = gru.eval()
+        return self._gru
+
+    # ------------------------------------------------------------------------- training
+    def fit(self, payloads: Sequence[Any], *, progress: bool | None = None) -> GRULogMelEncoder:
+        """Learns the band statistics and the GRU from the (training) clips ``payloads``."""
+        import torch
+
+        items = self._as_list(payloads)
+        if not items:
+            raise DataError(f"{type(self).__name__}.fit needs at least one clip. Got none.")
+        frames: list[np.ndarray] = []
+        for _, batch in self._batches(items, list(range(len(items))), progress=progress, embed=lambda p: p):
+            frames.extend(batch)
+        stacked = np.concatenate(frames)
+        mean, std = stacked.mean(0), stacked.std(0)
+        scale = np.where(std > 1e-6, std, 1.0)
+        sequences = [torch.from_numpy((f - mean) / scale) for f in frames]
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            gru = torch.nn.GRU(self.n_mels, self.hidden_dim, batch_first=True)
+            head = torch.nn.Linear(self.hidden_dim, self.n_mels)
+            optimizer = torch.optim.Adam([*gru.parameters(), *head.parameters()], lr=self.lr)
+            self.loss_history_ = []  # the mean training loss of each epoch
+            # Clips of similar lengths share a batch (little padding); batches come in random order.
+            by_length = np.argsort([len(s) for s in sequences], kind="stable")
+            batches = [by_length[i : i + self.train_batch] for i in range(0, len(by_length), self.train_batch)]
+            for _ in range(self.epochs):
+                total, count = 0.0, 0
+                for b in torch.randperm(len(batches)).tolist():
+                    padded, lengths = _pad([sequences[i] for i in batches[b]])
+                    states, _ = gru(padded)
+                    predicted = head(states[:, : -self.shift])
+                    target = padded[:, self.shift :]
+                    # Frame t predicts frame t + shift where both lie inside the clip.
+                    mask = (torch.arange(padded.shape[1] - self.shift)[None] < (lengths - self.shift)[:, None])
+                    if not mask.any():
+                        continue
+                    loss = (predicted - target).abs().mean(-1)[mask].mean()
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    total, count = total + float(loss.detach()) * len(lengths), count + len(lengths)
+                self.loss_history_.append(total / max(count, 1))
+        state = {"band_mean": mean, "band_scale": scale}
+        state.update({key: value.detach().numpy() for key, value in gru.state_dict().items()})
+        self._set_state(state)
+        return self
+
+    # ------------------------------------------------------------------------- encoding
+    def _embed(self, prepared: list[np.ndarray]) -> np.ndarray:
+        import torch
+
+        mean, scale = self.state_["band_mean"], self.state_["band_scale"]
+        padded, lengths = _pad([torch.from_numpy((f - mean) / scale) for f in prepared])
+        with torch.no_grad():
+            states, _ = self._module()(padded)
+        inside = (torch.arange(padded.shape[1])[None] < lengths[:, None]).float()[..., None]
+        pooled = (states * inside).sum(1) / lengths[:, None]
+        last = states[torch.arange(len(prepared)), lengths - 1]
+        return torch.cat([pooled, last], dim=1).numpy()
+
+
+def _pad(sequences: list[Any]) -> tuple[Any, Any]:
+    """Sequences ``(t_i, d)`` zero-padded at the end to ``(b, max t_i, d)``, and their lengths."""
+    import torch
+
+    lengths = torch.tensor([len(s) for s in sequences])
+    return torch.nn.utils.rnn.pad_sequence(sequences, batch_first=True), lengths
+
+
+__all__ = ["GRULogMelEncoder"]
