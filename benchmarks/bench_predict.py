@@ -18,7 +18,7 @@ propagation once (*warm-up*). Times are medians of repeated calls. Writes
 ``benchmarks/results/predict-speed.md`` and ``.json``.
 
 Usage:
-    .venv/bin/python benchmarks/bench_predict.py [--repeats 5] [--threads 1]
+    .venv/bin/python benchmarks/bench_predict.py [--repeats 5] [--threads 1] [--models-dir DIR]
 """
 
 from __future__ import annotations
@@ -98,8 +98,12 @@ def _median_seconds(call, repeats: int) -> float:
 
 
 def _peak_rss() -> int:
-    """The process's peak resident memory so far, in bytes (``ru_maxrss`` is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's peak resident memory so far, in bytes: ``VmHWM``, which starts afresh at exec
+    (``ru_maxrss`` would carry the peak of the parent that forked it, here the one that trained)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: KiB on Linux, bytes on macOS
 
 
 def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
@@ -211,6 +215,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="calls per timing (the median is reported)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     parser.add_argument("--out", default=str(RESULTS / "predict-speed.md"), help="the Markdown table to write")
+    parser.add_argument("--models-dir", help="keep the fitted models here and measure them again on later calls "
+                        "(default: fit anew in a temporary folder)")
     parser.add_argument("--measure", nargs=3, metavar=("FOLDER", "SPEC", "PROPAGATION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -220,11 +226,16 @@ def main() -> None:
         return
     records = []
     with tempfile.TemporaryDirectory() as tmp:
+        models_dir = Path(args.models_dir or tmp)
         for name, fit, propagations in (("openmoji-text", fit_openmoji, [None]),
                                         ("synthetic-100k", fit_synthetic, [False, True])):
-            print(f"fitting {name} ...", file=sys.stderr)
-            folder = Path(tmp) / name
-            spec = fit(folder)
+            folder = models_dir / name
+            if (folder / "bench.json").exists():  # fitted by an earlier call with this --models-dir
+                spec = json.loads((folder / "bench.json").read_text())
+            else:
+                print(f"fitting {name} ...", file=sys.stderr)
+                spec = fit(folder)
+                atomic_write(folder / "bench.json", json.dumps(spec))
             for propagation in propagations:
                 label = name if propagation is None else f"{name}, propagation {'on' if propagation else 'off'}"
                 print(f"measuring {label} ...", file=sys.stderr)
