@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Every task x every model x 5 seeds under the evaluation protocol of BENCHMARKS.md, then
 # BENCHMARKS.md. About 2.5 hours on 2 cores (measured: the relation learner 80 min for 30 runs,
-# the baselines about 30 min a seed): two streams, one torch thread each.
+# the baselines about 30 min a seed before siamese-l2, autoencoder and late-fusion joined; the
+# autoencoder alone took 20 min on emoji-image-text, seed 0, on a loaded machine): two streams,
+# one torch thread each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${MMGRAPH_DATA:=$(cd .. && pwd)/shared/data}"
 export MMGRAPH_DATA
 TASKS=emoji-image-text,emoji-style,emoji-crosslingual,emoji-group,digits-audio-image,digits-audio-label
-BASELINES=cosine,siamese,fusion,attention-fusion,transfer,knn-transfer,logreg,label-transfer
+BASELINES=cosine,siamese,siamese-l2,autoencoder,fusion,attention-fusion,transfer,knn-transfer,late-fusion,logreg,label-transfer
 bench() { .venv/bin/mmgraph bench --tasks "$TASKS" --threads 1 --quiet "$@"; }
 bench --models "$BASELINES" --seed-list 0,1,2 --out benchmarks/results/baselines-a &
 { bench --models gnn --seeds 5 --out benchmarks/results/gnn
