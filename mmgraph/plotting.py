@@ -28,7 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
-from mmgraph.benchmark import METRICS, results_frame
+from mmgraph.benchmark import METRICS, completed_runs, results_frame
+from mmgraph.errors import ConfigError, DataError, MissingFileError, SavedFileError
 from mmgraph.io import atomic_write
 from mmgraph.typing import EdgeType, NodeType
 
@@ -47,7 +48,7 @@ def save_figure(figure: Figure, path: str | os.PathLike, *, dpi: int = 100) -> P
     """Writes ``figure`` as a PNG to ``path`` (whole or not at all) and returns the path."""
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"save_figure writes PNG files; the path must end in '.png'. Got {str(path)!r} instead.")
+        raise ConfigError(f"save_figure writes PNG files; the path must end in '.png'. Got {str(path)!r} instead.")
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi)
     return atomic_write(path, buffer.getvalue())
@@ -68,7 +69,7 @@ def _read_image(path: object, owner: str) -> np.ndarray:
     from PIL import Image
 
     if not isinstance(path, str | os.PathLike) or not Path(path).is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"{owner} shows image files; {path!r} is not an existing file. Give the path of a PNG or JPEG "
             "(a sample's 'path' in the dataset)."
         )
@@ -76,7 +77,7 @@ def _read_image(path: object, owner: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGBA"))
     except OSError as error:
-        raise ValueError(f"{owner} cannot read {str(path)!r} as an image ({error}). Give an image file.") from error
+        raise DataError(f"{owner} cannot read {str(path)!r} as an image ({error}). Give an image file.") from error
 
 
 def _grid(count: int, ncols: int) -> tuple[int, int]:
@@ -104,14 +105,14 @@ def image_grid(
     """
     images = list(images)
     if not images:
-        raise ValueError("image_grid needs at least one image. Got an empty list.")
+        raise DataError("image_grid needs at least one image. Got an empty list.")
     captions = [Path(p).name for p in images] if captions is None else list(captions)
     if len(captions) != len(images):
-        raise ValueError(
+        raise DataError(
             f"image_grid needs one caption per image. Got {len(captions)} captions for {len(images)} images."
         )
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"The 'ncols' parameter of image_grid must be a positive int. Got {ncols!r} instead.")
+        raise ConfigError(f"The 'ncols' parameter of image_grid must be a positive int. Got {ncols!r} instead.")
     rows, ncols = _grid(len(images), ncols)
     figure = Figure(figsize=(2.1 * ncols, 2.3 * rows + (0.4 if title else 0)), layout="constrained")
     axes = figure.subplots(rows, ncols, squeeze=False)
@@ -148,15 +149,15 @@ def link_gallery(
     """
     images = list(images)
     if not images:
-        raise ValueError("link_gallery needs at least one query image. Got an empty list.")
+        raise DataError("link_gallery needs at least one query image. Got an empty list.")
     if not isinstance(predictions, pd.DataFrame):
-        raise ValueError(
+        raise DataError(
             f"The 'predictions' of link_gallery must be the DataFrame predict_links returns. "
             f"Got {type(predictions).__name__} instead."
         )
     missing = [c for c in ("query", "rank", "score") if c not in predictions.columns]
     if missing or not {"payload", "id"} & set(predictions.columns):
-        raise ValueError(
+        raise DataError(
             f"The 'predictions' of link_gallery need the columns query, rank, score and payload or id "
             f"(as predict_links returns). Found {list(predictions.columns)}."
         )
@@ -164,13 +165,13 @@ def link_gallery(
     captions = None if captions is None else list(captions)
     for name, values in (("truth", truth), ("captions", captions)):
         if values is not None and len(values) != len(images):
-            raise ValueError(
+            raise DataError(
                 f"link_gallery needs one entry of {name!r} per image. Got {len(values)} for {len(images)} images."
             )
     asked = set(predictions["query"].tolist())
     lacking = [i for i in range(len(images)) if i not in asked]
     if lacking:
-        raise ValueError(
+        raise DataError(
             f"link_gallery has no prediction for the queries {lacking[:5]} (predictions hold queries "
             f"{sorted(asked)[:10]}). Give one image per query of predict_links, in the same order."
         )
@@ -197,11 +198,11 @@ def link_gallery(
 # ---------------------------------------------------------------------- the graph as data
 def _check_graph(graph: object, owner: str) -> HeteroData:
     if not isinstance(graph, HeteroData):
-        raise ValueError(
+        raise DataError(
             f"{owner} needs a torch_geometric HeteroData (a fitted model's graph_). Got {type(graph).__name__} instead."
         )
     if not graph.edge_types:
-        raise ValueError(f"{owner} needs a graph with edges; this one has no edge type.")
+        raise DataError(f"{owner} needs a graph with edges; this one has no edge type.")
     return graph
 
 
@@ -222,7 +223,7 @@ def plot_degrees(
     edge_types = list(graph.edge_types) if edge_types is None else [tuple(t) for t in edge_types]
     unknown = [t for t in edge_types if t not in graph.edge_types]
     if unknown or not edge_types:
-        raise ValueError(
+        raise DataError(
             f"plot_degrees: unknown or no edge types {unknown or edge_types}. The graph has {graph.edge_types}."
         )
     rows, ncols = _grid(len(edge_types), 2)
@@ -255,7 +256,7 @@ def component_table(graph: HeteroData, *, edge_types: Sequence[EdgeType] | None 
     edge_types = list(graph.edge_types) if edge_types is None else [tuple(t) for t in edge_types]
     unknown = [t for t in edge_types if t not in graph.edge_types]
     if unknown:
-        raise ValueError(f"component_table: unknown edge types {unknown}. The graph has {graph.edge_types}.")
+        raise DataError(f"component_table: unknown edge types {unknown}. The graph has {graph.edge_types}.")
     whole = nx.Graph(to_networkx(graph, with_features=False))
     rows = [("whole graph", whole)]
     for edge_type in edge_types:
@@ -290,11 +291,11 @@ def label_agreement(graph: HeteroData, labels: Mapping[NodeType, Sequence[object
     graph = _check_graph(graph, "label_agreement")
     for node_type, values in labels.items():
         if node_type not in graph.node_types:
-            raise ValueError(
+            raise DataError(
                 f"label_agreement got labels of {node_type!r}; the graph's node types are {graph.node_types}."
             )
         if len(values) != graph[node_type].num_nodes:
-            raise ValueError(
+            raise DataError(
                 f"label_agreement needs one label per {node_type!r} node: the graph has "
                 f"{graph[node_type].num_nodes}, got {len(values)}. Give them in graph order."
             )
@@ -317,7 +318,7 @@ def label_agreement(graph: HeteroData, labels: Mapping[NodeType, Sequence[object
         rows.append({"edge_type": f"{src} -{edge_type[1]}-> {dst}", "edges": int(known.sum()),
                      "same_label": share, "chance": chance})
     if not rows:
-        raise ValueError(
+        raise DataError(
             f"label_agreement found no edge type with labels at both ends (labels given for {sorted(labels)})."
         )
     return pd.DataFrame(rows)
@@ -326,7 +327,7 @@ def label_agreement(graph: HeteroData, labels: Mapping[NodeType, Sequence[object
 def plot_label_agreement(table: pd.DataFrame, *, path: str | os.PathLike | None = None) -> Figure:
     """Bars of :func:`label_agreement`: the share of edges whose ends share a label, and chance."""
     if not isinstance(table, pd.DataFrame) or not {"edge_type", "same_label", "chance"} <= set(table.columns):
-        raise ValueError(
+        raise DataError(
             "plot_label_agreement needs the DataFrame of label_agreement (columns edge_type, same_label, chance). "
             f"Got {type(table).__name__}" + (f" with {list(table.columns)}" if isinstance(table, pd.DataFrame) else "")
             + "."
@@ -372,10 +373,10 @@ def link_paths(
     if isinstance(graph, HeteroData):
         graph = to_networkx(graph, with_features=False)
     if not isinstance(graph, nx.Graph):
-        raise ValueError(f"link_paths needs a HeteroData or a networkx graph. Got {type(graph).__name__} instead.")
+        raise DataError(f"link_paths needs a HeteroData or a networkx graph. Got {type(graph).__name__} instead.")
     for name, node in (("query", query), ("candidate", candidate)):
         if tuple(node) not in graph:
-            raise ValueError(
+            raise DataError(
                 f"The {name} {node!r} of link_paths is not a node of the graph; give (node type, index) of a node "
                 "there (attach a new sample first)."
             )
@@ -408,7 +409,7 @@ def plot_paths(
     """
     paths = [list(p) for p in paths]
     if not paths or any(len(p) < 2 for p in paths):
-        raise ValueError(
+        raise DataError(
             f"plot_paths needs at least one path of two or more nodes. Got {len(paths)} path(s); "
             "link_paths returns none when the ends are further apart than its cutoff."
         )
@@ -451,7 +452,7 @@ def project(x: np.ndarray | torch.Tensor, *, method: str = "pca", seed: int = 0)
         x = x.detach().cpu().numpy()
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 2 or x.shape[0] < 3 or x.shape[1] < 2:
-        raise ValueError(
+        raise DataError(
             f"project needs a matrix of at least 3 rows and 2 columns (samples x features). Got shape {x.shape}."
         )
     if method == "pca":
@@ -459,7 +460,7 @@ def project(x: np.ndarray | torch.Tensor, *, method: str = "pca", seed: int = 0)
     if method == "tsne":
         perplexity = min(30.0, (x.shape[0] - 1) / 3)
         return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(x)
-    raise ValueError(f"The 'method' of project must be 'pca' or 'tsne'. Got {method!r} instead.")
+    raise ConfigError(f"The 'method' of project must be 'pca' or 'tsne'. Got {method!r} instead.")
 
 
 def plot_projections(
@@ -486,16 +487,16 @@ def plot_projections(
         path: also write the figure to this PNG.
     """
     if not spaces:
-        raise ValueError("plot_projections needs at least one feature space. Got none.")
+        raise DataError("plot_projections needs at least one feature space. Got none.")
     labels = ["" if v is None or v != v else str(v) for v in labels]
     for name, x in spaces.items():
         if len(x) != len(labels):
-            raise ValueError(
+            raise DataError(
                 f"plot_projections needs one label per row: the space {name!r} has {len(x)} rows, "
                 f"got {len(labels)} labels."
             )
     if isinstance(max_labels, bool) or not isinstance(max_labels, int) or max_labels < 1:
-        raise ValueError(
+        raise ConfigError(
             f"The 'max_labels' parameter of plot_projections must be a positive int. Got {max_labels!r} instead."
         )
     counts = pd.Series([v for v in labels if v]).value_counts()
@@ -534,7 +535,7 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
     folder = Path(folder)
     files = sorted(folder.glob("results.json")) + sorted(folder.glob("*/results.json"))
     if not files:
-        raise ValueError(
+        raise DataError(
             f"read_benchmark_results found no results.json in {str(folder)!r} nor in its sub-folders. "
             "Give the --out folder of `mmgraph bench` (or a folder of such folders)."
         )
@@ -543,10 +544,12 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
         try:
             records = json.loads(file.read_text())
         except json.JSONDecodeError as error:
-            raise ValueError(f"{str(file)!r} is not valid JSON ({error}); was it written by mmgraph bench?") from error
+            raise SavedFileError(
+                f"{str(file)!r} is not valid JSON ({error}); was it written by mmgraph bench?"
+            ) from error
         if not isinstance(records, list) or not all(isinstance(r, dict) and {"task", "model", "seed", "kind"} <= set(r)
                                                     for r in records):
-            raise ValueError(
+            raise SavedFileError(
                 f"{str(file)!r} is not a list of `mmgraph bench` records (each with task, kind, model and seed)."
             )
         latest.update({(r["task"], r["model"], r["seed"]): r for r in records})
@@ -561,16 +564,16 @@ SERIES: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 def _check_frame(frame: object, owner: str) -> pd.DataFrame:
-    needed = {"task", "kind", "model", "seed", "skipped"}
+    needed = {"task", "kind", "model", "seed", "skipped", "error"}
     if not isinstance(frame, pd.DataFrame) or not needed <= set(frame.columns):
-        raise ValueError(
+        raise DataError(
             f"{owner} needs the DataFrame of read_benchmark_results or mmgraph.benchmark.benchmark "
             f"(columns {sorted(needed)} and metrics). Got {type(frame).__name__}"
             + (f" with columns {list(frame.columns)}" if isinstance(frame, pd.DataFrame) else "") + "."
         )
-    ran = frame[frame["skipped"].isna()]
+    ran = completed_runs(frame)
     if ran.empty:
-        raise ValueError(f"{owner}: no run in the frame has results ({len(frame)} rows, all skipped or none).")
+        raise DataError(f"{owner}: no run in the frame has results ({len(frame)} rows, all skipped, failed or none).")
     return ran
 
 
@@ -633,7 +636,7 @@ def _tasks(ran: pd.DataFrame, tasks: Sequence[str] | None, owner: str) -> list[s
     tasks = list(tasks)
     unknown = [t for t in tasks if t not in present]
     if unknown or not tasks:
-        raise ValueError(f"{owner}: unknown or no tasks {unknown or tasks}. The frame has results for {present}.")
+        raise DataError(f"{owner}: unknown or no tasks {unknown or tasks}. The frame has results for {present}.")
     return tasks
 
 
