@@ -203,9 +203,11 @@ class GNNModel(RelationModel):
         return src, dst
 
     def _link_signal(self, space: NodeType, x: Tensor) -> Tensor:
-        """Features of ``space`` centred on its training rows' mean, at unit length."""
-        mean = self.graph_[space].x[self.train_rows_[space]].float().mean(0)
-        return F.normalize(x.float() - mean, dim=1)
+        """Features of ``space`` centred on its training rows' mean (computed once), at unit length."""
+        centres = self._embedded.setdefault("centres", {})
+        if space not in centres:
+            centres[space] = self.graph_[space].x[self.train_rows_[space]].float().mean(0)
+        return F.normalize(x.float() - centres[space], dim=1)
 
     def _propagate(
         self, h: dict[NodeType, Tensor], *, links: bool, labels: bool
