@@ -58,7 +58,9 @@ def load_synthetic(
     rng = np.random.default_rng(seed)
     centres = rng.normal(0.0, 2.0, size=(num_classes, dim))
     classes = rng.integers(0, num_classes, size=num_items)
-    latent = centres[classes] + rng.normal(0.0, 1.0, size=(num_items, dim))
+    latent = np.empty((num_items, dim), dtype=np.float64)
+    for rows in _chunks(num_items, dim):  # the same draws as one call, without a second full-size array
+        latent[rows] = centres[classes[rows]] + rng.normal(0.0, 1.0, size=(rows.stop - rows.start, dim))
     linked = rng.permutation(num_items) < round(link_fraction * num_items)
     width = len(str(num_items - 1))
     names = [f"{i:0{width}d}" for i in range(num_items)]
@@ -66,7 +68,9 @@ def load_synthetic(
     tables, features = [], {}
     for modality in modalities:
         projection = rng.normal(0.0, 1.0 / np.sqrt(dim), size=(dim, dim))
-        features[modality] = latent @ projection + noise * rng.normal(size=(num_items, dim))
+        x = features[modality] = np.empty((num_items, dim), dtype=np.float32)
+        for rows in _chunks(num_items, dim):
+            x[rows] = latent[rows] @ projection + noise * rng.normal(size=(rows.stop - rows.start, dim))
         tables.append(
             pd.DataFrame(
                 {
@@ -84,3 +88,10 @@ def load_synthetic(
     return MultimodalDataset(
         pd.concat(tables, ignore_index=True), name="synthetic", features=features
     )
+
+
+def _chunks(num_rows: int, dim: int) -> list[slice]:
+    """Row blocks of about 2**22 values: a million samples are generated without float64 copies
+    of every feature matrix (a normal draw in blocks gives the same numbers as one draw)."""
+    step = max(1, 2**22 // max(dim, 1))
+    return [slice(start, min(start + step, num_rows)) for start in range(0, num_rows, step)]
