@@ -28,8 +28,6 @@ import datetime
 import json
 import os
 import platform
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from measure import median_seconds, peak_rss
 
 from mmgraph.io import atomic_write
 
@@ -88,24 +87,6 @@ def fit_synthetic(folder: Path) -> dict:
 
 
 # ---------------------------------------------------------------------- measuring (child process)
-def _median_seconds(call, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _peak_rss() -> int:
-    """This process's peak resident memory so far, in bytes: ``VmHWM``, which starts afresh at exec
-    (``ru_maxrss`` would carry the peak of the parent that forked it, here the one that trained)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: KiB on Linux, bytes on macOS
-
-
 def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
     """Runs in a fresh process: load the folder, then time encoding, attaching and scoring."""
     from mmgraph.predict import Predictor
@@ -113,7 +94,7 @@ def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
     start = time.perf_counter()
     predictor = Predictor.load(folder)
     load_seconds = time.perf_counter() - start
-    load_rss = _peak_rss()
+    load_rss = peak_rss()
     model, train = predictor.model, predictor.train
     if propagation:
         model.chosen_ = {"weights": (1.0, 1.0), "alpha": 0.1, "steps": 10}
@@ -133,7 +114,7 @@ def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
     start = time.perf_counter()
     model.scorer({modality: features[:1]})  # the training graph's representations and propagation
     warm_up = time.perf_counter() - start
-    warm_up_rss = _peak_rss()
+    warm_up_rss = peak_rss()
     rows = []
     for size in (1, BATCH):
         batch = features[:size]
@@ -148,16 +129,16 @@ def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
             return scorer.link_scores(edge_type, query, candidates, reverse=reverse).topk(10, dim=1)
 
         times = {
-            "encode": _median_seconds(encode[size], repeats) if size in encode else None,
-            "attach": _median_seconds(attach, repeats),
-            "score": _median_seconds(score, repeats),
+            "encode": median_seconds(encode[size], repeats) if size in encode else None,
+            "attach": median_seconds(attach, repeats),
+            "score": median_seconds(score, repeats),
         }
         rows.append({"batch": size, **times})
     size_bytes = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
     return {
         "load_seconds": load_seconds, "warm_up_seconds": warm_up, "folder_bytes": size_bytes,
         "candidates": int(candidates.numel()),
-        "load_rss_bytes": load_rss, "warm_up_rss_bytes": warm_up_rss, "peak_rss_bytes": _peak_rss(),
+        "load_rss_bytes": load_rss, "warm_up_rss_bytes": warm_up_rss, "peak_rss_bytes": peak_rss(),
         "rows": rows,
     }
 
