@@ -30,6 +30,10 @@ LINK_EDGE_WEIGHT = 3.0  # weight of a known link beside similarity edges in the 
 # Restart probabilities of label smoothing (1.0: the label head's predictions unchanged).
 LABEL_ALPHAS: tuple[float, ...] = (1.0, 0.8, 0.5, 0.2)
 LABEL_STEPS = 10
+# Weights of the hubness correction of link scores (CSLS, Conneau et al. 2018): a candidate's score
+# minus this weight times its mean score over its HUBNESS_NEIGHBOURS best training queries.
+HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+HUBNESS_NEIGHBOURS = 10
 
 
 @dataclass
@@ -39,6 +43,8 @@ class GNNConfig(RelationLearnerConfig):
     k: int = 10  # similarity neighbours per node in the graph (and for an attached new sample)
     propagation: bool = True  # refine the learned scores by propagation, chosen on validation
     propagation_temperature: float = 0.05  # sharpness of similarity edges in the propagation
+    # correct link scores for hubness (CSLS), its weight chosen on validation after the propagation
+    hubness: bool = True
 
 
 class GNNModel(RelationModel):
@@ -56,6 +62,12 @@ class GNNModel(RelationModel):
     edges (APPNP-style); label predictions are smoothed over the graph, Correct-and-Smooth
     style, with training labels clamped. The weights and the propagation settings are chosen on
     validation; "learned score only" is always among them.
+
+    Link scores are then corrected for hubness, as CSLS does in cross-lingual word translation: a
+    map fitted on training pairs pulls every query towards a few candidates, which then rank high
+    everywhere. A candidate's score loses ``beta`` times its mean score over the
+    ``HUBNESS_NEIGHBOURS`` training queries that score it highest; ``beta`` (0 among the choices)
+    is chosen on validation.
     """
 
     name = "gnn"
@@ -69,7 +81,7 @@ class GNNModel(RelationModel):
             {k: v for k, v in dataclasses.asdict(self.settings).items() if k in learner_fields}
         )
         self.builder = GraphBuilder(k=self.settings.k)
-        self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0}
+        self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
 
     # ------------------------------------------------------------------ fitting
     def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
@@ -99,6 +111,8 @@ class GNNModel(RelationModel):
         self._embedded = None
         if self.settings.propagation and validate is not None:
             self._choose(validate, links=train.kind == "link", metric=metric)
+        if self.settings.hubness and validate is not None and train.kind == "link":
+            self._choose_hubness(validate, metric)
 
     def _choose(self, validate: Validate, *, links: bool, metric: str) -> None:
         """Picks the propagation settings and weights with the best validation score."""
@@ -118,9 +132,23 @@ class GNNModel(RelationModel):
         best = grid_search(settings, evaluate, keys=(metric,), desc="propagation")
         if metric in best:
             alpha, steps, weights = best[metric].setting
-            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps, "val": best[metric].score}
+            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps, "hubness": 0.0,
+                            "val": best[metric].score}
         else:
-            self.chosen_ = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0}
+            self.chosen_ = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
+
+    def _choose_hubness(self, validate: Validate, metric: str) -> None:
+        """Picks the hubness correction's weight with the best validation score (the rest as chosen)."""
+        chosen = dict(self.chosen_)
+
+        def evaluate(weight: float) -> dict[str, float]:
+            self.chosen_ = {**chosen, "hubness": weight}
+            return validate(self)
+
+        best = grid_search(HUBNESS_WEIGHTS, evaluate, keys=(metric,), desc="hubness")
+        self.chosen_ = {**chosen, "hubness": best[metric].setting if metric in best else 0.0}
+        if metric in best:
+            self.chosen_["val"] = best[metric].score
 
     # ------------------------------------------------------------------ scoring
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> _GNNScorer:
@@ -160,7 +188,14 @@ class GNNModel(RelationModel):
                 start = torch.softmax(self.learner.label_logits({node_type: h_new}, node_type), dim=1)
                 out = self._propagation().extend(labels, node_type, start, neighbours, cosine, **self._steps())
                 labels[node_type] = torch.cat([labels[node_type], out])
-        return _GNNScorer(self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"])
+        scorer = _GNNScorer(self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"])
+        if c.get("hubness", 0.0) and self.learner.target_edge_types_:
+            hubs = cache.setdefault("hubs", {}).setdefault(
+                (c["alpha"], c["steps"], tuple(c["weights"])), {}
+            )  # the training candidates' hub scores, kept while the weights and the propagation stay
+            num_view = {t: self.graph_[t].num_nodes for t in self.graph_.node_types}
+            scorer = _HubnessCorrected(scorer, c["hubness"], self.train_rows_, num_view, hubs)
+        return scorer
 
     def _extended(self, new: Mapping[NodeType, Tensor] | None) -> dict[NodeType, tuple[Tensor, ...]]:
         """Per new node type: features, neighbours in the graph, their cosines and representations
@@ -289,6 +324,44 @@ class _GNNScorer:
         if self.labels is not None:
             return self.labels[node_type].argmax(dim=1)
         return self.learner.label_logits(self.h, node_type).argmax(dim=1)
+
+
+class _HubnessCorrected:
+    """Link scores minus ``weight`` times each candidate's hub score: its mean score over the
+    ``HUBNESS_NEIGHBOURS`` training queries that score it highest (CSLS). ``hubs`` keeps the hub
+    scores of the training view's candidates across scorers; a new candidate's are computed here."""
+
+    def __init__(self, base: _GNNScorer, weight: float, train_rows: Mapping[NodeType, Tensor],
+                 num_view: Mapping[NodeType, int], hubs: dict[tuple[EdgeType, bool], Tensor]) -> None:
+        self.base, self.weight, self.train_rows, self.num_view, self.hubs = base, weight, train_rows, num_view, hubs
+        self._new_hubs: dict[tuple[EdgeType, bool], Tensor] = {}
+
+    def _hub_scores(self, edge_type: EdgeType, candidates: Tensor, reverse: bool) -> Tensor:
+        query_type, cand_type = (edge_type[2], edge_type[0]) if reverse else (edge_type[0], edge_type[2])
+        queries = self.train_rows[query_type]
+        num_view = self.num_view[cand_type]
+        num_all = self.base.h[cand_type].shape[0]
+        key = (edge_type, reverse)
+
+        def compute(nodes: Tensor) -> Tensor:
+            out = []
+            for part in nodes.split(4096):
+                scores = self.base.link_scores(edge_type, queries, part, reverse=reverse)
+                out.append(scores.topk(min(HUBNESS_NEIGHBOURS, scores.shape[0]), dim=0).values.mean(0))
+            return torch.cat(out) if out else torch.zeros(0)
+
+        if key not in self.hubs:
+            self.hubs[key] = compute(torch.arange(num_view))
+        if key not in self._new_hubs:
+            self._new_hubs[key] = compute(torch.arange(num_view, num_all))
+        return torch.cat([self.hubs[key], self._new_hubs[key]])[candidates]
+
+    def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
+        scores = self.base.link_scores(edge_type, query, candidates, reverse=reverse)
+        return scores - self.weight * self._hub_scores(edge_type, candidates, reverse)
+
+    def predict_labels(self, node_type: NodeType) -> Tensor:
+        return self.base.predict_labels(node_type)
 
 
 def _labels_with_borrowed(train: TrainView) -> tuple[dict[NodeType, Tensor], dict[NodeType, Tensor]]:

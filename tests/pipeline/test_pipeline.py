@@ -110,3 +110,33 @@ def test_propagation_is_chosen_on_validation(synthetic) -> None:
     assert plain.model_config["propagation_chosen"]["weights"] == (0.0, 0.0)
     # The choice includes "learned score only", so validation can only improve on it.
     assert chosen["val"] >= plain.fitted.learner.best_val_ - 1e-9
+
+
+def test_hubness_correction_is_chosen_on_validation_and_is_csls(synthetic) -> None:
+    import torch
+
+    from mmgraph.models.gnn_model import HUBNESS_NEIGHBOURS, HUBNESS_WEIGHTS
+
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options={"epochs": 20})
+    model, prepared = result.fitted, result.prepared
+    chosen = dict(model.chosen_)
+    assert chosen["hubness"] in HUBNESS_WEIGHTS
+    new = prepared.new_samples("val")
+    edge_type = prepared.train_view().target_edge_type
+    model.chosen_ = {**chosen, "hubness": 0.0}
+    base = model.scorer(new)
+    model.chosen_ = {**chosen, "hubness": 0.5}
+    corrected = model.scorer(new)
+    num_a, num_b = base.h["a"].shape[0], base.h["b"].shape[0]
+    query, candidates = torch.arange(num_a), torch.arange(num_b)
+    # By hand: each candidate's mean over its 10 best training queries (the training view's rows of "a").
+    train_scores = base.link_scores(edge_type, model.train_rows_["a"], candidates, reverse=False)
+    hub = train_scores.topk(HUBNESS_NEIGHBOURS, dim=0).values.mean(0)
+    expected = base.link_scores(edge_type, query, candidates, reverse=False) - 0.5 * hub
+    assert torch.allclose(corrected.link_scores(edge_type, query, candidates, reverse=False), expected, atol=1e-5)
+    # Without the correction the validation score can only be lower or equal: 0 is among the choices.
+    plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
+                     model_options={"epochs": 20, "hubness": False})
+    assert plain.model_config["propagation_chosen"]["hubness"] == 0.0
+    assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
