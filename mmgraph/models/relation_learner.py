@@ -51,9 +51,9 @@ class RelationLearnerConfig:
     # Most supervised links in one in-batch softmax. A step's supervised links are split into
     # chunks of at most this many (the loss is the mean over chunks), so the logits and masks
     # hold at most batch_size^2 entries whatever the training pool. 4096 is above the supervised
-    # pool of every benchmark task (at most 2313 links, digits-audio-image, over 300 steps and 5 seeds;
-    # the emoji and openmoji tasks under 900): those are one chunk, trained
-    # exactly as with one softmax over the whole pool (no reordering, no extra random draws).
+    # pool of every benchmark task (at most 2313 links on digits-audio-image over 300 steps and
+    # 5 seeds; under 900 on the emoji and openmoji tasks): each is one chunk, trained exactly
+    # as with one softmax over the whole pool (no reordering, no extra random draws).
     batch_size: int = 4096
     # Extra candidates per supervised query, drawn from the similarity-graph neighbours of its
     # true target (plausible confusions); true links among them are masked. 0: in-batch only.
