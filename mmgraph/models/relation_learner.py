@@ -57,6 +57,8 @@ class RelationLearnerConfig:
     batch_size: int = 4096
     # Extra candidates per supervised query, drawn from the similarity-graph neighbours of its
     # true target (plausible confusions); true links among them are masked. 0: in-batch only.
+    # Unlike in-batch candidates, a neighbour may keep links the model reads in that step; its
+    # effect on quality is not measured yet, hence off by default.
     hard_negatives: int = 0
     eval_every: int = 5  # epochs between validation checks (when a validation function is given)
     patience: int = 6  # validation checks without improvement before stopping early
