@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from mmgraph.data.dataset import SPLIT_NAMES, MultimodalDataset
-from mmgraph.data.known import KnownPairs
+from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.data.split import DatasetSplit, _matches
 from mmgraph.data.task import CANDIDATE_SETS, Task
 from mmgraph.errors import DataError, NotApplicableError
@@ -194,12 +194,14 @@ class LinkQueries:
         candidate_set: the candidate set's name.
         links: ``[query, answer]`` scoring indices of the evaluated links.
         candidates: the scoring indices of the candidates, the same for every query.
-        known: every true ``[query, answer]`` pair among indexable nodes, for filtered ranking.
+        known: every true ``[query, answer]`` pair among indexable nodes, for filtered ranking;
+            for a same-label relation, a :class:`SameLabelPairs` over the scoring indices
+            instead (the pairs are never materialised: there are about ``n^2 / num_classes``).
         num_query: size of the query side's scoring index space.
         num_answer: size of the answer side's scoring index space.
 
     Shapes:
-        links: ``(2, n)``; candidates: ``(c,)``; known: ``(2, m)``.
+        links: ``(2, n)``; candidates: ``(c,)``; known: ``(2, m)`` (or labels of both sides).
     """
 
     edge_type: EdgeType
@@ -207,7 +209,7 @@ class LinkQueries:
     candidate_set: str
     links: Tensor
     candidates: Tensor
-    known: Tensor
+    known: Tensor | SameLabelPairs
     num_query: int
     num_answer: int
 
@@ -224,7 +226,10 @@ class LinkQueries:
     def answer_type(self) -> NodeType:
         return self.edge_type[0] if self.reverse else self.edge_type[2]
 
-    def known_pairs(self) -> KnownPairs:
+    def known_pairs(self) -> KnownPairs | SameLabelPairs:
+        """The true pairs, as a lookup (:class:`KnownPairs` or :class:`SameLabelPairs`)."""
+        if isinstance(self.known, SameLabelPairs):
+            return self.known
         return KnownPairs(self.known, num_query=self.num_query, num_target=self.num_answer)
 
 
@@ -383,10 +388,34 @@ class PreparedTask:
 
     @cached_property
     def _true_pairs(self) -> np.ndarray:
-        """Every true pair of the target type, dataset node indices ``(2, m)``."""
-        if self.task.same_label_is_link:
-            return _same_label_pairs(self.dataset, self.target_edge_type)
+        """Every true pair of the target type, dataset node indices ``(2, m)`` (a relation given by
+        links; a same-label relation is answered from the labels, see :meth:`_known`)."""
         return self.dataset.links_by_type().get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))
+
+    @cached_property
+    def _label_codes(self) -> dict[NodeType, np.ndarray]:
+        """Per modality of the target type, each sample's label as an int shared by both sides (-1: none)."""
+        src, _, dst = self._link_type()
+        labels = {m: self.dataset.labels(m) for m in (src, dst)}
+        values = set().union(*(set(v) for v in labels.values())) - {None}
+        code = {v: i for i, v in enumerate(sorted(values, key=str))}
+        return {m: np.array([code.get(v, -1) for v in raw], dtype=np.int64) for m, raw in labels.items()}
+
+    def _known(self, q: int, query_index: np.ndarray, answer_index: np.ndarray) -> Tensor | SameLabelPairs:
+        """The true ``[query, answer]`` pairs among scorable nodes, in scoring indices; ``q`` is the
+        query side (0: sources) of the target type."""
+        if not self.task.same_label_is_link:
+            true = self._true_pairs[[q, 1 - q]]
+            true = np.stack([query_index[true[0]], answer_index[true[1]]])
+            return torch.as_tensor(true[:, (true >= 0).all(0)])
+        src, _, dst = self._link_type()
+        sides = []
+        for modality, index in ((src, dst)[q], query_index), ((src, dst)[1 - q], answer_index):
+            labels = np.full(int(index.max()) + 1, -1, dtype=np.int64)
+            scorable = index >= 0
+            labels[index[scorable]] = self._label_codes[modality][scorable]
+            sides.append(torch.as_tensor(labels))
+        return SameLabelPairs(*sides)
 
     def candidates(self, part: str, candidate_set: str | None = None, *, direction: str = "src->dst") -> np.ndarray:
         """Dataset node indices of the answer side's candidates in one direction.
@@ -439,14 +468,11 @@ class PreparedTask:
             if not asked.any():
                 continue
             query_index, answer_index = self.scoring_index(query_type, part), self.scoring_index(answer_type, part)
-            true = self._true_pairs[[q, a]]
-            true = np.stack([query_index[true[0]], answer_index[true[1]]])
-            true = true[:, (true >= 0).all(0)]
             links = np.stack([query_index[pairs[q][asked]], answer_index[pairs[a][asked]]])
             out[direction] = LinkQueries(
                 edge_type=edge_type, direction=direction, candidate_set=candidate_set,
                 links=torch.as_tensor(links), candidates=torch.as_tensor(answer_index[candidates]),
-                known=torch.as_tensor(true), num_query=int(query_index.max()) + 1,
+                known=self._known(q, query_index, answer_index), num_query=int(query_index.max()) + 1,
                 num_answer=int(answer_index.max()) + 1,
             )
         return out
@@ -496,14 +522,3 @@ def _target_edge_type(task: Task, dataset: MultimodalDataset) -> EdgeType | None
             f"{task.target!r}: {types}. Give the links one relation name."
         )
     return types[0]
-
-
-def _same_label_pairs(dataset: MultimodalDataset, edge_type: EdgeType) -> np.ndarray:
-    src_labels = dataset.labels(edge_type[0])
-    dst_labels = dataset.labels(edge_type[2])
-    pairs = []
-    for label in set(src_labels) - {None}:
-        s = np.flatnonzero(src_labels == label)
-        d = np.flatnonzero(dst_labels == label)
-        pairs.append(np.stack(np.meshgrid(s, d, indexing="ij")).reshape(2, -1))
-    return np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)

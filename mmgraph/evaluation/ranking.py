@@ -22,7 +22,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from torch import Tensor
 
 from mmgraph.checks import check_positive_int
-from mmgraph.data.known import KnownPairs
+from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.errors import ConfigError, DataError
 
 Direction = Literal["src->dst", "dst->src"]
@@ -158,7 +158,7 @@ def link_ranks(
     *,
     num_src: int,
     num_dst: int,
-    known_edges: Tensor,
+    known_edges: Tensor | SameLabelPairs,
     direction: Direction = "src->dst",
     candidates: Tensor | None = None,
     batch_size: int = 1024,
@@ -168,6 +168,8 @@ def link_ranks(
 
     See :func:`evaluate_link_ranking` for the meaning of the arguments; ``candidates`` is the
     pool of the side being ranked (targets for ``"src->dst"``, sources for ``"dst->src"``).
+    ``known_edges`` may also be a :class:`SameLabelPairs` (sources to targets): a same-label
+    relation, filtered from the labels without materialising its pairs.
 
     Shapes:
         test_edges: ``(2, n)``, known_edges: ``(2, m)``, candidates: ``(num_candidates,)``,
@@ -183,12 +185,20 @@ def link_ranks(
             f"Got {direction!r} instead."
         )
     _check_edges(test_edges, "test_edges", where, num_src, num_dst, allow_empty=False)
-    _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
     device = test_edges.device
     test_edges = test_edges.long()
-    known_edges = known_edges.cpu().long()
-    # KnownPairs works on the CPU; its answers are moved to ``device`` where they meet the scores.
-    known = KnownPairs(known_edges, num_query=num_src, num_target=num_dst)
+    # The known pairs are looked up on the CPU; their masks are moved to ``device`` where they meet the scores.
+    if isinstance(known_edges, SameLabelPairs):
+        if (known_edges.num_query, known_edges.num_target) != (num_src, num_dst):
+            raise DataError(
+                f"The SameLabelPairs given to {where} must label num_src={num_src} sources and num_dst={num_dst} "
+                f"targets. Got {known_edges.num_query} and {known_edges.num_target} instead."
+            )
+        known = known_edges
+    else:
+        _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
+        known_edges = known_edges.cpu().long()
+        known = KnownPairs(known_edges, num_query=num_src, num_target=num_dst)
     _check_test_in_known(test_edges, known, where)
 
     if direction == "src->dst":
@@ -197,7 +207,10 @@ def link_ranks(
     else:
         query, target = test_edges[1], test_edges[0]
         num_query, num_target, side = num_dst, num_src, "source"
-        known = KnownPairs(known_edges.flip(0), num_query=num_query, num_target=num_target)
+        if isinstance(known, SameLabelPairs):
+            known = known.flip()
+        else:
+            known = KnownPairs(known_edges.flip(0), num_query=num_query, num_target=num_target)
 
     # ``position[node]`` is the column of ``node`` in the scores, -1 if it is not in the pool.
     if candidates is None:
@@ -232,11 +245,15 @@ def link_ranks(
         _check_scores(scores, len(batch_query), num_candidates, direction)
         scores = scores.detach()
 
-        row, other_target = known.targets_of(batch_query.cpu())
-        row, column = row.to(device), position[other_target.to(device)]
-        in_pool = column >= 0
-        mask = torch.zeros(len(batch_query), num_candidates, dtype=torch.bool, device=device)
-        mask[row[in_pool], column[in_pool]] = True
+        if isinstance(known, SameLabelPairs):
+            pool = torch.arange(num_target) if candidates is None else candidates.cpu()
+            mask = known.mask(batch_query.cpu(), pool).to(device)
+        else:
+            row, other_target = known.targets_of(batch_query.cpu())
+            row, column = row.to(device), position[other_target.to(device)]
+            in_pool = column >= 0
+            mask = torch.zeros(len(batch_query), num_candidates, dtype=torch.bool, device=device)
+            mask[row[in_pool], column[in_pool]] = True
         ranks.append(rank_of_true(scores, batch_true, mask, kind=kind).cpu())
     return torch.cat(ranks)
 
@@ -428,7 +445,7 @@ def sample_negatives(
     return torch.stack([src, dst])
 
 
-def _check_test_in_known(test_edges: Tensor, known: KnownPairs, where: str) -> None:
+def _check_test_in_known(test_edges: Tensor, known: KnownPairs | SameLabelPairs, where: str) -> None:
     """Raises unless every test link is in ``known`` (pairs ``(source, target)``)."""
     missing = ~known.contains(test_edges[0].cpu(), test_edges[1].cpu())
     if missing.any():

@@ -2,6 +2,10 @@
 
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.masking import MaskedBatch, cold_start_batch
+from mmgraph.training.negatives import SimilarNeighbours, split_links
 from mmgraph.training.selection import Choice, EarlyStopper, grid_search
 
-__all__ = ["Checkpoint", "Choice", "EarlyStopper", "MaskedBatch", "cold_start_batch", "grid_search"]
+__all__ = [
+    "Checkpoint", "Choice", "EarlyStopper", "MaskedBatch", "SimilarNeighbours", "cold_start_batch", "grid_search",
+    "split_links",
+]

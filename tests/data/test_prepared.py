@@ -3,14 +3,17 @@ that holds nothing held out, and no score above chance for a model that reads no
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from mmgraph.data import CANDIDATE_SETS, MultimodalDataset, Task, split_dataset
+from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.data.prepared import PreparedTask
-from mmgraph.evaluation.evaluator import evaluate_link_queries
+from mmgraph.evaluation.evaluator import evaluate_link_auc, evaluate_link_queries
 from mmgraph.testing import tiny_dataset
 
 
@@ -85,7 +88,7 @@ def test_every_query_is_cold_in_every_split_mode(mode: str, seed: int, setting: 
     assert check_cold(prepared) > 0
     if same_label:  # every same-label pair is known, so filtered ranking never punishes another true answer
         for queries in prepared.link_queries("test").values():
-            assert queries.known.shape[1] >= queries.links.shape[1]
+            assert len(queries.known_pairs()) >= queries.links.shape[1]
 
 
 def test_warm_links_of_a_held_out_sample_are_not_asked() -> None:
@@ -217,3 +220,58 @@ def named_tasks(data_root) -> dict[str, PreparedTask]:
         features = {m: torch.zeros(len(dataset.node_ids(m)), 1) for m in dataset.modalities}
         out[name] = PreparedTask(task, dataset, split, features)
     return out
+
+
+# ---------------------------------------------------------------------- same-label relations as labels
+def _same_label_pairs(dataset: MultimodalDataset, edge_type) -> np.ndarray:
+    """Every (source, target) pair sharing a label, materialised: what PreparedTask used to hold."""
+    src_labels = dataset.labels(edge_type[0])
+    dst_labels = dataset.labels(edge_type[2])
+    pairs = []
+    for label in set(src_labels) - {None}:
+        s = np.flatnonzero(src_labels == label)
+        d = np.flatnonzero(dst_labels == label)
+        pairs.append(np.stack(np.meshgrid(s, d, indexing="ij")).reshape(2, -1))
+    return np.concatenate(pairs, axis=1) if pairs else np.zeros((2, 0), dtype=np.int64)
+
+
+def _materialised(prepared: PreparedTask, part: str, queries) -> torch.Tensor:
+    """The known pairs of ``queries`` as the materialised pairs gave them, in scoring indices."""
+    q = 1 if queries.reverse else 0
+    query_index = prepared.scoring_index(queries.query_type, part)
+    answer_index = prepared.scoring_index(queries.answer_type, part)
+    true = _same_label_pairs(prepared.dataset, queries.edge_type)[[q, 1 - q]]
+    true = np.stack([query_index[true[0]], answer_index[true[1]]])
+    return torch.as_tensor(true[:, (true >= 0).all(0)])
+
+
+def _tied_scores(edge_type, query, candidates, *, reverse):
+    """Scores of a fixed function of the pair, rounded so that ties occur."""
+    value = torch.sin(query[:, None].double() * 7.31 + candidates[None, :].double() * 1.13 + reverse)
+    return (value * 4).round()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("setting", ["inductive", "transductive"])
+def test_same_label_truth_from_labels_equals_every_pair_materialised(seed: int, setting: str) -> None:
+    prepared = _tiny_task("group", seed, same_label=True)
+    prepared = PreparedTask(prepared.task, prepared.dataset, prepared.split, prepared.features, setting=setting)
+    compared = 0
+    for part in ("val", "test"):
+        for candidate_set in CANDIDATE_SETS:
+            asked = prepared.link_queries(part, candidate_set)
+            before = {}
+            for direction, queries in asked.items():
+                assert isinstance(queries.known, SameLabelPairs)
+                pairs = _materialised(prepared, part, queries)
+                old = KnownPairs(pairs, num_query=queries.num_query, num_target=queries.num_answer)
+                everyone = torch.arange(queries.num_query), torch.arange(queries.num_answer)
+                assert torch.equal(queries.known_pairs().mask(*everyone), old.mask(*everyone))
+                assert len(queries.known_pairs()) == len(old)
+                before[direction] = dataclasses.replace(queries, known=pairs)
+                compared += 1
+            assert evaluate_link_queries(_tied_scores, asked) == evaluate_link_queries(_tied_scores, before)
+            auc = evaluate_link_auc(_tied_scores, asked, seed=seed)
+            assert auc == evaluate_link_auc(_tied_scores, before, seed=seed)
+    assert compared > 0
+

@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch_geometric.data import HeteroData
 
+from mmgraph.data.known import KnownPairs
 from mmgraph.errors import NotFittedError
 from mmgraph.graph import GraphBuilder
-from mmgraph.models import CONVOLUTIONS, DECODERS, RelationLearner
+from mmgraph.models import CONVOLUTIONS, DECODERS, RelationLearner, relation_learner
+from mmgraph.training.negatives import SimilarNeighbours, split_links
 
 EDGE = ("a", "link", "b")
 
@@ -117,3 +119,108 @@ def test_new_nodes_are_embedded_from_their_neighbours_exactly_as_in_a_full_pass(
     relation = ("a", builder.similarity_relation, "a")
     extended = learner.extend(learner.layer_states(graph), graph, relation, new_x, neighbours, cosine.clamp_min(0))
     torch.testing.assert_close(extended, learner.embed(attached)["a"][new])
+
+
+# ---------------------------------------------------------------------- negatives that do not grow with the pool
+def _weights(learner: RelationLearner) -> dict[str, torch.Tensor]:
+    return learner._modules().state_dict()
+
+
+def test_a_pool_within_batch_size_trains_exactly_as_one_softmax(toy) -> None:
+    """The toy's supervised pool (~60 links a step) is one chunk at the default batch_size, as every
+    benchmark task's (a few hundred to ~2k links) is: the weights equal those of an unbounded batch."""
+    data, _ = toy
+    fits = [
+        RelationLearner(epochs=4, batch_size=size).fit(data, target_edge_types=[EDGE], num_classes=8, progress=False)
+        for size in (10**9, RelationLearner().config.batch_size, 200)
+    ]
+    for other in fits[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(_weights(fits[0]).values(), _weights(other).values(), strict=True))
+    chunked = RelationLearner(epochs=4, batch_size=16).fit(data, target_edge_types=[EDGE], num_classes=8,
+                                                          progress=False)
+    assert any(not torch.equal(a, b) for a, b in zip(_weights(fits[0]).values(), _weights(chunked).values(),
+                                                      strict=True))
+
+
+def test_logits_and_masks_stay_within_batch_size(toy, monkeypatch) -> None:
+    data, _ = toy
+    shapes = []
+    original = KnownPairs.mask
+
+    def spy(self, queries, candidates):
+        shapes.append((len(queries), len(candidates)))
+        return original(self, queries, candidates)
+
+    monkeypatch.setattr(KnownPairs, "mask", spy)
+    RelationLearner(epochs=2, batch_size=16).fit(data, target_edge_types=[EDGE], progress=False)
+    assert len(shapes) > 2 * 2 * 2  # several chunks a step, two directions, two epochs
+    assert max(max(s) for s in shapes) <= 16
+
+
+def test_chunks_recomputed_in_backward_give_the_gradient_of_the_mean_loss(toy) -> None:
+    data, _ = toy
+    learner = RelationLearner(epochs=1, batch_size=16).fit(data, target_edge_types=[EDGE], progress=False)
+    links = data[EDGE].edge_index[:, :50]
+    known = (KnownPairs(links, num_query=300, num_target=300), KnownPairs(links.flip(0), num_query=300, num_target=300))
+    params = list(learner._modules().parameters())
+
+    def gradient(loss_fn) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h = learner.encoder_(data.x_dict, data.edge_index_dict)
+        loss = loss_fn(h)
+        return loss.detach(), torch.autograd.grad(loss, params, allow_unused=True)
+
+    loss, grads = gradient(lambda h: learner._link_loss(h, EDGE, links, known, {}, torch.Generator().manual_seed(3)))
+    chunks = split_links(links, 16, torch.Generator().manual_seed(3))
+    assert len(chunks) == 4
+    ref_loss, ref_grads = gradient(
+        lambda h: torch.stack([learner._chunk_loss(h, EDGE, c, known, (None, None)) for c in chunks]).mean()
+    )
+    torch.testing.assert_close(loss, ref_loss)
+    for g, r in zip(grads, ref_grads, strict=True):
+        if r is not None:
+            torch.testing.assert_close(g, r)
+
+
+@pytest.mark.parametrize("hard", [0, 4])
+def test_hard_negatives_enter_the_logits_and_true_links_are_never_negatives(toy, monkeypatch, hard: int) -> None:
+    data, _ = toy
+    learner = RelationLearner(epochs=1, hard_negatives=hard).fit(data, target_edge_types=[EDGE], progress=False)
+    supervised = data[EDGE].edge_index[:, :10]  # a_i -> b_i
+    true = torch.cat([data[EDGE].edge_index, torch.stack([torch.arange(150), torch.arange(1, 151)])], dim=1)
+    true = torch.cat([true, torch.stack([torch.arange(150), torch.arange(150) + 100])], dim=1)
+    known = (KnownPairs(true, num_query=300, num_target=300), KnownPairs(true.flip(0), num_query=300, num_target=300))
+    true_set = {(int(a), int(b)) for a, b in true.T}
+    similar = {t: SimilarNeighbours(data[t, "similar", t].edge_index, 300) for t in ("a", "b")}
+    pools, logits_seen = [], []
+    original_mask, original_ce = KnownPairs.mask, torch.nn.functional.cross_entropy
+
+    def spy_mask(self, queries, candidates):
+        pools.append((queries.clone(), candidates.clone()))
+        return original_mask(self, queries, candidates)
+
+    def spy_ce(logits, target):
+        logits_seen.append((logits.detach().clone(), target.clone()))
+        return original_ce(logits, target)
+
+    monkeypatch.setattr(KnownPairs, "mask", spy_mask)
+    monkeypatch.setattr(relation_learner.F, "cross_entropy", spy_ce)
+    with torch.no_grad():
+        h = {t: v.clone() for t, v in learner.embed(data).items()}
+        learner._link_loss(h, EDGE, supervised, known, similar if hard else {}, torch.Generator().manual_seed(0))
+    for side, ((queries, pool), (logits, target)) in enumerate(zip(pools, logits_seen, strict=True)):
+        own = supervised[1 - side]
+        assert torch.equal(pool[target], own)
+        extra = set(pool.tolist()) - set(own.tolist())
+        cand_type = "b" if side == 0 else "a"
+        if hard:
+            assert extra  # candidates beyond the in-batch targets are scored
+            edges = data[cand_type, "similar", cand_type].edge_index
+            near = set(edges[0][torch.isin(edges[1], own)].tolist())
+            assert extra <= near  # neighbours of the true targets only
+        else:
+            assert not extra
+        for i, q in enumerate(queries.tolist()):
+            for j, cand in enumerate(pool.tolist()):
+                pair = (q, cand) if side == 0 else (cand, q)
+                negative_of_true = pair in true_set and j != int(target[i])
+                assert bool(torch.isinf(logits[i, j])) == negative_of_true, (side, pair)

@@ -1,0 +1,52 @@
+"""Model selection of the GNN model: one propagation per setting, validation questions only."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mmgraph.data import Task
+from mmgraph.models import MODELS, gnn_model
+from mmgraph.models.propagation import PropagationGraph
+from mmgraph.pipeline import prepare_task, validator
+from mmgraph.testing import tiny_dataset
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_choose_propagates_once_per_setting_and_scores_only_validation_queries(monkeypatch) -> None:
+    dataset = tiny_dataset(0)
+    task = Task(name="t", description="", kind="link", source="image", target="text_en")
+    features = {m: torch.as_tensor(a) for m, a in dataset.features.items()}
+    prepared = prepare_task(task, dataset, seed=0, features=features)
+    checks = []
+
+    def validate(model, **kwargs):
+        checks.append(kwargs)
+        return validator(prepared)(model, **kwargs)
+
+    asked = prepared.link_queries("val")
+    val_queries = {d: set(q.links[0].tolist()) for d, q in asked.items()}
+    calls, scored = [], []
+    propagate, link_scores = PropagationGraph.propagate, gnn_model._GNNScorer.link_scores
+
+    def count(self, signals, **kwargs):
+        calls.append(kwargs)
+        return propagate(self, signals, **kwargs)
+
+    def record(self, edge_type, query, candidates, *, reverse):
+        scored.append(("dst->src" if reverse else "src->dst", set(query.tolist())))
+        return link_scores(self, edge_type, query, candidates, reverse=reverse)
+
+    monkeypatch.setattr(PropagationGraph, "propagate", count)
+    monkeypatch.setattr(gnn_model._GNNScorer, "link_scores", record)
+    model = MODELS.get("gnn")(epochs=2, k=3).fit(prepared.train_view(), validate=validate, progress=False)
+    settings = len(gnn_model.PROPAGATION_SETTINGS)
+    tried = len(gnn_model.LINK_WEIGHTS) ** 2 * settings
+    assert len(checks) >= tried  # every (alpha, steps, weights) setting was scored on validation
+    # two link spaces (source and target features), each propagated once per (alpha, steps)
+    assert len(calls) == 2 * settings
+    assert {(c["alpha"], c["steps"]) for c in calls} == set(gnn_model.PROPAGATION_SETTINGS)
+    assert scored and all(direction in val_queries and queries <= val_queries[direction]
+                          for direction, queries in scored)
+    assert model.chosen_["steps"] in {s for _, s in gnn_model.PROPAGATION_SETTINGS} | {0}
