@@ -123,11 +123,18 @@ def _norms64(x: Tensor, rows: int = 65536) -> Tensor:
     return torch.cat(norms).clamp_min(1e-12)
 
 
+def _unit32(x: Tensor, norms: Tensor, rows: int = 65536) -> Tensor:
+    """The rows of ``x`` divided by their float64 ``norms``, as float32 (no overflow or underflow of float32 norms)."""
+    return torch.cat([(x[i : i + rows].to(torch.float64) / norms[i : i + rows]).to(torch.float32)
+                      for i in range(0, x.shape[0], rows)])
+
+
 def _float32_error(dim: int) -> float:
     """A bound on ``|float32 cosine - float64 cosine|`` for rows normalised in each precision.
 
-    The float32 dot product of unit vectors is off by at most ``dim * u`` (``u = 2**-24``), and
-    each float32 normalisation by about ``(dim / 2 + 2) * u`` more; a few units cover the casts.
+    Rows are normalised in float64 and cast to float32 (a relative error of ``u = 2**-24`` per
+    component); the float32 dot product of unit vectors is then off by at most ``(dim + 2) * u``.
+    The bound returned is twice that and more, to stay safe whatever order the product sums in.
     """
     return (2 * dim + 8) * 2.0**-24
 
@@ -144,8 +151,8 @@ def _knn_exact(
     num_query, num_base = query.shape[0], base.shape[0]
     query_norm = _norms64(query)
     base_norm = query_norm if base is query else _norms64(base)
-    query32 = _normalize(query.to(torch.float32))
-    base32 = query32 if base is query else _normalize(base.to(torch.float32))
+    query32 = _unit32(query, query_norm)
+    base32 = query32 if base is query else _unit32(base, base_norm)
     width = min(k + _CANDIDATE_MARGIN, num_base)
     # Any neighbour of the float64 result is within this of the float32 k-th value.
     window = 2 * _float32_error(query.shape[1]) + _SIMILARITY_STEP

@@ -170,6 +170,16 @@ def test_exact_is_identical_to_the_float64_path(seed, exclude_self):
             assert torch.equal(sims, expected[1])
 
 
+def test_exact_is_identical_to_the_float64_path_for_tiny_and_huge_vectors():
+    x = tied_vectors(9, 60, 6)
+    x[::3] *= 1e-30
+    x[1::3] *= 1e30
+    for dtype in (np.float64, np.float32):
+        expected = reference_float64(x.astype(dtype), x.astype(dtype), 5, True)
+        indices, sims = knn_cosine(x.astype(dtype), x.astype(dtype), 5, exclude_self=True, method="exact")
+        assert torch.equal(indices, expected[0]) and torch.equal(sims, expected[1])
+
+
 def test_auto_is_exact_on_small_sets_and_hnsw_on_large_ones():
     x = tied_vectors(0, 60, 5)
     assert resolve_knn_method("auto", 60, 60) == "exact"
