@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError
 
-KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data, faiss HNSW on large), "
+KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data, faiss IVF on large), "
             "exact, flat, hnsw or ivf")
 
 

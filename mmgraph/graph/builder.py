@@ -70,7 +70,7 @@ class GraphBuilder:
             ``edge_weight``, clamped to ``>= 0`` (a neighbour with negative similarity gets
             weight 0, which weighted convolutions ignore); ``"none"`` stores no weights.
         chunk_size: queries scored at once by the exact kNN; bounds its memory.
-        method: the kNN method, ``"auto"`` (exact on small modalities, HNSW on large ones),
+        method: the kNN method, ``"auto"`` (exact on small modalities, IVF on large ones),
             ``"exact"``, ``"flat"``, ``"hnsw"`` or ``"ivf"``; see :func:`~mmgraph.graph.knn.knn_cosine`.
 
     Example:

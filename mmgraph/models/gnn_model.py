@@ -39,7 +39,7 @@ class GNNConfig(RelationLearnerConfig):
 
     k: int = 10  # similarity neighbours per node in the graph (and for an attached new sample)
     # kNN method of the similarity graph: "auto" is exact on small modalities (identical results) and an
-    # approximate faiss HNSW index on large ones; "exact", "flat", "hnsw", "ivf" (see mmgraph.graph.knn_cosine)
+    # approximate faiss IVF index on large ones; "exact", "flat", "hnsw", "ivf" (see mmgraph.graph.knn_cosine)
     knn: str = "auto"
     propagation: bool = True  # refine the learned scores by propagation, chosen on validation
     propagation_temperature: float = 0.05  # sharpness of similarity edges in the propagation

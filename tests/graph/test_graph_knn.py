@@ -180,10 +180,12 @@ def test_exact_is_identical_to_the_float64_path_for_tiny_and_huge_vectors():
         assert torch.equal(indices, expected[0]) and torch.equal(sims, expected[1])
 
 
-def test_auto_is_exact_on_small_sets_and_hnsw_on_large_ones():
+def test_auto_is_exact_on_small_sets_and_ivf_on_large_ones():
     x = tied_vectors(0, 60, 5)
     assert resolve_knn_method("auto", 60, 60) == "exact"
-    assert resolve_knn_method("auto", 100_000, 100_000) == "hnsw"
+    assert resolve_knn_method("auto", 31_000, 31_000) == "exact"
+    assert resolve_knn_method("auto", 100_000, 100_000) == "ivf"
+    assert resolve_knn_method("auto", 100, 10**6) == "exact"  # a few new samples against a large graph
     assert resolve_knn_method("ivf", 10, 10) == "ivf"
     auto, exact = knn_cosine(x, x, 4, exclude_self=True), knn_cosine(x, x, 4, exclude_self=True, method="exact")
     assert torch.equal(auto[0], exact[0]) and torch.equal(auto[1], exact[1])
