@@ -264,14 +264,14 @@ def _knn_faiss(
     return indices, values
 
 
-def resolve_knn_method(method: str, num_query: int, num_base: int) -> str:
+def resolve_method(method: str, num_query: int, num_base: int) -> str:
     """The method ``knn_cosine`` runs for ``method`` on sets of these sizes: ``"auto"`` resolved.
 
     ``"auto"`` is ``"exact"`` up to ``num_query * num_base = AUTO_EXACT_LIMIT`` (``1e9``) and
     ``"ivf"`` beyond (``"exact"`` too when faiss is not installed).
 
     Example:
-        >>> resolve_knn_method("auto", 10_000, 10_000), resolve_knn_method("auto", 10**6, 10**6)
+        >>> resolve_method("auto", 10_000, 10_000), resolve_method("auto", 10**6, 10**6)
         ('exact', 'ivf')
     """
     method = _check_choice(method, "method", "knn_cosine", KNN_METHODS)
@@ -347,7 +347,7 @@ def knn_cosine(
       subsample, 16 lists searched per query, approximate and deterministic.
     - ``"auto"`` (default): ``"exact"`` while ``num_query * num_base <= 1e9`` (a 31,600-node
       kNN graph), ``"ivf"`` beyond (``"exact"`` when faiss is not installed); see
-      :func:`resolve_knn_method`. Measured on 2 cores, one thread, CPU seconds for the 50,000-node
+      :func:`resolve_method`. Measured on 2 cores, one thread, CPU seconds for the 50,000-node
       graph of clustered 384-d vectors (k=10): exact 32 s (1.3x the float32 matrix-product
       floor), HNSW 18 s (recall 0.996), IVF 8.6 s (recall 1.0); exact costs ``n**2`` and
       catches up with the indexes near 30,000 nodes. IVF was faster than HNSW at equal recall
@@ -411,7 +411,7 @@ def knn_cosine(
             torch.empty(num_query, k, dtype=torch.int64),
             torch.empty(num_query, k, dtype=torch.float32),
         )
-    method = resolve_knn_method(method, num_query, num_base)
+    method = resolve_method(method, num_query, num_base)
     if method == "exact":
         return _knn_exact(query, base, k, exclude_self, chunk_size)
     return _knn_faiss(query, base, k, exclude_self, method)

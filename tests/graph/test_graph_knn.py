@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from mmgraph.graph import knn_cosine, knn_graph
-from mmgraph.graph.knn import knn_recall, resolve_knn_method
+from mmgraph.graph.knn import knn_recall, resolve_method
 
 
 def brute_force(query: np.ndarray, base: np.ndarray, k: int, exclude_self: bool = False):
@@ -125,7 +125,7 @@ def test_faiss_missing_gives_install_hint(monkeypatch):
             knn_cosine(x, x, 2, method=method)
     with pytest.raises(ImportError, match="pip install faiss-cpu"):
         knn_graph(x, 2, method="hnsw")
-    assert resolve_knn_method("auto", 10**6, 10**6) == "exact"  # auto falls back without faiss
+    assert resolve_method("auto", 10**6, 10**6) == "exact"  # auto falls back without faiss
 
 
 def reference_float64(query: np.ndarray, base: np.ndarray, k: int, exclude_self: bool):
@@ -182,11 +182,11 @@ def test_exact_is_identical_to_the_float64_path_for_tiny_and_huge_vectors():
 
 def test_auto_is_exact_on_small_sets_and_ivf_on_large_ones():
     x = tied_vectors(0, 60, 5)
-    assert resolve_knn_method("auto", 60, 60) == "exact"
-    assert resolve_knn_method("auto", 31_000, 31_000) == "exact"
-    assert resolve_knn_method("auto", 100_000, 100_000) == "ivf"
-    assert resolve_knn_method("auto", 100, 10**6) == "exact"  # a few new samples against a large graph
-    assert resolve_knn_method("ivf", 10, 10) == "ivf"
+    assert resolve_method("auto", 60, 60) == "exact"
+    assert resolve_method("auto", 31_000, 31_000) == "exact"
+    assert resolve_method("auto", 100_000, 100_000) == "ivf"
+    assert resolve_method("auto", 100, 10**6) == "exact"  # a few new samples against a large graph
+    assert resolve_method("ivf", 10, 10) == "ivf"
     auto, exact = knn_cosine(x, x, 4, exclude_self=True), knn_cosine(x, x, 4, exclude_self=True, method="exact")
     assert torch.equal(auto[0], exact[0]) and torch.equal(auto[1], exact[1])
 
