@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError
 
+KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data, faiss IVF on large), "
+            "exact, flat, hnsw or ivf")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -38,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="training epochs of the GNN")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
     run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
+    run.add_argument("--knn", metavar="METHOD", help=KNN_HELP)
     run.add_argument("--candidates", choices=["held-out", "all"],
                      help="with --manifest: rank the held-out samples (default) or every target sample")
     run.add_argument("--setting", choices=["inductive", "transductive"],
@@ -90,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
     bench.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
                        help="the encoder of a modality for every task that has it, e.g. audio=gru-logmel (repeatable)")
+    bench.add_argument("--knn", metavar="METHOD", help=KNN_HELP + "; for every model run")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -166,6 +171,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for key in ("conv", "epochs", "k"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
+    if args.knn is not None:
+        _check_knn_models([model], args.knn)
+        options["knn"] = args.knn
     checkpoint_dir = args.checkpoint_dir
     if checkpoint_dir is None and args.out:
         from mmgraph.pipeline import CHECKPOINT_FOLDER
@@ -309,7 +317,12 @@ def _bench(args: argparse.Namespace) -> int:
     from mmgraph.encoders import encoder_from_spec
 
     encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
-    frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, encoders=encoders, progress=not args.quiet)
+    options = None
+    if args.knn is not None:
+        _check_knn_models(models, args.knn)
+        options = {name: {"knn": args.knn} for name in models}
+    frame = benchmark(tasks, models, seeds, out=args.out, root=args.data, encoders=encoders, progress=not args.quiet,
+                      model_options=options)
     print(markdown_report(frame), end="")
     print(f"\nwritten to {args.out}")
     failed = int(frame["error"].notna().sum())
@@ -317,6 +330,25 @@ def _bench(args: argparse.Namespace) -> int:
         print(f"mmgraph: {failed} run(s) failed (see results.md); run the same command again to retry them",
               file=sys.stderr)
     return 1 if failed else 0
+
+
+def _check_knn_models(models: list[str], method: str) -> None:
+    """Raises a ConfigError if one of ``models`` builds no kNN graph for --knn to choose the method of."""
+    import dataclasses
+
+    from mmgraph.models import MODELS
+
+    for name in models:
+        MODELS.get(name)  # an unknown name fails with the list of choices
+    with_knn = [
+        name for name in MODELS.names() if "knn" in {f.name for f in dataclasses.fields(MODELS.get(name).Config)}
+    ]
+    without = [name for name in models if name not in with_knn]
+    if without:
+        raise ConfigError(
+            f"--knn {method} sets the kNN method of a model's similarity graph, and the model(s) {without} build "
+            f"no kNN graph. Drop --knn, or run a model that builds one: {with_knn}."
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

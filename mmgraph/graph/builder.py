@@ -70,8 +70,8 @@ class GraphBuilder:
             ``edge_weight``, clamped to ``>= 0`` (a neighbour with negative similarity gets
             weight 0, which weighted convolutions ignore); ``"none"`` stores no weights.
         chunk_size: queries scored at once by the exact kNN; bounds its memory.
-        method: ``"exact"`` kNN, or ``"faiss"`` (approximate, for large modalities; needs
-            ``pip install faiss-cpu``).
+        method: the kNN method, ``"auto"`` (exact on small modalities, IVF on large ones),
+            ``"exact"``, ``"flat"``, ``"hnsw"`` or ``"ivf"``; see :func:`~mmgraph.graph.knn.knn_cosine`.
 
     Example:
         >>> builder = GraphBuilder(k=2)
@@ -91,8 +91,8 @@ class GraphBuilder:
         reverse_prefix: str = "rev_",
         symmetric: bool = True,
         weight: Literal["cosine", "none"] = "cosine",
-        chunk_size: int = 4096,
-        method: KnnMethod = "exact",
+        chunk_size: int = 1024,
+        method: KnnMethod = "auto",
     ) -> None:
         owner = type(self).__name__
         self.k = check_positive_int(k, "k", owner)

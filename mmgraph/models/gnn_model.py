@@ -15,6 +15,7 @@ from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import DataError, NotApplicableError
 from mmgraph.graph import GraphBuilder
+from mmgraph.graph.knn import KNN_METHODS, _check_choice
 from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.propagation import PropagationGraph
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
@@ -41,6 +42,9 @@ class GNNConfig(RelationLearnerConfig):
     """Settings of :class:`GNNModel`: the learner's, the graph's and the propagation's."""
 
     k: int = 10  # similarity neighbours per node in the graph (and for an attached new sample)
+    # kNN method of the similarity graph: "auto" is exact on small modalities (identical results) and an
+    # approximate faiss IVF index on large ones; "exact", "flat", "hnsw", "ivf" (see mmgraph.graph.knn_cosine)
+    knn: str = "auto"
     propagation: bool = True  # refine the learned scores by propagation, chosen on validation
     propagation_temperature: float = 0.05  # sharpness of similarity edges in the propagation
     # correct link scores for hubness (CSLS), its weight chosen on validation after the propagation
@@ -76,11 +80,12 @@ class GNNModel(RelationModel):
 
     def _validate_settings(self) -> None:
         check_positive_int(self.settings.k, "k", "the 'gnn' model")
+        _check_choice(self.settings.knn, "knn", "the 'gnn' model", KNN_METHODS)
         learner_fields = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
         self.learner = RelationLearner(
             {k: v for k, v in dataclasses.asdict(self.settings).items() if k in learner_fields}
         )
-        self.builder = GraphBuilder(k=self.settings.k)
+        self.builder = GraphBuilder(k=self.settings.k, method=self.settings.knn)
         self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
 
     # ------------------------------------------------------------------ fitting

@@ -29,7 +29,7 @@ def approx(expected: dict) -> dict:
 def test_repr_shows_settings():
     assert repr(GraphBuilder()) == (
         "GraphBuilder(k=10, similarity_relation='similar', reverse_prefix='rev_', "
-        "symmetric=True, weight='cosine', chunk_size=4096, method='exact')"
+        "symmetric=True, weight='cosine', chunk_size=1024, method='auto')"
     )
     assert repr(GraphBuilder(k=3, symmetric=False, weight="none")).startswith(
         "GraphBuilder(k=3, similarity_relation='similar', reverse_prefix='rev_', "
@@ -142,7 +142,7 @@ def test_build_is_deterministic_and_copies_inputs(hand_features, hand_links):
             "The 'weight' parameter of GraphBuilder must be one of "
             "['cosine', 'none']. Got 'dot' instead.",
         ),
-        ({"method": "hnsw"}, "The 'method' parameter of GraphBuilder must be one of "),
+        ({"method": "annoy"}, "The 'method' parameter of GraphBuilder must be one of "),
         ({"symmetric": "yes"}, "The 'symmetric' parameter of GraphBuilder must be a bool."),
         (
             {"reverse_prefix": ""},

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mmgraph.graph import knn_cosine, knn_graph
+from mmgraph.graph.knn import knn_recall, resolve_method
 
 
 def brute_force(query: np.ndarray, base: np.ndarray, k: int, exclude_self: bool = False):
@@ -119,10 +120,100 @@ def test_symmetric_knn_graph_is_the_union_with_max_weights():
 def test_faiss_missing_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "faiss", None)  # makes `import faiss` fail
     x = torch.randn(6, 3)
+    for method in ("flat", "hnsw", "ivf"):
+        with pytest.raises(ImportError, match="pip install faiss-cpu"):
+            knn_cosine(x, x, 2, method=method)
     with pytest.raises(ImportError, match="pip install faiss-cpu"):
-        knn_cosine(x, x, 2, method="faiss")
-    with pytest.raises(ImportError, match="pip install faiss-cpu"):
-        knn_graph(x, 2, method="faiss")
+        knn_graph(x, 2, method="hnsw")
+    assert resolve_method("auto", 10**6, 10**6) == "exact"  # auto falls back without faiss
+
+
+def reference_float64(query: np.ndarray, base: np.ndarray, k: int, exclude_self: bool):
+    """The plain float64 path: every similarity in float64, rounded to 2**-24, stable sort by index."""
+    q = torch.as_tensor(query, dtype=torch.float64)
+    b = torch.as_tensor(base, dtype=torch.float64)
+    q = q / q.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    b = b / b.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    sims = torch.round(q @ b.T / 2.0**-24) * 2.0**-24
+    if exclude_self:
+        sims.fill_diagonal_(-torch.inf)
+    values, indices = torch.sort(sims, dim=1, descending=True, stable=True)
+    k = min(k, base.shape[0] - int(exclude_self))
+    return indices[:, :k], values[:, :k].to(torch.float32)
+
+
+def tied_vectors(seed: int, num: int, dim: int) -> np.ndarray:
+    """Random vectors with many exact ties: duplicate, zero, axis (orthogonal) and rounded rows."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(num, dim))
+    x[: num // 4] = np.round(x[: num // 4])
+    x[rng.integers(0, num, size=num // 3)] = x[rng.integers(0, num, size=num // 3)]
+    x[rng.integers(0, num, size=num // 10)] = 0.0
+    x[rng.integers(0, num, size=num // 8)] = np.eye(dim)[rng.integers(0, dim, size=num // 8)]
+    return x
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_exact_is_identical_to_the_float64_path(seed, exclude_self):
+    """Float32 candidates rescored in float64 give exactly the plain float64 result, ties included."""
+    base = tied_vectors(seed, 150, 12)
+    query = base if exclude_self else tied_vectors(seed + 100, 40, 12)
+    for dtype in (np.float64, np.float32):
+        expected = reference_float64(query.astype(dtype), base.astype(dtype), 7, exclude_self)
+        for chunk_size in (1, 16, 1024):
+            indices, sims = knn_cosine(
+                query.astype(dtype), base.astype(dtype), 7, exclude_self=exclude_self, chunk_size=chunk_size,
+                method="exact",
+            )
+            assert torch.equal(indices, expected[0])
+            assert torch.equal(sims, expected[1])
+
+
+def test_exact_is_identical_to_the_float64_path_for_tiny_and_huge_vectors():
+    x = tied_vectors(9, 60, 6)
+    x[::3] *= 1e-30
+    x[1::3] *= 1e30
+    for dtype in (np.float64, np.float32):
+        expected = reference_float64(x.astype(dtype), x.astype(dtype), 5, True)
+        indices, sims = knn_cosine(x.astype(dtype), x.astype(dtype), 5, exclude_self=True, method="exact")
+        assert torch.equal(indices, expected[0]) and torch.equal(sims, expected[1])
+
+
+def test_auto_is_exact_on_small_sets_and_ivf_on_large_ones():
+    x = tied_vectors(0, 60, 5)
+    assert resolve_method("auto", 60, 60) == "exact"
+    assert resolve_method("auto", 31_000, 31_000) == "exact"
+    assert resolve_method("auto", 100_000, 100_000) == "ivf"
+    assert resolve_method("auto", 100, 10**6) == "exact"  # a few new samples against a large graph
+    assert resolve_method("ivf", 10, 10) == "ivf"
+    auto, exact = knn_cosine(x, x, 4, exclude_self=True), knn_cosine(x, x, 4, exclude_self=True, method="exact")
+    assert torch.equal(auto[0], exact[0]) and torch.equal(auto[1], exact[1])
+
+
+@pytest.mark.parametrize("method", ["flat", "hnsw", "ivf"])
+def test_faiss_methods_find_the_exact_neighbours_of_a_small_set(method):
+    pytest.importorskip("faiss")
+    x = np.random.default_rng(6).normal(size=(400, 16)).astype(np.float32)
+    for exclude_self in (False, True):
+        exact = knn_cosine(x, x, 5, exclude_self=exclude_self, method="exact")
+        approx = knn_cosine(x, x, 5, exclude_self=exclude_self, method=method)
+        assert approx[0].dtype == torch.int64 and approx[1].dtype == torch.float32
+        assert approx[0].shape == approx[1].shape == (400, 5)
+        assert knn_recall(approx[0], exact[0]) >= (1.0 if method == "flat" else 0.9)
+        if exclude_self:
+            assert not (approx[0] == torch.arange(400).unsqueeze(1)).any()
+    assert torch.equal(knn_cosine(x, x, 5, method="ivf")[0], knn_cosine(x, x, 5, method="ivf")[0])  # seeded
+
+
+def test_knn_recall():
+    exact = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    assert knn_recall(exact, exact) == 1.0
+    assert knn_recall(torch.tensor([[3, 9, 1], [7, 8, 9]]), exact) == pytest.approx(2 / 6)
+    assert knn_recall(np.array([[2, 1, 3, 0]]), np.array([[0, 1, 2, 3]])) == 1.0
+    assert knn_recall(torch.empty(2, 0, dtype=torch.int64), torch.empty(2, 0, dtype=torch.int64)) == 1.0
+    with pytest.raises(ValueError, match=r"one row per query each. Got shapes \(2, 3\) and \(3, 3\)"):
+        knn_recall(exact, torch.zeros(3, 3, dtype=torch.int64))
 
 
 def test_faiss_path_with_a_stand_in_index(monkeypatch):
@@ -147,7 +238,7 @@ def test_faiss_path_with_a_stand_in_index(monkeypatch):
     x = torch.from_numpy(np.random.default_rng(5).normal(size=(30, 6)))
     for exclude_self in (False, True):
         exact = knn_cosine(x, x, 4, exclude_self=exclude_self)
-        approx = knn_cosine(x, x, 4, exclude_self=exclude_self, method="faiss")
+        approx = knn_cosine(x, x, 4, exclude_self=exclude_self, method="hnsw")
         assert torch.equal(approx[0], exact[0])
         assert torch.allclose(approx[1], exact[1], atol=1e-5)
 
@@ -160,7 +251,11 @@ def test_faiss_path_with_a_stand_in_index(monkeypatch):
         ({"k": 2.5}, "The 'k' parameter of knn_cosine must be a positive int. Got 2.5 instead."),
         ({"k": True}, "must be a positive int. Got True instead."),
         ({"chunk_size": 0}, "The 'chunk_size' parameter of knn_cosine must be a positive int"),
-        ({"method": "annoy"}, "must be one of ['exact', 'faiss']. Got 'annoy' instead."),
+        (
+            {"method": "annoy"},
+            "The 'method' parameter of knn_cosine must be one of ['auto', 'exact', 'flat', 'hnsw', 'ivf']. "
+            "Got 'annoy' instead.",
+        ),
     ],
 )
 def test_bad_parameters(kwargs, message):
@@ -182,3 +277,14 @@ def test_bad_inputs():
         knn_cosine(torch.tensor([[float("nan"), 0.0]]), x, 1)
     with pytest.raises(TypeError, match="must be a torch.Tensor or a numpy array. Got list"):
         knn_cosine([[1.0, 0.0]], x, 1)
+
+
+def test_ivf_reaches_its_recall_target_on_structureless_data() -> None:
+    """Gaussian vectors have no clusters, so 16 visited lists find few true neighbours; the index
+    visits more until a sample of its base reaches the target recall."""
+    from mmgraph.graph.knn import _IVF_TARGET_RECALL
+
+    x = torch.randn(8000, 32, generator=torch.Generator().manual_seed(0))
+    found, _ = knn_cosine(x, x, 10, exclude_self=True, method="ivf")
+    exact, _ = knn_cosine(x, x, 10, exclude_self=True, method="exact")
+    assert knn_recall(found, exact) >= _IVF_TARGET_RECALL - 0.03

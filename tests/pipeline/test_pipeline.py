@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
 from mmgraph.cli import main
 from mmgraph.datasets import load
+from mmgraph.errors import ConfigError
 from mmgraph.pipeline import PipelineResult, pipeline
 from mmgraph.tasks import TASKS, Task
 
@@ -140,3 +142,49 @@ def test_hubness_correction_is_chosen_on_validation_and_is_csls(synthetic) -> No
                      model_options={"epochs": 20, "hubness": False})
     assert plain.model_config["propagation_chosen"]["hubness"] == 0.0
     assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
+
+
+def test_knn_option_reaches_the_graph_builder(tmp_path, synthetic) -> None:
+    from mmgraph.models import GNNModel
+
+    assert GNNModel().builder.method == "auto"
+    assert GNNModel(knn="hnsw").builder.method == "hnsw"
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    result = pipeline(task, dataset=synthetic, seed=3, progress=False, cache=None,
+                      model_options={"epochs": 5, "knn": "flat"})
+    assert result.fitted.builder.method == "flat" and result.config["model_options"]["knn"] == "flat"
+    result.save(tmp_path / "run")
+    assert PipelineResult.load(tmp_path / "run").fitted.builder.method == "flat"
+
+
+def test_auto_knn_is_exact_on_small_data(synthetic) -> None:
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    runs = [pipeline(task, dataset=synthetic, seed=3, progress=False, cache=None,
+                     model_options={"epochs": 5, "knn": knn}).metrics for knn in ("auto", "exact")]
+    assert runs[0] == runs[1]
+
+
+def test_bad_knn_option_lists_the_choices(tmp_path, synthetic, capsys, monkeypatch) -> None:
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    message = ("The 'knn' parameter of the 'gnn' model must be one of ['auto', 'exact', 'flat', 'hnsw', 'ivf']. "
+               "Got 'annoy'")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        pipeline(task, dataset=synthetic, seed=0, cache=None, progress=False, model_options={"knn": "annoy"})
+    code = main(["run", "--task", "openmoji-text", "--knn", "annoy", "--quiet"])
+    assert code == 2 and message in capsys.readouterr().err
+    for command in (["run", "--task", "openmoji-text", "--model", "knn-transfer"],
+                    ["bench", "--tasks", "openmoji-text", "--models", "gnn,knn-transfer", "--out", str(tmp_path)]):
+        assert main([*command, "--knn", "hnsw", "--quiet"]) == 2
+        assert "the model(s) ['knn-transfer'] build no kNN graph. Drop --knn" in capsys.readouterr().err
+
+    import mmgraph.benchmark
+
+    seen = {}
+
+    def fake_benchmark(tasks, models, seeds, **kwargs):
+        seen.update(kwargs["model_options"])
+        raise ConfigError("stop here")
+
+    monkeypatch.setattr(mmgraph.benchmark, "benchmark", fake_benchmark)
+    assert main(["bench", "--tasks", "openmoji-text", "--models", "gnn", "--out", str(tmp_path), "--knn", "ivf"]) == 2
+    assert seen == {"gnn": {"knn": "ivf"}}
