@@ -71,6 +71,12 @@ class GNNModel(RelationModel):
     edges (APPNP-style); label predictions are smoothed over the graph, Correct-and-Smooth
     style, with training labels clamped. The weights and the propagation settings are chosen on
     validation; "learned score only" is always among them.
+
+    Large graphs (``training="minibatch"``, or ``"auto"`` beyond ``FULL_BATCH_MAX_NODES`` nodes or under
+    ``torchrun``) train :class:`~mmgraph.models.sign.SIGNLearner` instead: propagated features computed
+    once over a graph whose similarity edges are each node's own ``k`` nearest (as a new sample's are),
+    then MLP towers over mini-batches of links; memory and time per epoch grow linearly with the
+    graph. Scoring, the propagation refinement (sparse, linear in the edges) and saving work alike.
     """
 
     name = "gnn"

@@ -400,7 +400,7 @@ class SIGNLearner:
             size = self.minibatch_size
             link_batches = {t: _global_batches(p.shape[1], size, generator) for t, p in positives.items()}
             label_batches = {t: _global_batches(len(n), size, generator) for t, n in labelled.items()}
-            steps = max(len(b) for b in [*link_batches.values(), *label_batches.values()])
+            steps = max((len(b) for b in [*link_batches.values(), *label_batches.values()]), default=0)
             total = 0.0
             for step in range(steps):
                 links = {}
@@ -419,7 +419,7 @@ class SIGNLearner:
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach())
-            record = {"epoch": epoch + 1, "loss": total / steps}
+            record = {"epoch": epoch + 1, "loss": total / max(steps, 1)}
             stop = False
             if validate is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs):
                 network.eval()
