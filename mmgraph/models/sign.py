@@ -500,7 +500,9 @@ class SIGNLearner:
 
     def _tower(self, node_type: NodeType, vectors: Tensor) -> Tensor:
         tower = self.network_.towers[node_type]
-        parts = [tower(vectors[i : i + INFERENCE_ROWS]) for i in range(0, len(vectors), INFERENCE_ROWS)]
+        device = tower.mean.device  # the training device while validating inside fit, else the CPU
+        rows = range(0, len(vectors), INFERENCE_ROWS)
+        parts = [tower(vectors[i : i + INFERENCE_ROWS].to(device)).cpu() for i in rows]
         return torch.cat(parts) if parts else torch.zeros(0, self.config.hidden_dim)
 
     @torch.inference_mode()
@@ -521,10 +523,9 @@ class SIGNLearner:
         src_type, _, dst_type = edge_type
         decoder = self.network_.decoders[_key(edge_type)]
         query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
-        cand = take_rows(h[cand_type], candidates)
-        if reverse:
-            return decoder(cand, h[query_type][query]).T
-        return decoder(h[query_type][query], cand)
+        device = next(decoder.parameters()).device
+        cand, queries = take_rows(h[cand_type], candidates).to(device), h[query_type][query].to(device)
+        return (decoder(cand, queries).T if reverse else decoder(queries, cand)).cpu()
 
     @torch.inference_mode()
     def label_logits(self, h: dict[NodeType, Tensor], node_type: NodeType) -> Tensor:
@@ -532,7 +533,7 @@ class SIGNLearner:
         self._check_fitted()
         if self.label_head_ is None:
             raise NotApplicableError("This SIGNLearner was fitted without labels (num_classes=0).")
-        return self.label_head_(h[node_type])
+        return self.label_head_(h[node_type].to(self.label_head_.weight.device)).cpu()
 
     # ------------------------------------------------------------------ persistence
     def state(self) -> tuple[dict[str, Tensor], dict]:
