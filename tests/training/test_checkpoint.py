@@ -20,7 +20,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b", dataset="synthetic",
             dataset_options={"num_items": 80, "seed": 1})
-OPTIONS = {"gnn": {"epochs": 40, "hidden_dim": 64}, "siamese": {"epochs": 40}}
+OPTIONS = {
+    "gnn": {"epochs": 40, "hidden_dim": 64}, "siamese": {"epochs": 40},
+    "gnn-minibatch": {"epochs": 40, "hidden_dim": 64, "training": "minibatch", "minibatch_size": 16},
+}
 
 
 class Interrupted(BaseException):
@@ -39,7 +42,8 @@ def _interrupt_after(monkeypatch, epoch: int) -> None:
 
 
 def _run(model: str, seed: int = 3, **options):
-    return pipeline(LINK, model=model, seed=seed, cache=None, progress=False, model_options=OPTIONS[model], **options)
+    name = model.split("-")[0]
+    return pipeline(LINK, model=name, seed=seed, cache=None, progress=False, model_options=OPTIONS[model], **options)
 
 
 def _history(result) -> list[dict]:
@@ -48,7 +52,7 @@ def _history(result) -> list[dict]:
     return fitted.learner.history_ if fitted.name == "gnn" else [fitted.chosen_]
 
 
-@pytest.mark.parametrize("model", ["gnn", "siamese"])
+@pytest.mark.parametrize("model", ["gnn", "gnn-minibatch", "siamese"])
 def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, caplog, model: str) -> None:
     plain = _run(model)
     folder = tmp_path / "checkpoints"
