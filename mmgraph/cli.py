@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
     run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
     run.add_argument("--knn", metavar="METHOD", help=KNN_HELP)
+    run.add_argument("--training", choices=["auto", "full", "minibatch"],
+                     help="GNN: full-batch or mini-batch training (default auto: mini-batch beyond 200,000 nodes "
+                     "and under torchrun, where only rank 0 prints and saves)")
     run.add_argument("--candidates", choices=["held-out", "all"],
                      help="with --manifest: rank the held-out samples (default) or every target sample")
     run.add_argument("--setting", choices=["inductive", "transductive"],
@@ -130,6 +133,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from mmgraph.encoders import encoder_from_spec
     from mmgraph.pipeline import load_config, pipeline
     from mmgraph.tasks import Task
+    from mmgraph.training.distributed import is_main_process, shutdown
 
     config = load_config(args.config) if args.config else {}
     if args.task and args.manifest:
@@ -168,7 +172,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     seed = args.seed if args.seed is not None else config.get("seed")
     if args.seed is not None and "seed" in options:
         options["seed"] = args.seed
-    for key in ("conv", "epochs", "k"):
+    for key in ("conv", "epochs", "k", "training"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.knn is not None:
@@ -185,6 +189,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         encoders={**config.get("encoders", {}), **cli_encoders}, progress=not args.quiet,
         checkpoint_dir=checkpoint_dir, checkpoint_every=args.checkpoint_every,
     )
+    shutdown()  # the process group of a torchrun run, if one was started
+    if not is_main_process():  # under torchrun: rank 0 reports and saves, the other ranks only trained
+        return 0
     print(result)
     if args.examples > 0:
         _print_examples(result, args.examples)

@@ -1,4 +1,7 @@
-"""Training under torchrun: 2 processes end with the same weights, and near a single-process run."""
+"""Training under torchrun: 2 processes end with the same weights, and near a single-process run.
+
+The two-process run is the README's torchrun example; it stays in the normal suite (about 25 s on
+2 cores) so that CI runs it."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from safetensors.torch import load_file
 
 from mmgraph.training.distributed import context
@@ -33,7 +35,6 @@ def _run(command: list[str], out: Path) -> dict:
     return json.loads((out / "metrics.json").read_text())
 
 
-@pytest.mark.slow
 def test_two_processes_agree_and_match_one(tmp_path) -> None:
     torchrun = Path(sys.executable).with_name("torchrun")
     two = _run([str(torchrun), "--standalone", "--nproc_per_node", "2"], tmp_path / "two")
