@@ -202,6 +202,8 @@ def main() -> None:
         "",
         _section("Prediction speed", "predict-speed.md", "bench_predict.py"),
         "",
+        _section("Scaling", "scaling.md", "scaling.py"),
+        "",
         _section("Encoders", "encoders.md", "bench_encoders.py"),
         "",
     ])
