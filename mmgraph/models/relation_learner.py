@@ -208,13 +208,7 @@ class RelationLearner:
             ``self``.
         """
         c = self.config
-        for edge_type in target_edge_types:
-            if edge_type not in data.edge_types:
-                raise DataError(
-                    f"The target edge type {edge_type} is not in the graph. Edge types: {data.edge_types}."
-                )
-        if not target_edge_types and not num_classes:
-            raise ConfigError("RelationLearner.fit needs target_edge_types, num_classes, or both.")
+        check_targets(data, target_edge_types, num_classes, "RelationLearner")
         self._build(data, target_edge_types, num_classes, train_rows)
         if maskable_edge_types is None:
             maskable_edge_types = [t for t in data.edge_types if not (t[0] == t[2] and t[1] == similarity_relation)]
@@ -223,11 +217,7 @@ class RelationLearner:
         optimizer = torch.optim.Adam(modules.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         generator = torch.Generator().manual_seed(c.seed)
         positives = {t: data[t].edge_index for t in target_edge_types}
-        known = {
-            t: (KnownPairs(p, num_query=data[t[0]].num_nodes, num_target=data[t[2]].num_nodes),
-                KnownPairs(p.flip(0), num_query=data[t[2]].num_nodes, num_target=data[t[0]].num_nodes))
-            for t, p in positives.items()
-        }
+        known = known_links(data, target_edge_types)
         similar = {}
         if c.hard_negatives:
             for src_type, _, dst_type in positives:
@@ -473,6 +463,27 @@ class RelationLearner:
         """Rebuilds a learner written by :meth:`save`."""
         directory = Path(directory)
         return cls.from_state(load_tensors(directory / "learner.safetensors"), load_json(directory / "learner.json"))
+
+
+def check_targets(data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int, owner: str) -> None:
+    """Raises unless every target edge type is in ``data`` and there is something to learn."""
+    for edge_type in target_edge_types:
+        if edge_type not in data.edge_types:
+            raise DataError(f"The target edge type {edge_type} is not in the graph. Edge types: {data.edge_types}.")
+    if not target_edge_types and not num_classes:
+        raise ConfigError(f"{owner}.fit needs target_edge_types, num_classes, or both.")
+
+
+def known_links(
+    data: HeteroData, target_edge_types: Sequence[EdgeType]
+) -> dict[EdgeType, tuple[KnownPairs, KnownPairs]]:
+    """Per target edge type, its links as known pairs from the source side and from the target side."""
+    out = {}
+    for t in target_edge_types:
+        p = data[t].edge_index
+        out[t] = (KnownPairs(p, num_query=data[t[0]].num_nodes, num_target=data[t[2]].num_nodes),
+                  KnownPairs(p.flip(0), num_query=data[t[2]].num_nodes, num_target=data[t[0]].num_nodes))
+    return out
 
 
 def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:

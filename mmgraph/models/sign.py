@@ -37,10 +37,17 @@ from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
-from mmgraph.errors import ConfigError, DataError, NotApplicableError, NotFittedError
+from mmgraph.errors import DataError, NotApplicableError, NotFittedError
 from mmgraph.graph.builder import SIMILARITY_RELATION
 from mmgraph.models.decoders import DECODERS
-from mmgraph.models.relation_learner import RelationLearnerConfig, _config_from, _key, take_rows
+from mmgraph.models.relation_learner import (
+    RelationLearnerConfig,
+    _config_from,
+    _key,
+    check_targets,
+    known_links,
+    take_rows,
+)
 from mmgraph.training import distributed
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.selection import EarlyStopper
@@ -346,13 +353,7 @@ class SIGNLearner:
             ``self``.
         """
         c = self.config
-        for edge_type in target_edge_types:
-            if edge_type not in data.edge_types:
-                raise DataError(
-                    f"The target edge type {edge_type} is not in the graph. Edge types: {data.edge_types}."
-                )
-        if not target_edge_types and not num_classes:
-            raise ConfigError("SIGNLearner.fit needs target_edge_types, num_classes, or both.")
+        check_targets(data, target_edge_types, num_classes, "SIGNLearner")
         ctx = distributed.context()
         self.similarity_relation_ = similarity_relation
         features = self.features(data)
@@ -364,11 +365,7 @@ class SIGNLearner:
         optimizer = torch.optim.Adam(network.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         generator = torch.Generator().manual_seed(c.seed)  # the same on every rank: all agree on the batches
         positives = {t: data[t].edge_index for t in target_edge_types}
-        known = {
-            t: (KnownPairs(p, num_query=data[t[0]].num_nodes, num_target=data[t[2]].num_nodes),
-                KnownPairs(p.flip(0), num_query=data[t[2]].num_nodes, num_target=data[t[0]].num_nodes))
-            for t, p in positives.items()
-        }
+        known = known_links(data, target_edge_types)
         labelled = {}
         if num_classes:
             for t in data.node_types:
