@@ -24,10 +24,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -36,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from measure import median_seconds, peak_rss
+from measure import machine_line, median_seconds, peak_rss
 
 from mmgraph.io import atomic_write
 
@@ -152,10 +149,7 @@ def markdown(records: list[dict], threads: int) -> str:
     lines = [
         "# Prediction speed",
         "",
-        f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}; "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, torch threads {threads}, "
-        f"torch {torch.__version__}; load average when written {os.getloadavg()[0]:.1f} (other work on the machine "
-        "slows every figure)",
+        machine_line(threads),
         "- command: `.venv/bin/python benchmarks/bench_predict.py` (each model measured in a fresh process after "
         "loading its saved folder; medians of repeated calls)",
         "- *attach*: nearest training nodes, new nodes' representations and propagated signals; *score*: every "

@@ -5,6 +5,9 @@ Imported by the scripts beside it (``python benchmarks/<script>.py`` puts this f
 
 from __future__ import annotations
 
+import datetime
+import os
+import platform
 import resource
 import statistics
 import time
@@ -51,3 +54,12 @@ def gemm_rate(dim: int, size: int = 4096, repeats: int = 5) -> float:
     b = torch.randn(dim, size, generator=generator)
     torch.mm(a, b)  # warm-up
     return size * size * dim / median_seconds(lambda: torch.mm(a, b), repeats)
+
+
+def machine_line(threads: int) -> str:
+    """The first line under a benchmark table's title: when, on what, and how busy the machine was."""
+    return (
+        f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}; {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} torch threads; load "
+        f"average when written {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)"
+    )

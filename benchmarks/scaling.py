@@ -28,11 +28,9 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -40,7 +38,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from measure import gemm_rate, median_seconds, peak_rss, reset_peak
+from measure import gemm_rate, machine_line, median_seconds, peak_rss, reset_peak
 
 from mmgraph.io import atomic_write
 
@@ -178,6 +176,7 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
 
     record = {
         "nodes": nodes, "dim": dim, "gemm_rate": rate, "threads": torch.get_num_threads(),
+        "load_average": os.getloadavg()[0],
         "train_nodes": int(sum(train.num_nodes(t) for t in train.node_types)),
         "training": model.training_, "knn": model.builder.method,
         "stages": stages.records, "test_mrr": metrics.get("mrr"),
@@ -213,23 +212,23 @@ def markdown(records: list[dict], command: str) -> str:
     lines = [
         "# Scaling",
         "",
-        f"- date: {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}; {platform.system()} "
-        f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {records[0]['threads']} torch "
-        f"threads; load average when written {os.getloadavg()[0]:.1f} (other work on the machine slows every figure)",
+        machine_line(records[0]["threads"]),
         f"- command: `{command}`; each configuration in a fresh process; synthetic data, 2 modalities, k={K}, the "
         "default model `gnn` with no validation and no propagation",
-        "- s = seconds, GiB = peak resident memory during the stage (the process's data included)",
+        "- s = seconds, GiB = peak resident memory during the stage (the process's data included); load = the "
+        "machine's load average at the end of the configuration",
         "",
-        "| nodes | dim | training | kNN | graph s | graph GiB | epoch s | epoch GiB | evaluation s | evaluation GiB "
-        f"| prediction of {BATCH} s | prediction GiB | test MRR (1 epoch) |",
-        "| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| nodes | dim | load | training | kNN | graph s | graph GiB | epoch s | epoch GiB | evaluation s "
+        f"| evaluation GiB | prediction of {BATCH} s | prediction GiB | test MRR (1 epoch) |",
+        "| ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     gib = 2**30
     for r in records:
         s = r["stages"]
         cells = [f"{s[k]['seconds']:.1f} | {s[k]['peak_bytes'] / gib:.2f}" for k in ("graph", "epoch", "evaluation")]
         lines.append(
-            f"| {r['nodes']:,} | {r['dim']} | {r['training']} | {r['knn_check'].get('recall_method', 'exact')} | "
+            f"| {r['nodes']:,} | {r['dim']} | {r.get('load_average', float('nan')):.1f} | {r['training']} | "
+            f"{r['knn_check'].get('recall_method', 'exact')} | "
             + " | ".join(cells)
             + f" | {s['prediction']['seconds']:.2f} | {s['prediction']['peak_bytes'] / gib:.2f} | {r['test_mrr']:.3f} |"
         )
