@@ -72,6 +72,22 @@ def link_components(links: Tensor, num_src: int, num_dst: int) -> tuple[np.ndarr
     return labels[:num_src], labels[num_src:]
 
 
+class _Linear:
+    """A fitted logistic regression as tensors: ``softmax(x @ weight.T + bias)`` over ``classes``."""
+
+    def __init__(self, model: LogisticRegression) -> None:
+        weight = torch.as_tensor(model.coef_, dtype=torch.float32)
+        bias = torch.as_tensor(model.intercept_, dtype=torch.float32)
+        if weight.shape[0] == 1:  # two classes: sklearn keeps one row, the logit of the second class
+            weight, bias = torch.cat([torch.zeros_like(weight), weight]), torch.cat([torch.zeros(1), bias])
+        self.weight, self.bias = weight, bias
+        self.classes = torch.as_tensor(model.classes_, dtype=torch.long)
+
+    def probabilities(self, x: Tensor) -> Tensor:
+        """``(n, dim)`` -> ``(n, len(classes))``, as ``predict_proba``."""
+        return torch.softmax(x @ self.weight.T + self.bias, dim=1)
+
+
 class ComponentClassBaseline(EmbeddingLinkBaseline):
     """Classes from the connected components of the training links, one classifier per modality.
 
@@ -124,14 +140,14 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
         num_classes = len(classes)
         self.num_classes_ = num_classes
         self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
-        fitted: dict[tuple[NodeType, float], LogisticRegression] = {}
+        fitted: dict[tuple[NodeType, float], _Linear] = {}
 
-        def classifier(node_type: NodeType, C: float) -> LogisticRegression:
+        def classifier(node_type: NodeType, C: float) -> _Linear:
             if (node_type, C) not in fitted:
                 rows = np.flatnonzero(components[node_type] >= 0)
                 x = self.standardize_[node_type](self.features_[node_type][torch.as_tensor(rows)]).numpy()
                 model = LogisticRegression(C=C, max_iter=c.max_iter, random_state=c.seed)
-                fitted[node_type, C] = model.fit(x, components[node_type][rows])
+                fitted[node_type, C] = _Linear(model.fit(x, components[node_type][rows]))
             return fitted[node_type, C]
 
         def apply(settings: dict[bool, tuple[float, float]]) -> None:
@@ -160,12 +176,10 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
             for d in DIRECTIONS:
                 self.chosen_[d]["val_mrr"] = chosen[d][1]
 
-    def _probabilities(self, node_type: NodeType, x: Tensor, classifier: LogisticRegression) -> Tensor:
-        """Class probabilities of every row, ``(n, num_classes)`` (columns in component order)."""
+    def _probabilities(self, node_type: NodeType, x: Tensor, classifier: _Linear) -> Tensor:
+        """Class probabilities of every row, ``(n, num_classes)`` (columns in class order)."""
         out = torch.zeros(len(x), self.num_classes_)
-        if len(x):
-            proba = classifier.predict_proba(self.standardize_[node_type](x).numpy())
-            out[:, torch.as_tensor(classifier.classes_)] = torch.as_tensor(proba, dtype=torch.float32)
+        out[:, classifier.classes] = classifier.probabilities(self.standardize_[node_type](x))
         return out
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
