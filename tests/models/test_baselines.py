@@ -487,7 +487,7 @@ def test_standardizer_reads_its_rows_only() -> None:
 
 def test_settings_repr_and_errors() -> None:
     model = MODELS.get("knn-transfer")(ks=(1, 5), seed=3)
-    assert repr(model).startswith("KNNTransferBaseline(ks=(1, 5), temperatures=")
+    assert repr(model).startswith("KNNTransferBaseline(ks=(1, 5), weightings=(")
     assert model.config()["seed"] == 3 and "chosen" not in model.config()
     with pytest.raises(TypeError, match=r"unknown setting\(s\) \['epoch'\]. Valid settings: .*'epochs'"):
         MODELS.get("siamese")(epoch=3)
