@@ -582,3 +582,13 @@ def test_component_class_probabilities_are_those_of_the_fitted_regression(num_cl
         _Linear(model).probabilities(torch.as_tensor(x, dtype=torch.float32)),
         torch.as_tensor(model.predict_proba(x), dtype=torch.float32), atol=1e-5, rtol=1e-4,
     )
+
+
+def test_component_class_is_reproducible(class_linked) -> None:
+    prepared = _prepare(CLASS_LINK, class_linked, seed=3)
+    scores = [
+        _fit("component-class", prepared, seed=3).scorer(prepared.new_samples("test"))
+        .link_scores(EDGE, torch.arange(10), torch.arange(20), reverse=False)
+        for _ in range(2)
+    ]
+    torch.testing.assert_close(scores[0], scores[1], rtol=0, atol=0)
