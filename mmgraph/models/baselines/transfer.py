@@ -47,7 +47,7 @@ class TransferConfig:
     Each scoring direction chooses one ``(alpha, standardize, mode)`` on its validation MRR.
     """
 
-    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried on validation
+    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)  # ridge penalties tried on validation
     # Ridge inputs standardised per feature with training-row statistics (True) or raw (False);
     # the penalty acts on differently scaled coefficients, so both are tried.
     standardize: tuple[bool, ...] = (True, False)
