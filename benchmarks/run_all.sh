@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 : "${MMGRAPH_DATA:=$(cd .. && pwd)/shared/data}"
 export MMGRAPH_DATA
 TASKS=emoji-image-text,emoji-style,emoji-crosslingual,emoji-group,digits-audio-image,digits-audio-label
-BASELINES=cosine,siamese,siamese-l2,autoencoder,fusion,attention-fusion,transfer,knn-transfer,late-fusion,logreg,label-transfer
+BASELINES=cosine,siamese,siamese-l2,autoencoder,fusion,attention-fusion,transfer,knn-transfer,late-fusion,component-class,logreg,label-transfer
 bench() { .venv/bin/mmgraph bench --tasks "$TASKS" --threads 1 --quiet "$@"; }
 bench --models "$BASELINES" --seed-list 0,1,2 --out benchmarks/results/baselines-a &
 { bench --models gnn --seeds 5 --out benchmarks/results/gnn

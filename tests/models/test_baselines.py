@@ -3,11 +3,13 @@ by one, learns from the training view only; settings and errors."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import pickle
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import Tensor, nn
@@ -21,6 +23,8 @@ from mmgraph.models import MODELS
 from mmgraph.models.base import RelationModel
 from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
 from mmgraph.models.baselines._common import Standardizer
+from mmgraph.models.baselines.component import link_components
+from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b")
 LABEL = Task(name="synlab", description="", kind="label", source="a")
@@ -39,12 +43,42 @@ QUICK = {
 }
 
 
+# Links inside classes: every "a" sample linked to three "b" samples of its class (many to many),
+# each sample its own split unit; the links' connected components are the classes.
+CLASS_LINK = Task(name="syn-class", description="", kind="link", source="a", target="b", split={"mode": "group"},
+                  same_label_is_link=True)
+# Models that need links forming classes; on one-to-one links they refuse the task.
+NEEDS_CLASSES = ("component-class",)
+
+
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def synthetic() -> MultimodalDataset:
     return load("synthetic", num_items=150, seed=0)
+
+
+@pytest.fixture(scope="module")
+def class_linked(synthetic) -> MultimodalDataset:
+    samples = synthetic.samples.drop(columns=["true_item"]).assign(item=None)
+    samples["group"] = samples["id"]
+    rng = np.random.default_rng(0)
+    by_class = {c: rows["id"].to_numpy() for c, rows in samples[samples["modality"] == "b"].groupby("label")}
+    a = samples[samples["modality"] == "a"]
+    links = [
+        (i, j, "same_item") for i, c in zip(a["id"], a["label"], strict=True)
+        for j in rng.choice(by_class[c], 3, replace=False)
+    ]
+    return MultimodalDataset(samples, pd.DataFrame(links, columns=["src", "dst", "relation"]), name="class-linked",
+                             features=synthetic.features)
+
+
+def _link_task(
+    name: str, synthetic: MultimodalDataset, class_linked: MultimodalDataset
+) -> tuple[Task, MultimodalDataset]:
+    """The synthetic link task a link baseline is tested on: class-linked for the models that need classes."""
+    return (CLASS_LINK, class_linked) if name in NEEDS_CLASSES else (LINK, synthetic)
 
 
 def _with_features(dataset: MultimodalDataset, b: np.ndarray, name: str) -> MultimodalDataset:
@@ -107,7 +141,7 @@ def test_every_baseline_is_registered() -> None:
         assert cls.kinds == (("link",) if name in LINK_BASELINES else ("label",))
 
 
-@pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n != "cosine"])
+@pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n not in ("cosine", *NEEDS_CLASSES)])
 def test_link_baseline_beats_chance(synthetic, name: str) -> None:
     prepared = _prepare(LINK, synthetic)
     model = _fit(name, prepared)
@@ -132,19 +166,147 @@ def test_model_selection_is_recorded(synthetic) -> None:
     prepared = _prepare(LINK, synthetic)
     transfer = _fit("transfer", prepared)
     chosen = transfer.config()["chosen"]
-    assert set(chosen["alpha"]) == {"src->dst", "dst->src"}
-    assert set(chosen["alpha"].values()) <= set(transfer.settings.alphas)
-    assert all(0 < v <= 1 for v in chosen["val_mrr"].values())
+    assert set(chosen) == {"src->dst", "dst->src"}
+    for choice in chosen.values():
+        assert choice["alpha"] in transfer.settings.alphas and choice["standardize"] in (True, False)
+        assert choice["mode"] in TRANSFER_MODES and 0 < choice["val_mrr"] <= 1
     knn = _fit("knn-transfer", prepared)
     assert set(knn.config()["chosen"]) == {"src->dst", "dst->src"}
     assert knn.config()["chosen"]["src->dst"]["k"] in knn.settings.ks
+    assert knn.config()["chosen"]["src->dst"]["weighting"] in KNN_WEIGHTINGS
     # Without validation: the defaults, or every epoch.
-    assert _fit("transfer", prepared, validate=False).chosen_ == {"alpha": {"src->dst": 10.0, "dst->src": 10.0}}
-    assert _fit("knn-transfer", prepared, validate=False).chosen_ == {"k": 10, "temperature": 0.1}
+    default = {"alpha": 10.0, "standardize": True, "mode": "carry-query"}
+    assert _fit("transfer", prepared, validate=False).chosen_ == {"src->dst": default, "dst->src": default}
+    assert _fit("knn-transfer", prepared, validate=False).chosen_ == {
+        "k": 10, "weighting": "softmax", "temperature": 0.1,
+    }
     siamese = _fit("siamese", prepared, validate=False, options={"epochs": 2})
     assert siamese.chosen_ == {"best_epoch": 2, "val_mrr": None}
     fusion = _fit("fusion", prepared, options={"epochs": 10, "eval_every": 5})
     assert fusion.chosen_["best_epoch"] in (5, 10) and 0 < fusion.chosen_["val_mrr"] <= 1
+
+
+def _recording(prepared: PreparedTask, read: Any) -> tuple[Any, list]:
+    """A validation callback that records ``read(model)`` at every call, and the records."""
+    calls, validate = [], _validate(prepared)
+
+    def recording(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
+        calls.append(read(model))
+        return validate(model, max_links=max_links)
+
+    return recording, calls
+
+
+def test_transfer_tries_every_setting_on_validation_and_keeps_the_best_per_direction(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    validate, tried = _recording(prepared, lambda m: m.setting_[False])
+    options = {"alphas": (1.0, 100.0)}
+    model = BASELINES["transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
+    assert sorted(tried) == sorted(itertools.product((1.0, 100.0), (True, False), TRANSFER_MODES))
+    # The recorded choice is the best of the grid on validation, direction by direction.
+    for direction, reverse in (("src->dst", False), ("dst->src", True)):
+        choice = model.chosen_[direction]
+        best = max(
+            _validate(prepared)(_fit("transfer", prepared, validate=False, options={
+                "default_alpha": a, "default_standardize": st, "default_mode": mo, **options,
+            }))[f"{direction}/mrr"]
+            for a, st, mo in tried
+        )
+        assert choice["val_mrr"] == pytest.approx(best)
+        assert model.setting_[reverse] == (choice["alpha"], choice["standardize"], choice["mode"])
+
+
+def test_transfer_modes_carry_the_query_the_candidate_or_both(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    scores = {}
+    for mode in TRANSFER_MODES:
+        model = _fit("transfer", prepared, validate=False, options={"default_mode": mode})
+        scorer = model.scorer()
+        query, candidates = torch.arange(5), torch.arange(8)
+        scores[mode] = {r: scorer.link_scores(EDGE, query, candidates, reverse=r) for r in (False, True)}
+    # Carrying the candidate of one direction is carrying the query of the other, transposed.
+    query, candidates = torch.arange(5), torch.arange(8)
+    forward = _fit("transfer", prepared, validate=False).scorer().link_scores(EDGE, candidates, query, reverse=True)
+    torch.testing.assert_close(scores["carry-candidate"][False], forward.T)
+    for r in (False, True):
+        torch.testing.assert_close(scores["sum"][r], scores["carry-query"][r] + scores["carry-candidate"][r])
+    with pytest.raises(ValueError, match=r"'modes' of the 'transfer' model must be among \['carry-query'"):
+        MODELS.get("transfer")(modes=("both",))
+    with pytest.raises(ValueError, match="'standardize' parameter of the 'transfer' model must be bools"):
+        MODELS.get("transfer")(standardize=())
+
+
+def test_knn_transfer_tries_every_weighting_on_validation(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    validate, tried = _recording(prepared, lambda m: (m.k_[False], m.weighting_[False], m.temperature_[False]))
+    options = {"ks": (1, 5), "temperatures": (0.05, 0.5)}
+    model = BASELINES["knn-transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
+    expected = [(k, w, t) for k in (1, 5) for w, t in
+                (("uniform", None), ("cosine", None), ("softmax", 0.05), ("softmax", 0.5))]
+    assert tried == expected
+    for direction in ("src->dst", "dst->src"):
+        choice = model.chosen_[direction]
+        assert (choice["k"], choice["weighting"], choice["temperature"]) in expected
+    with pytest.raises(ValueError, match=r"'weightings' of the 'knn-transfer' model must be among"):
+        MODELS.get("knn-transfer")(weightings=("gaussian",))
+
+
+def test_neighbour_weightings() -> None:
+    similarities = torch.tensor([[0.9, 0.3, -0.2], [-0.1, -0.5, -0.9]])
+    torch.testing.assert_close(neighbour_weights(similarities, "uniform", None), torch.full((2, 3), 1 / 3))
+    cosine = neighbour_weights(similarities, "cosine", None)
+    torch.testing.assert_close(cosine[0], torch.tensor([0.75, 0.25, 0.0]))
+    torch.testing.assert_close(cosine[1], torch.full((3,), 1 / 3))  # nothing positive: equal weights
+    torch.testing.assert_close(
+        neighbour_weights(similarities, "softmax", 0.1), torch.softmax(similarities / 0.1, dim=1)
+    )
+
+
+def test_cosine_chooses_centring_on_validation(synthetic) -> None:
+    # One shared space, but "b" sits far off the origin: centring each modality removes the offset.
+    noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
+    offset = _prepare(LINK, _with_features(synthetic, synthetic.features["a"] + noise + 20.0, "offset"))
+    validate, tried = _recording(offset, lambda m: m.center_[False])
+    model = BASELINES["cosine"]().fit(offset.train_view(), validate=validate, progress=False)
+    assert tried == [False, True]
+    chosen = model.config()["chosen"]
+    assert chosen["src->dst"]["center"] is True and chosen["dst->src"]["center"] is True
+    centred_mrr = _link_metrics(model, offset)["mrr"]
+    assert centred_mrr > 0.8
+    raw = _fit("cosine", offset, validate=False)
+    assert raw.chosen_ == {"src->dst": {"center": False}, "dst->src": {"center": False}}
+    assert _link_metrics(raw, offset)["mrr"] < centred_mrr - 0.2
+
+
+def test_component_class_ranks_links_inside_classes(class_linked) -> None:
+    prepared = _prepare(CLASS_LINK, class_linked)
+    validate, tried = _recording(prepared, lambda m: (m.setting_[False]))
+    model = BASELINES["component-class"](cs=(0.1, 1.0)).fit(prepared.train_view(), validate=validate, progress=False)
+    assert sorted(tried) == [(0.1, 0.1), (0.1, 1.0), (1.0, 0.1), (1.0, 1.0)]
+    chosen = model.config()["chosen"]
+    assert chosen["num_classes"] == 5 and chosen["coverage"] > 0.5  # the synthetic data's five classes
+    assert chosen["src->dst"]["C a"] in (0.1, 1.0) and 0 < chosen["src->dst"]["val_mrr"] <= 1
+    m = _link_metrics(model, prepared)
+    _check_link_metrics(m)
+    assert m["mrr"] > 0.9, m["mrr"]  # separable classes: every same-class candidate is an answer
+    # A score is the dot product of two class-probability vectors.
+    scores = model.scorer().link_scores(EDGE, torch.arange(3), torch.arange(4), reverse=False)
+    assert bool(((scores >= 0) & (scores <= 1 + 1e-6)).all())
+
+
+def test_component_class_refuses_one_to_one_links(synthetic) -> None:
+    refusal = r"'component-class'.*form \d+ component\(s\) \(median size 2\).*one to one"
+    with pytest.raises(NotApplicableError, match=refusal):
+        _fit("component-class", _prepare(LINK, synthetic))
+    with pytest.raises(ValueError, match="'min_coverage' parameter of the 'component-class' model must be in"):
+        MODELS.get("component-class")(min_coverage=0)
+
+
+def test_link_components() -> None:
+    # a0-b0, a1-b0, a2-b1: two components; a3 and b2 hold no link.
+    links = torch.tensor([[0, 1, 2], [0, 0, 1]])
+    a, b = link_components(links, 4, 3)
+    assert a.tolist() == [0, 0, 1, -1] and b.tolist() == [0, 1, -1]
 
 
 def test_cosine_ranks_a_shared_space(synthetic) -> None:
@@ -210,9 +372,8 @@ def test_fusion_negatives_are_never_training_links(synthetic) -> None:
 
 
 @pytest.mark.parametrize("name", list(BASELINES))
-def test_a_new_sample_scores_the_same_alone_as_in_a_batch(synthetic, name: str) -> None:
-    task = LINK if name in LINK_BASELINES else LABEL
-    dataset = synthetic
+def test_a_new_sample_scores_the_same_alone_as_in_a_batch(synthetic, class_linked, name: str) -> None:
+    task, dataset = _link_task(name, synthetic, class_linked) if name in LINK_BASELINES else (LABEL, synthetic)
     if name == "cosine":
         noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
         dataset = _with_features(synthetic, synthetic.features["a"] + noise, "shared")
@@ -272,9 +433,9 @@ def _tensors(value: Any, seen: set[int] | None = None) -> list[tuple[Tensor, boo
 
 
 @pytest.mark.parametrize("name", list(BASELINES))
-def test_fit_reads_the_training_view_only(synthetic, name: str) -> None:
-    task = LINK if name in LINK_BASELINES else LABEL_VIA_LINKS
-    dataset = synthetic
+def test_fit_reads_the_training_view_only(synthetic, class_linked, name: str) -> None:
+    link = name in LINK_BASELINES
+    task, dataset = _link_task(name, synthetic, class_linked) if link else (LABEL_VIA_LINKS, synthetic)
     if name == "cosine":
         dataset = _with_features(synthetic, synthetic.features["a"] * 1.1, "shared")
     prepared = _held_out_as_nan(task, dataset)
@@ -290,7 +451,7 @@ def test_fit_reads_the_training_view_only(synthetic, name: str) -> None:
             assert tensor.shape[0] <= most_rows, f"{name} holds a {tuple(tensor.shape)} tensor"
     # It scores the view's nodes, and the same after a round trip through pickle (no closures held).
     copy = pickle.loads(pickle.dumps(model))
-    if task is LINK:
+    if task.kind == "link":
         query, candidates = torch.arange(train.num_nodes("a")), torch.arange(train.num_nodes("b"))
         scores = model.scorer().link_scores(EDGE, query, candidates, reverse=False)
         assert scores.shape == (len(query), len(candidates)) and bool(scores.isfinite().all())
@@ -302,10 +463,10 @@ def test_fit_reads_the_training_view_only(synthetic, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n != "cosine"])
-def test_statistics_come_from_training_rows(synthetic, name: str) -> None:
+def test_statistics_come_from_training_rows(synthetic, class_linked, name: str) -> None:
     # Transductive: held-out samples are nodes of the view, with (here NaN) features; every
     # statistic comes from the training rows, so training samples still score finitely.
-    prepared = _held_out_as_nan(LINK, synthetic, setting="transductive")
+    prepared = _held_out_as_nan(*_link_task(name, synthetic, class_linked), setting="transductive")
     train = prepared.train_view()
     rows = {t: train.train_rows[t] for t in ("a", "b")}
     assert len(rows["a"]) < train.num_nodes("a")
@@ -326,7 +487,7 @@ def test_standardizer_reads_its_rows_only() -> None:
 
 def test_settings_repr_and_errors() -> None:
     model = MODELS.get("knn-transfer")(ks=(1, 5), seed=3)
-    assert repr(model).startswith("KNNTransferBaseline(ks=(1, 5), temperatures=")
+    assert repr(model).startswith("KNNTransferBaseline(ks=(1, 5), weightings=(")
     assert model.config()["seed"] == 3 and "chosen" not in model.config()
     with pytest.raises(TypeError, match=r"unknown setting\(s\) \['epoch'\]. Valid settings: .*'epochs'"):
         MODELS.get("siamese")(epoch=3)
@@ -406,3 +567,28 @@ def test_autoencoder_settings_are_chosen_on_validation(synthetic) -> None:
     default = _fit("autoencoder", prepared, validate=False, options={"epochs": 2})
     assert default.chosen_["latent_dim"] == 128 and default.chosen_["recon_weight"] == 1.0
     assert default.chosen_["best_epoch"] == 2 and default.chosen_["val_mrr"] is None
+
+
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_component_class_probabilities_are_those_of_the_fitted_regression(num_classes: int) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from mmgraph.models.baselines.component import _Linear
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 5)), np.arange(60) % num_classes
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+    torch.testing.assert_close(
+        _Linear(model).probabilities(torch.as_tensor(x, dtype=torch.float32)),
+        torch.as_tensor(model.predict_proba(x), dtype=torch.float32), atol=1e-5, rtol=1e-4,
+    )
+
+
+def test_component_class_is_reproducible(class_linked) -> None:
+    prepared = _prepare(CLASS_LINK, class_linked, seed=3)
+    scores = [
+        _fit("component-class", prepared, seed=3).scorer(prepared.new_samples("test"))
+        .link_scores(EDGE, torch.arange(10), torch.arange(20), reverse=False)
+        for _ in range(2)
+    ]
+    torch.testing.assert_close(scores[0], scores[1], rtol=0, atol=0)

@@ -18,6 +18,7 @@ OPTIONS = {
     "siamese-l2": {"epochs": 15},
     "autoencoder": {"epochs": 20, "latent_dims": (32,), "recon_weights": (0.1, 1.0)},
     "late-fusion": {"weight_step": 0.5},
+    "component-class": {"cs": (0.1, 1.0)},
 }
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -52,6 +53,8 @@ def test_new_link_model_beats_chance_on_digits(digits, cache, model: str) -> Non
         chance = _chance_mrr(int(0.8 * m[f"{direction}/num_candidates"]))
         assert m[f"{direction}/mrr"] > 2 * chance, (model, direction, m[f"{direction}/mrr"], chance)
     assert result.model_config["chosen"]
+    if model == "component-class":  # every training clip links images of its digit: ten components, ten classes
+        assert result.model_config["chosen"]["num_classes"] == 10
 
 
 def test_gru_encoder_is_fitted_on_training_clips_only(digits, cache) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -20,6 +23,19 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def _ids(view, edge_type, edge_index: torch.Tensor) -> set[tuple[str, str]]:
     src, _, dst = edge_type
     return {(view.node_ids[src][a], view.node_ids[dst][b]) for a, b in edge_index.T.tolist()}
+
+
+def _class_linked(dataset: MultimodalDataset) -> MultimodalDataset:
+    """Every "a" sample linked to three "b" samples of its class; every sample its own split unit."""
+    samples = dataset.samples.drop(columns=["true_item"]).assign(item=None)
+    samples["group"] = samples["id"]
+    rng = np.random.default_rng(0)
+    by_class = {c: rows["id"].to_numpy() for c, rows in samples[samples["modality"] == "b"].groupby("label")}
+    a = samples[samples["modality"] == "a"]
+    links = [(i, j, "same_item") for i, c in zip(a["id"], a["label"], strict=True)
+             for j in rng.choice(by_class[c], 3, replace=False)]
+    links = pd.DataFrame(links, columns=["src", "dst", "relation"])
+    return MultimodalDataset(samples, links, name="class-linked", features=dataset.features)
 
 
 def _with_fixed_split(dataset: MultimodalDataset, seed: int) -> MultimodalDataset:
@@ -105,6 +121,8 @@ def test_fit_of_every_model_sees_no_test_sample_link_or_label(name: str, monkeyp
     model_class = MODELS.get(name)
     kind = "link" if "link" in model_class.kinds else "label"
     task = Task(name="spy", description="", kind=kind, source="a", target="b" if kind == "link" else None)
+    if name == "component-class":  # it needs links that form classes: each "a" linked to "b" samples of its class
+        dataset, task = _class_linked(dataset), dataclasses.replace(task, split={"mode": "group"})
     seen: dict[str, list] = {"views": [], "new": []}
     original_fit, original_scorer = model_class.fit, model_class.scorer
 

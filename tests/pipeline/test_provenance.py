@@ -33,7 +33,8 @@ def test_a_saved_result_holds_seed_config_versions_and_data(tmp_path, caplog) ->
     config = record["config"]
     assert set(config) == CONFIG_KEYS and config["seed"] == result.seed and config["model"] == "knn-transfer"
     assert config["task"]["dataset_options"] == {"num_items": 60, "seed": 2} and config["setting"] == "inductive"
-    assert config["model_options"]["seed"] == result.seed and config["model_options"]["ks"] == [1, 3, 5, 10, 20, 50]
+    assert config["model_options"]["seed"] == result.seed
+    assert config["model_options"]["ks"] == [1, 3, 5, 10, 20, 50, 100]
     assert "chosen" in record["model_config"]  # what validation chose, beside the settings
     for package in ("mmgraph", "python", "torch", "torch_geometric", "numpy", "scikit-learn"):
         assert record["environment"][package], package

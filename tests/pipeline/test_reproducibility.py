@@ -66,7 +66,8 @@ def test_a_fresh_process_rerunning_the_saved_configs_gives_the_same_metrics(tmp_
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("task", "model"), [(LINK, m) for m in ("gnn", *LINK_BASELINES)]
+# component-class refuses the synthetic one-to-one links (its reproducibility: tests/models/test_baselines.py)
+@pytest.mark.parametrize(("task", "model"), [(LINK, m) for m in ("gnn", *LINK_BASELINES) if m != "component-class"]
                          + [(LABEL, m) for m in ("gnn", *LABEL_BASELINES)])
 def test_every_model_is_reproducible(tmp_path, task: Task, model: str) -> None:
     _same([_saved_metrics(task, model, 3, tmp_path / f"run{i}") for i in range(2)])

@@ -21,11 +21,15 @@ Link baselines:
   with sampled non-links.
 - ``attention-fusion``: both features projected to tokens, a small self-attention and a
   HAN-style attention pooling over the two tokens, then an MLP classifier.
-- ``transfer``: ridge maps from one feature space to the other (one per direction).
+- ``transfer``: ridge maps both ways between the feature spaces; a direction scores the query
+  carried over, the candidate carried over, or both (chosen on validation).
 - ``knn-transfer``: a query takes the similarity-weighted target-space embedding of its
   nearest training samples of its own modality.
 - ``late-fusion``: model-level fusion; ridge and kNN transfer predictors in each modality's
   space, their scores summed with weights chosen on validation.
+- ``component-class``: the connected components of the training links as classes, a
+  classifier per modality, a link scored by the dot product of the class probabilities; for
+  tasks whose links form few large clusters (one digit each), not one-to-one links.
 
 Label baselines (``logreg``, ``label-transfer``) train on the training labels of the node
 type. A node type without training labels of its own (``digits-audio-label``: only images
@@ -34,11 +38,12 @@ nodes of another modality takes their majority label, and those nodes are its tr
 
 Modules: :mod:`._common` (shared helpers and bases), :mod:`._training` (the trained link
 baselines' loop), :mod:`.embedding`, :mod:`.autoencoder`, :mod:`.fusion`, :mod:`.transfer`,
-:mod:`.late_fusion`, :mod:`.label`.
+:mod:`.late_fusion`, :mod:`.component`, :mod:`.label`.
 """
 
 from mmgraph.errors import NotApplicableError
 from mmgraph.models.baselines.autoencoder import AutoencoderBaseline, AutoencoderConfig
+from mmgraph.models.baselines.component import ComponentClassBaseline, ComponentClassConfig
 from mmgraph.models.baselines.embedding import (
     CosineBaseline,
     CosineConfig,
@@ -69,7 +74,7 @@ from mmgraph.models.baselines.transfer import (
 
 LINK_BASELINES: tuple[str, ...] = (
     "cosine", "siamese", "siamese-l2", "autoencoder", "fusion", "attention-fusion", "transfer", "knn-transfer",
-    "late-fusion",
+    "late-fusion", "component-class",
 )
 LABEL_BASELINES: tuple[str, ...] = ("logreg", "label-transfer")
 
@@ -77,15 +82,16 @@ BASELINES: dict[str, type] = {
     cls.name: cls
     for cls in (
         CosineBaseline, SiameseBaseline, SiameseL2Baseline, AutoencoderBaseline, FusionBaseline,
-        AttentionFusionBaseline, TransferBaseline, KNNTransferBaseline, LateFusionBaseline, LogRegBaseline,
-        LabelTransferBaseline,
+        AttentionFusionBaseline, TransferBaseline, KNNTransferBaseline, LateFusionBaseline, ComponentClassBaseline,
+        LogRegBaseline, LabelTransferBaseline,
     )
 }
 """Every baseline by its registered name."""
 
 __all__ = [
     "BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline", "AttentionFusionConfig",
-    "AutoencoderBaseline", "AutoencoderConfig", "CosineBaseline", "CosineConfig", "FusionBaseline", "FusionConfig",
+    "AutoencoderBaseline", "AutoencoderConfig", "ComponentClassBaseline", "ComponentClassConfig", "CosineBaseline",
+    "CosineConfig", "FusionBaseline", "FusionConfig",
     "KNNTransferBaseline", "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig",
     "LateFusionBaseline", "LateFusionConfig", "LogRegBaseline", "LogRegConfig", "NotApplicableError",
     "SiameseBaseline", "SiameseConfig", "SiameseL2Baseline", "SiameseL2Config", "TransferBaseline",

@@ -1,7 +1,8 @@
 """Embedding link baselines: a query and a candidate meet as unit vectors of one space.
 
-- ``cosine``: cosine similarity of the raw features. Meaningful only where one encoder
-  embeds both modalities into one space; it needs equal feature dimensions.
+- ``cosine``: cosine similarity of the raw or centred features (chosen on validation).
+  Meaningful only where one encoder embeds both modalities into one space; it needs equal
+  feature dimensions.
 - ``siamese``: one MLP tower per modality into a shared space, symmetric InfoNCE with
   in-batch negatives and a learned temperature.
 - ``siamese-l2``: the same towers trained with the squared-distance shared-space objective
@@ -22,15 +23,28 @@ from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Validate
-from mmgraph.models.baselines._common import EmbeddingLinkBaseline, Standardizer, unit
+from mmgraph.models.baselines._common import (
+    DIRECTIONS,
+    EmbeddingLinkBaseline,
+    Standardizer,
+    per_direction,
+    row_mean,
+    statistic_rows,
+    unit,
+)
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
+from mmgraph.training.selection import grid_search
 from mmgraph.typing import NodeType
 
 
 @dataclass
 class CosineConfig:
-    """Settings of :class:`CosineBaseline` (it learns nothing)."""
+    """Settings of :class:`CosineBaseline` (it learns only each modality's training mean)."""
 
+    # Tried on validation per direction: raw features (False) and features minus their
+    # modality's training mean (True; removes the offset between two styles of one encoder).
+    centers: tuple[bool, ...] = (False, True)
+    default_center: bool = False  # used when the task has no validation links
     seed: int = 0
 
 
@@ -59,18 +73,29 @@ class SiameseConfig:
 
 
 class CosineBaseline(EmbeddingLinkBaseline):
-    """Cosine similarity of the raw features of both modalities.
+    """Cosine similarity of the raw or centred features of both modalities.
 
     Only meaningful where the same encoder embeds both modalities (``emoji-style``: two
     image styles through one image network); ``fit`` raises :class:`NotApplicableError` when
     the feature dimensions differ. Equal dimensions do not prove a shared space: two encoders
-    with the same width are still two spaces, and cosine then scores about chance.
+    with the same width are still two spaces, and cosine then scores about chance. Whether each
+    modality's training mean is subtracted first (``centers``) is chosen per direction on the
+    validation MRR.
     """
 
     name = "cosine"
     Config = CosineConfig
 
+    def _validate_settings(self) -> None:
+        c = self.settings
+        if not c.centers or any(not isinstance(v, bool) for v in (*c.centers, c.default_center)):
+            raise ConfigError(
+                f"The 'centers' parameter of the {self.name!r} model must be bools, at least one (False, True). "
+                f"Got {c.centers!r} instead."
+            )
+
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+        c = self.settings
         src, _, dst = self.edge_type_
         xs, xd = self.features_[src], self.features_[dst]
         if xs.shape[1] != xd.shape[1]:
@@ -80,12 +105,32 @@ class CosineBaseline(EmbeddingLinkBaseline):
                 f"{xd.shape[1]}-d. Use a model that learns a map between spaces: 'transfer', "
                 f"'knn-transfer', 'siamese', 'fusion', 'attention-fusion' or 'gnn'."
             )
-        self.chosen_ = {}
+        self.mean_ = {t: row_mean(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
+        best = {}
+        if validate is not None:
+
+            def evaluate(center: bool) -> dict[str, float]:
+                self.center_ = {False: center, True: center}
+                return validate(self)
+
+            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
+            best = grid_search(list(c.centers), evaluate, keys=keys, desc=self.name, progress=progress)
+        chosen = per_direction(best, c.default_center)
+        self.center_ = {False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]}
+        self.chosen_ = {d: {"center": chosen[d][0]} for d in DIRECTIONS}
+        if best:
+            for d in DIRECTIONS:
+                self.chosen_[d]["val_mrr"] = chosen[d][1]
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
         src, _, dst = self.edge_type_
-        s, d = unit(x[src]), unit(x[dst])
-        return {False: (s, d), True: (d, s)}
+        out = {}
+        for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
+            center = self.center_[reverse]
+            out[reverse] = tuple(
+                unit(x[t], self.mean_[t] if center else None) for t in (query_type, candidate_type)
+            )
+        return out
 
 
 class _Towers(nn.Module):

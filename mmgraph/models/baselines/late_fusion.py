@@ -78,7 +78,9 @@ class LateFusionBaseline(LinkBaseline):
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
         self.components_ = {
-            "transfer": TransferBaseline(seed=c.seed), "knn-transfer": KNNTransferBaseline(seed=c.seed),
+            # carry-query only: each predictor compares in one modality's space (named in _names)
+            "transfer": TransferBaseline(seed=c.seed, modes=("carry-query",)),
+            "knn-transfer": KNNTransferBaseline(seed=c.seed),
         }
         for component in self.components_.values():
             component.fit(train, validate=validate, progress=progress)

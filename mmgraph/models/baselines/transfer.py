@@ -16,6 +16,7 @@ from sklearn.linear_model import Ridge
 from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
+from mmgraph.errors import ConfigError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
     DIRECTIONS,
@@ -34,27 +35,67 @@ from mmgraph.models.baselines._common import (
 from mmgraph.training.selection import grid_search
 from mmgraph.typing import NodeType
 
+TRANSFER_MODES: tuple[str, ...] = ("carry-query", "carry-candidate", "sum")
+"""How ``transfer`` scores a direction: the query mapped into the candidates' space, the
+candidate mapped into the query's space, or the sum of both cosines."""
+
 
 @dataclass
 class TransferConfig:
-    """Settings of :class:`TransferBaseline`."""
+    """Settings of :class:`TransferBaseline`.
 
-    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)  # ridge penalties tried on validation
+    Each scoring direction chooses one ``(alpha, standardize, mode)`` on its validation MRR.
+    """
+
+    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)  # ridge penalties tried on validation
+    # Ridge inputs standardised per feature with training-row statistics (True) or raw (False);
+    # the penalty acts on differently scaled coefficients, so both are tried.
+    standardize: tuple[bool, ...] = (True, False)
+    modes: tuple[str, ...] = TRANSFER_MODES  # see TRANSFER_MODES
     default_alpha: float = 10.0  # used when the task has no validation links
+    default_standardize: bool = True
+    default_mode: str = "carry-query"
     center: bool = True  # compare in the target space centred on its training mean
     seed: int = 0
 
 
+KNN_WEIGHTINGS: tuple[str, ...] = ("uniform", "cosine", "softmax")
+"""How ``knn-transfer`` weights a query's neighbours: equally, by their cosine similarity
+(negative similarities count zero), or by ``softmax(similarity / temperature)``."""
+
+
 @dataclass
 class KNNTransferConfig:
-    """Settings of :class:`KNNTransferBaseline`."""
+    """Settings of :class:`KNNTransferBaseline`.
 
-    ks: tuple[int, ...] = (1, 3, 5, 10, 20, 50)  # neighbour counts tried on validation
-    temperatures: tuple[float, ...] = (0.02, 0.05, 0.1, 1.0)  # softmax temperatures of the weights
+    Each scoring direction chooses ``(k, weighting, temperature)`` on its validation MRR; the
+    temperatures are tried with the ``softmax`` weighting only.
+    """
+
+    ks: tuple[int, ...] = (1, 3, 5, 10, 20, 50, 100)  # neighbour counts tried on validation
+    weightings: tuple[str, ...] = KNN_WEIGHTINGS  # see KNN_WEIGHTINGS
+    temperatures: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1, 0.2, 1.0)  # softmax temperatures of the weights
     default_k: int = 10  # used when the task has no validation links
+    default_weighting: str = "softmax"
     default_temperature: float = 0.1
     center: bool = True  # cosine on features centred on their training mean
     seed: int = 0
+
+
+def neighbour_weights(similarities: Tensor, weighting: str, temperature: float | None) -> Tensor:
+    """Weights of each row's neighbours, summing to one.
+
+    Shapes:
+        similarities: ``(b, k)`` cosine similarities; return: ``(b, k)``.
+    """
+    if weighting == "uniform":
+        return torch.full_like(similarities, 1 / similarities.shape[1])
+    if weighting == "cosine":
+        weights = similarities.clamp(min=0)
+        total = weights.sum(1, keepdim=True)
+        # A row without a positively similar neighbour weights them equally.
+        return torch.where(total > 0, weights / total.clamp(min=1e-12), 1 / similarities.shape[1])
+    return torch.softmax(similarities / temperature, dim=1)
 
 
 class _RidgeMap:
@@ -70,19 +111,33 @@ class _RidgeMap:
 
 
 class TransferBaseline(EmbeddingLinkBaseline):
-    """Cross-modal transfer by ridge regression, one map per direction.
+    """Cross-modal transfer by ridge regression, maps both ways.
 
-    On the training links, a ridge map takes standardised source features to (centred)
-    target features, and another one the other way. A query is mapped into the candidates'
-    space and scored by cosine similarity. The penalty of each direction is chosen on the
-    validation MRR of that direction from ``alphas``.
+    On the training links, a ridge map takes (standardised or raw) source features to centred
+    target features, and another one takes target features to centred source features. A
+    direction is scored in one of three ways (``modes``): the query mapped into the
+    candidates' space (``carry-query``), each candidate mapped into the query's space
+    (``carry-candidate``), or the sum of the two cosines (``sum``). The penalty, the input
+    standardisation and the mode of each direction are chosen together on the validation MRR
+    of that direction; the choice is in ``config()["chosen"]``.
     """
 
     name = "transfer"
     Config = TransferConfig
 
     def _validate_settings(self) -> None:
-        check_positive(self.settings, self.name, ("alphas", "default_alpha"))
+        c = self.settings
+        check_positive(c, self.name, ("alphas", "default_alpha"))
+        if not c.standardize or any(not isinstance(v, bool) for v in (*c.standardize, c.default_standardize)):
+            raise ConfigError(
+                f"The 'standardize' parameter of the {self.name!r} model must be bools, at least one "
+                f"(True, False). Got {c.standardize!r} instead."
+            )
+        if not c.modes or any(m not in TRANSFER_MODES for m in (*c.modes, c.default_mode)):
+            raise ConfigError(
+                f"The 'modes' of the {self.name!r} model must be among {list(TRANSFER_MODES)}, at least one. "
+                f"Got {c.modes!r} (default {c.default_mode!r}) instead."
+            )
 
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
@@ -90,32 +145,45 @@ class TransferBaseline(EmbeddingLinkBaseline):
         rows = {t: statistic_rows(train, t) for t in (src, dst)}
         self.standardize_ = {t: Standardizer(self.features_[t], rows[t]) for t in (src, dst)}
         self.center_ = {t: row_mean(self.features_[t], rows[t]) if c.center else None for t in (src, dst)}
-        inputs = {t: self.standardize_[t](self.features_[t]) for t in (src, dst)}
         outputs = {t: self._output(t, self.features_[t]) for t in (src, dst)}
-        fitted: dict[float, dict[bool, _RidgeMap]] = {}
+        fitted: dict[tuple[float, bool], dict[bool, _RidgeMap]] = {}
 
-        def maps(alpha: float) -> dict[bool, _RidgeMap]:
-            if alpha not in fitted:
-                fitted[alpha] = {
-                    False: _RidgeMap(inputs[src][links[0]], outputs[dst][links[1]], alpha),
-                    True: _RidgeMap(inputs[dst][links[1]], outputs[src][links[0]], alpha),
+        def maps(alpha: float, standardize: bool) -> dict[bool, _RidgeMap]:
+            """The maps ``src -> dst`` (False) and ``dst -> src`` (True) of one setting."""
+            if (alpha, standardize) not in fitted:
+                xs, xd = (self._input(t, self.features_[t], standardize) for t in (src, dst))
+                fitted[alpha, standardize] = {
+                    False: _RidgeMap(xs[links[0]], outputs[dst][links[1]], alpha),
+                    True: _RidgeMap(xd[links[1]], outputs[src][links[0]], alpha),
                 }
-            return fitted[alpha]
+            return fitted[alpha, standardize]
+
+        def apply(settings: dict[bool, tuple[float, bool, str]]) -> None:
+            self.setting_ = dict(settings)
+            self.maps_ = {r: maps(*settings[r][:2]) for r in (False, True)}
 
         best = {}
         if validate is not None:
 
-            def evaluate(alpha: float) -> dict[str, float]:
-                self.maps_ = maps(alpha)
+            def evaluate(setting: tuple[float, bool, str]) -> dict[str, float]:
+                apply({False: setting, True: setting})
                 return validate(self)
 
+            grid = [(a, s, m) for a in c.alphas for s in c.standardize for m in c.modes]
             keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(list(c.alphas), evaluate, keys=keys, desc=self.name, progress=progress)
-        chosen = per_direction(best, c.default_alpha)
-        self.maps_ = {False: maps(chosen[DIRECTIONS[0]][0])[False], True: maps(chosen[DIRECTIONS[1]][0])[True]}
-        self.chosen_ = {"alpha": {d: chosen[d][0] for d in DIRECTIONS}}
-        if best:
-            self.chosen_["val_mrr"] = {d: chosen[d][1] for d in DIRECTIONS}
+            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
+        chosen = per_direction(best, (c.default_alpha, c.default_standardize, c.default_mode))
+        apply({False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]})
+        self.chosen_ = {}
+        for d in DIRECTIONS:
+            (alpha, standardize, mode), score = chosen[d]
+            self.chosen_[d] = {"alpha": alpha, "standardize": standardize, "mode": mode}
+            if best:
+                self.chosen_[d]["val_mrr"] = score
+
+    def _input(self, node_type: NodeType, x: Tensor, standardize: bool) -> Tensor:
+        """Ridge inputs: standardised with training-row statistics, or raw."""
+        return self.standardize_[node_type](x) if standardize else x.float()
 
     def _output(self, node_type: NodeType, x: Tensor) -> Tensor:
         """Target-space features: raw, centred on the training mean if ``center``."""
@@ -124,12 +192,23 @@ class TransferBaseline(EmbeddingLinkBaseline):
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
         src, _, dst = self.edge_type_
-        forward = unit(self.maps_[False](self.standardize_[src](x[src])))
-        backward = unit(self.maps_[True](self.standardize_[dst](x[dst])))
-        return {
-            False: (forward, unit(self._output(dst, x[dst]))),
-            True: (backward, unit(self._output(src, x[src]))),
-        }
+        out = {}
+        for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
+            _, standardize, mode = self.setting_[reverse]
+            maps = self.maps_[reverse]
+            # maps[False] carries src into dst space, maps[True] dst into src space.
+            carried_query = unit(maps[reverse](self._input(query_type, x[query_type], standardize)))
+            carried_candidate = unit(maps[not reverse](self._input(candidate_type, x[candidate_type], standardize)))
+            own_query = unit(self._output(query_type, x[query_type]))
+            own_candidate = unit(self._output(candidate_type, x[candidate_type]))
+            if mode == "carry-query":
+                out[reverse] = (carried_query, own_candidate)
+            elif mode == "carry-candidate":
+                out[reverse] = (own_query, carried_candidate)
+            else:  # the sum of both cosines, as one dot product of concatenations
+                query = torch.cat([carried_query, own_query], 1)
+                out[reverse] = (query, torch.cat([own_candidate, carried_candidate], 1))
+        return out
 
 
 class KNNTransferBaseline(LinkBaseline):
@@ -137,9 +216,10 @@ class KNNTransferBaseline(LinkBaseline):
 
     A training sample's target-space embedding is the mean (unit, centred) feature of the
     targets it is linked to. A query finds its ``k`` most cosine-similar training samples of
-    its own modality, weights them by ``softmax(similarity / temperature)``, and takes the
-    weighted mean of their target-space embeddings; the score of a candidate is the cosine
-    similarity of that embedding and the candidate's feature. ``k`` and the temperature are
+    its own modality, weights them (equally, by similarity, or by
+    ``softmax(similarity / temperature)``: see :data:`KNN_WEIGHTINGS`), and takes the weighted
+    mean of their target-space embeddings; the score of a candidate is the cosine similarity of
+    that embedding and the candidate's feature. ``k``, the weighting and the temperature are
     chosen per direction on the validation MRR.
     """
 
@@ -147,8 +227,14 @@ class KNNTransferBaseline(LinkBaseline):
     Config = KNNTransferConfig
 
     def _validate_settings(self) -> None:
-        check_positive(self.settings, self.name, ("ks", "temperatures", "default_k", "default_temperature"))
-        check_int_ks(self.settings, self.name)
+        c = self.settings
+        check_positive(c, self.name, ("ks", "temperatures", "default_k", "default_temperature"))
+        check_int_ks(c, self.name)
+        if not c.weightings or any(w not in KNN_WEIGHTINGS for w in (*c.weightings, c.default_weighting)):
+            raise ConfigError(
+                f"The 'weightings' of the {self.name!r} model must be among {list(KNN_WEIGHTINGS)}, at least one. "
+                f"Got {c.weightings!r} (default {c.default_weighting!r}) instead."
+            )
 
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
@@ -173,23 +259,31 @@ class KNNTransferBaseline(LinkBaseline):
         best = {}
         if validate is not None:
 
-            def evaluate(setting: tuple[int, float]) -> dict[str, float]:
+            def evaluate(setting: tuple[int, str, float | None]) -> dict[str, float]:
                 self.k_ = {False: setting[0], True: setting[0]}
-                self.temperature_ = {False: setting[1], True: setting[1]}
+                self.weighting_ = {False: setting[1], True: setting[1]}
+                self.temperature_ = {False: setting[2], True: setting[2]}
                 return validate(self)
 
-            grid = [(k, t) for k in c.ks for t in c.temperatures]
+            grid = [
+                (k, w, t) for k in c.ks for w in c.weightings for t in (c.temperatures if w == "softmax" else (None,))
+            ]
             keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
             best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
-        chosen = per_direction(best, (c.default_k, c.default_temperature))
+        default_temperature = c.default_temperature if c.default_weighting == "softmax" else None
+        chosen = per_direction(best, (c.default_k, c.default_weighting, default_temperature))
         directions = ((False, DIRECTIONS[0]), (True, DIRECTIONS[1]))
         self.k_ = {r: chosen[d][0][0] for r, d in directions}
-        self.temperature_ = {r: chosen[d][0][1] for r, d in directions}
+        self.weighting_ = {r: chosen[d][0][1] for r, d in directions}
+        self.temperature_ = {r: chosen[d][0][2] for r, d in directions}
         if not best:
-            self.chosen_ = {"k": c.default_k, "temperature": c.default_temperature}
+            self.chosen_ = {"k": c.default_k, "weighting": c.default_weighting, "temperature": default_temperature}
         else:
             self.chosen_ = {
-                d: {"k": self.k_[r], "temperature": self.temperature_[r], "val_mrr": chosen[d][1]}
+                d: {
+                    "k": self.k_[r], "weighting": self.weighting_[r], "temperature": self.temperature_[r],
+                    "val_mrr": chosen[d][1],
+                }
                 for r, d in directions
             }
 
@@ -204,6 +298,7 @@ class KNNTransferBaseline(LinkBaseline):
         state = {
             "edge_type": list(self.edge_type_), "num_neighbours": self.num_neighbours_,
             "k": [self.k_[False], self.k_[True]], "temperature": [self.temperature_[False], self.temperature_[True]],
+            "weighting": [self.weighting_[False], self.weighting_[True]],
         }
         return tensors, state
 
@@ -215,6 +310,8 @@ class KNNTransferBaseline(LinkBaseline):
         self.num_neighbours_ = state["num_neighbours"]
         self.k_ = {False: state["k"][0], True: state["k"][1]}
         self.temperature_ = {False: state["temperature"][0], True: state["temperature"][1]}
+        weighting = state.get("weighting", ["softmax", "softmax"])  # saved before the weightings were chosen
+        self.weighting_ = {False: weighting[0], True: weighting[1]}
         self.keys_, self.transferred_, self.neighbours_ = {}, {}, {}
         for reverse in (False, True):
             tag = "reverse" if reverse else "forward"
@@ -236,10 +333,11 @@ class KNNTransferBaseline(LinkBaseline):
             )
             targets[reverse] = units[target_type]
         k, temperature, transferred = dict(self.k_), dict(self.temperature_), self.transferred_
+        weighting = dict(self.weighting_)
 
         def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
             values, indices = neighbours[reverse]
-            weights = torch.softmax(values[query, : k[reverse]] / temperature[reverse], dim=1)  # (b, k)
+            weights = neighbour_weights(values[query, : k[reverse]], weighting[reverse], temperature[reverse])  # (b, k)
             embedded = torch.einsum("bk,bkd->bd", weights, transferred[reverse][indices[query, : k[reverse]]])
             return F.normalize(embedded, dim=1) @ targets[reverse][candidates].T
 

@@ -1,0 +1,193 @@
+"""The classical route through classes the training links form.
+
+- ``component-class``: the connected components of the training link graph are classes; a
+  classifier per modality learns its training samples' component; a link scores the dot product
+  of the two class-probability vectors.
+
+Where every training link joins two samples of one class (``digits-audio-image``: a clip and an
+image of one digit), the components are those classes, and the model is the classic "classify
+both sides, match the classes". Where links pair items one to one (the emoji tasks), every
+component holds two samples and there is nothing to classify: the model refuses the task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from sklearn.linear_model import LogisticRegression
+from torch import Tensor
+
+from mmgraph.data.prepared import TrainView
+from mmgraph.errors import ConfigError, NotApplicableError
+from mmgraph.models.base import Validate
+from mmgraph.models.baselines._common import (
+    DIRECTIONS,
+    EmbeddingLinkBaseline,
+    Standardizer,
+    check_positive,
+    check_positive_ints,
+    per_direction,
+    statistic_rows,
+)
+from mmgraph.training.selection import grid_search
+from mmgraph.typing import NodeType
+
+
+@dataclass
+class ComponentClassConfig:
+    """Settings of :class:`ComponentClassBaseline`."""
+
+    cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)  # inverse penalties tried on validation, per modality
+    default_c: float = 1.0  # used when the task has no validation links
+    # A component is a class if it holds at least this share of the linked training samples;
+    # the samples of smaller components (a clip whose images no other clip shares) are left out.
+    min_class_share: float = 0.02
+    # The classes must hold at least this share of the linked training samples, else the links
+    # do not form classes (one-to-one links make one two-sample component per pair) and the
+    # model refuses the task.
+    min_coverage: float = 0.5
+    max_iter: int = 1000
+    seed: int = 0
+
+
+def link_components(links: Tensor, num_src: int, num_dst: int) -> tuple[np.ndarray, np.ndarray]:
+    """The connected component of every source and target node of the link graph.
+
+    Shapes:
+        links: ``(2, num_links)``; returns ``(num_src,)`` and ``(num_dst,)`` component indices,
+        ``-1`` for a node without a link, the others numbered ``0..K-1``.
+    """
+    s, d = links[0].numpy(), links[1].numpy() + num_src
+    n = num_src + num_dst
+    graph = coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    linked = np.zeros(n, dtype=bool)
+    linked[s], linked[d] = True, True
+    _, labels[linked] = np.unique(labels[linked], return_inverse=True)
+    labels[~linked] = -1
+    return labels[:num_src], labels[num_src:]
+
+
+class _Linear:
+    """A fitted logistic regression as tensors: ``softmax(x @ weight.T + bias)`` over ``classes``."""
+
+    def __init__(self, model: LogisticRegression) -> None:
+        weight = torch.as_tensor(model.coef_, dtype=torch.float32)
+        bias = torch.as_tensor(model.intercept_, dtype=torch.float32)
+        if weight.shape[0] == 1:  # two classes: sklearn keeps one row, the logit of the second class
+            weight, bias = torch.cat([torch.zeros_like(weight), weight]), torch.cat([torch.zeros(1), bias])
+        self.weight, self.bias = weight, bias
+        self.classes = torch.as_tensor(model.classes_, dtype=torch.long)
+
+    def probabilities(self, x: Tensor) -> Tensor:
+        """``(n, dim)`` -> ``(n, len(classes))``, as ``predict_proba``."""
+        return torch.softmax(x @ self.weight.T + self.bias, dim=1)
+
+
+class ComponentClassBaseline(EmbeddingLinkBaseline):
+    """Classes from the connected components of the training links, one classifier per modality.
+
+    The training links are an undirected graph over the training samples of both modalities;
+    each of its connected components is a class. Per modality, a logistic regression on the
+    standardised features (training-row statistics) learns the component of each linked
+    training sample. A pair ``(s, d)`` scores ``p(s) . p(d)``, the dot product of the two
+    class-probability vectors (the probability that both fall in one class, were they
+    independent). The ``C`` of each modality's classifier is chosen per direction on the
+    validation MRR. Components holding less than ``min_class_share`` of the linked samples are
+    not classes (their samples are left out); where the classes hold less than
+    ``min_coverage`` of them (one-to-one links: every component a pair) the model raises
+    :class:`~mmgraph.errors.NotApplicableError`.
+    """
+
+    name = "component-class"
+    Config = ComponentClassConfig
+
+    def _validate_settings(self) -> None:
+        check_positive(self.settings, self.name, ("cs", "default_c"))
+        check_positive_ints(self.settings, self.name, ("max_iter",))
+        for name in ("min_class_share", "min_coverage"):
+            value = getattr(self.settings, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ConfigError(
+                    f"The {name!r} parameter of the {self.name!r} model must be in (0, 1]. Got {value!r} instead."
+                )
+
+    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+        c = self.settings
+        src, _, dst = self.edge_type_
+        components = dict(zip((src, dst), link_components(links, train.num_nodes(src), train.num_nodes(dst)),
+                              strict=True))
+        sizes = np.bincount(np.concatenate([components[src], components[dst]]) + 1)[1:]
+        classes = np.flatnonzero(sizes >= c.min_class_share * sizes.sum())
+        coverage = sizes[classes].sum() / sizes.sum()
+        if len(classes) < 2 or coverage < c.min_coverage:
+            raise NotApplicableError(
+                f"The 'component-class' model treats the connected components of the training links as classes; "
+                f"the {links.shape[1]} training links of the task {train.task!r} form {len(sizes)} component(s) "
+                f"(median size {int(np.median(sizes))}); {len(classes)} of them hold at least min_class_share="
+                f"{c.min_class_share} of the linked samples, together {coverage:.0%} (needed: 2 or more classes "
+                f"holding min_coverage={c.min_coverage:.0%}). Links that pair samples one to one make one "
+                f"component per pair: use 'transfer', 'knn-transfer', 'siamese' or 'gnn' there."
+            )
+        # Component -> class index; samples of the small components get -1 (not trained on).
+        relabel = np.full(len(sizes) + 1, -1)
+        relabel[classes] = np.arange(len(classes))
+        components = {t: relabel[v] for t, v in components.items()}  # -1 (no link) maps to relabel[-1] = -1
+        num_classes = len(classes)
+        self.num_classes_ = num_classes
+        self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
+        fitted: dict[tuple[NodeType, float], _Linear] = {}
+
+        def classifier(node_type: NodeType, C: float) -> _Linear:
+            if (node_type, C) not in fitted:
+                rows = np.flatnonzero(components[node_type] >= 0)
+                x = self.standardize_[node_type](self.features_[node_type][torch.as_tensor(rows)]).numpy()
+                model = LogisticRegression(C=C, max_iter=c.max_iter, random_state=c.seed)
+                fitted[node_type, C] = _Linear(model.fit(x, components[node_type][rows]))
+            return fitted[node_type, C]
+
+        def apply(settings: dict[bool, tuple[float, float]]) -> None:
+            self.setting_ = dict(settings)
+            self.classifiers_ = {
+                r: {src: classifier(src, settings[r][0]), dst: classifier(dst, settings[r][1])} for r in (False, True)
+            }
+
+        best = {}
+        if validate is not None:
+
+            def evaluate(setting: tuple[float, float]) -> dict[str, float]:
+                apply({False: setting, True: setting})
+                return validate(self)
+
+            grid = [(cs, cd) for cs in c.cs for cd in c.cs]
+            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
+            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
+        chosen = per_direction(best, (c.default_c, c.default_c))
+        apply({False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]})
+        self.chosen_ = {
+            "num_classes": num_classes, "components": len(sizes), "coverage": float(coverage),
+            **{d: {f"C {src}": chosen[d][0][0], f"C {dst}": chosen[d][0][1]} for d in DIRECTIONS},
+        }
+        if best:
+            for d in DIRECTIONS:
+                self.chosen_[d]["val_mrr"] = chosen[d][1]
+
+    def _probabilities(self, node_type: NodeType, x: Tensor, classifier: _Linear) -> Tensor:
+        """Class probabilities of every row, ``(n, num_classes)`` (columns in class order)."""
+        out = torch.zeros(len(x), self.num_classes_)
+        out[:, classifier.classes] = classifier.probabilities(self.standardize_[node_type](x))
+        return out
+
+    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        src, _, dst = self.edge_type_
+        out = {}
+        for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
+            classifiers = self.classifiers_[reverse]
+            out[reverse] = tuple(
+                self._probabilities(t, x[t], classifiers[t]) for t in (query_type, candidate_type)
+            )
+        return out
