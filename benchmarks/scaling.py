@@ -59,10 +59,14 @@ class Stages:
         self.records: dict[str, dict[str, float]] = {}
 
     def run(self, name: str, call):
+        print(f"  {name} ...", file=sys.stderr, flush=True)
         reset_peak()
         start = time.perf_counter()
         out = call()
         self.records[name] = {"seconds": time.perf_counter() - start, "peak_bytes": peak_rss()}
+        record = self.records[name]
+        print(f"  {name}: {record['seconds']:.1f} s, peak {record['peak_bytes'] / 2**30:.2f} GiB", file=sys.stderr,
+              flush=True)
         return out
 
 
