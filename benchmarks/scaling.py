@@ -212,13 +212,14 @@ def _slope(records: list[dict], stage: str) -> float | None:
     return math.log(b["stages"][stage]["seconds"] / a["stages"][stage]["seconds"]) / math.log(b["nodes"] / a["nodes"])
 
 
-def markdown(records: list[dict], command: str) -> str:
+def markdown(records: list[dict]) -> str:
     lines = [
         "# Scaling",
         "",
         machine_line(records[0]["threads"]),
-        f"- command: `{command}`; each configuration in a fresh process; synthetic data, 2 modalities, k={K}, the "
-        "default model `gnn` with no validation and no propagation",
+        "- command(s): " + "; ".join(f"`{c}`" for c in dict.fromkeys(r.get("command", "?") for r in records))
+        + f"; each configuration in a fresh process; synthetic data, 2 modalities, k={K}, the default model `gnn` "
+        "with no validation and no propagation",
         "- s = seconds, GiB = peak resident memory during the stage (the process's data included); load = the "
         "machine's load average at the end of the configuration",
         "",
@@ -286,6 +287,9 @@ def main() -> None:
     parser.add_argument("--compare-epochs", type=int, default=3, help="epochs of the hand-written loop comparison")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--out", default=str(RESULTS / "scaling.md"), help="the Markdown table to write")
+    parser.add_argument("--keep", action="store_true",
+                        help="add to the records of an earlier run in OUT's .json (other sizes or widths); a "
+                        "configuration measured again replaces its record")
     parser.add_argument("--measure", nargs=2, type=int, metavar=("NODES", "DIM"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -294,7 +298,9 @@ def main() -> None:
         record = measure(nodes, dim, knn=args.knn, max_exact=args.max_exact, compare_epochs=args.compare_epochs)
         print(json.dumps(record))
         return
-    records = []
+    command = ("python benchmarks/scaling.py " + " ".join(sys.argv[1:])).strip()
+    earlier = Path(args.out).with_suffix(".json")
+    records = json.loads(earlier.read_text()) if args.keep and earlier.exists() else []
     for dim in (int(d) for d in args.dims.split(",")):
         for nodes in (int(n) for n in args.nodes.split(",")):
             print(f"measuring {nodes:,} nodes, {dim}-d ...", file=sys.stderr, flush=True)
@@ -306,10 +312,10 @@ def main() -> None:
             )
             if done.returncode != 0:
                 raise SystemExit(f"measuring {nodes:,} nodes, {dim}-d failed (exit {done.returncode}); see above")
-            records.append(json.loads(done.stdout.strip().splitlines()[-1]))
-            print(json.dumps(records[-1]["stages"]), file=sys.stderr, flush=True)
-    command = "python benchmarks/scaling.py " + " ".join(sys.argv[1:])
-    text = markdown(records, command.strip())
+            record = {**json.loads(done.stdout.strip().splitlines()[-1]), "command": command}
+            records = [r for r in records if (r["nodes"], r["dim"]) != (nodes, dim)] + [record]
+    records.sort(key=lambda r: (r["dim"], r["nodes"]))
+    text = markdown(records)
     atomic_write(args.out, text)
     atomic_write(Path(args.out).with_suffix(".json"), json.dumps(records, indent=1))
     print(text)
