@@ -1,0 +1,56 @@
+"""One model's main metric in two sets of `mmgraph bench` records, task by task, as a Markdown table.
+
+Usage:
+    .venv/bin/python benchmarks/compare_runs.py OLD_FOLDER NEW_FOLDER [--model gnn]
+
+For each task both sets ran: mean ± sample std over the seeds of each set, the difference of the
+means, and whether it lies within one standard deviation (the larger of the two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+from mmgraph.tasks import TASKS
+
+
+def main_metrics(folder: str, model: str) -> dict[str, list[float]]:
+    """Per task, the main metric of every completed run of ``model`` in ``folder/results.json``."""
+    path = Path(folder) / "results.json"
+    if not path.exists():
+        raise SystemExit(f"No results.json in {folder!r}; run `mmgraph bench --out {folder}` first.")
+    out: dict[str, list[float]] = {}
+    for record in json.loads(path.read_text()):
+        if record["model"] != model or record.get("status", "done") != "done":
+            continue
+        metric = "mrr" if record["kind"] == "link" else "accuracy"
+        out.setdefault(record["task"], []).append(record["metrics"][metric])
+    return out
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("old")
+    parser.add_argument("new")
+    parser.add_argument("--model", default="gnn")
+    args = parser.parse_args()
+    old, new = main_metrics(args.old, args.model), main_metrics(args.new, args.model)
+    print(f"| task | metric | {args.old} | {args.new} | change | within one std |")
+    print("|---|---|---|---|---|---|")
+    for task in (t for t in TASKS.names() if t in old and t in new):
+        (m0, s0), (m1, s1) = _mean_std(old[task]), _mean_std(new[task])
+        metric = "mrr" if TASKS.get(task).kind == "link" else "accuracy"
+        within = "yes" if abs(m1 - m0) <= max(s0, s1) else ("no (better)" if m1 > m0 else "no (worse)")
+        print(f"| {task} | {metric} | {m0:.3f} ± {s0:.3f} ({len(old[task])}) | {m1:.3f} ± {s1:.3f} ({len(new[task])}) "
+              f"| {m1 - m0:+.3f} | {within} |")
+
+
+if __name__ == "__main__":
+    main()
