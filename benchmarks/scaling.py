@@ -205,6 +205,11 @@ def _resolved(model, train) -> str:
 
 
 # ---------------------------------------------------------------------- report
+def _load(record: dict) -> str:
+    """The load average a configuration ended at ("-" in records written before it was kept)."""
+    return f"{record['load_average']:.1f}" if "load_average" in record else "-"
+
+
 def _slope(records: list[dict], stage: str) -> float | None:
     """The exponent b of cost ~ nodes^b between the smallest and the largest configuration of one width."""
     if len(records) < 2:
@@ -233,7 +238,7 @@ def markdown(records: list[dict]) -> str:
         s = r["stages"]
         cells = [f"{s[k]['seconds']:.1f} | {s[k]['peak_bytes'] / gib:.2f}" for k in ("graph", "epoch", "evaluation")]
         lines.append(
-            f"| {r['nodes']:,} | {r['dim']} | {r.get('load_average', float('nan')):.1f} | {r['training']} | "
+            f"| {r['nodes']:,} | {r['dim']} | {_load(r)} | {r['training']} | "
             f"{r['knn_check'].get('recall_method', 'exact')} | "
             + " | ".join(cells)
             + f" | {s['prediction']['seconds']:.2f} | {s['prediction']['peak_bytes'] / gib:.2f} | {r['test_mrr']:.3f} |"
