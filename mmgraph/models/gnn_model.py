@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import os
 from collections.abc import Mapping
@@ -108,10 +107,7 @@ class GNNModel(RelationModel):
                 f"The 'training' setting of the 'gnn' model must be one of {TRAINING_MODES}. "
                 f"Got {self.settings.training!r} instead."
             )
-        learner_fields = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
-        self.learner = RelationLearner(
-            {k: v for k, v in dataclasses.asdict(self.settings).items() if k in learner_fields}
-        )
+        self.learner = self._make_learner("full")
         self.builder = GraphBuilder(k=self.settings.k, method=self.settings.knn)
         self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
 
@@ -119,13 +115,10 @@ class GNNModel(RelationModel):
     def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
         self._embedded: dict[str, Any] | None = None  # the training graph's states and signals (see scorer)
         self._propagation_graph: PropagationGraph | None = None
-        if getattr(self, "training_", "full") == "minibatch":  # a second fit starts from the settings again
-            self._validate_settings()
         self.training_ = self._training_mode(sum(train.num_nodes(t) for t in train.node_types))
-        if self.training_ == "minibatch":
-            self.learner = self._minibatch_learner()
-            self.builder = copy.copy(self.builder)
-            self.builder.symmetric = False  # each node reads its own k nearest, as a new sample does
+        self.learner = self._make_learner(self.training_)
+        # mini-batch features: each node reads its own k nearest, as a new sample does
+        self.builder.symmetric = self.training_ != "minibatch"
         labels, label_mask = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
         self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
         self.train_rows_ = train.train_rows
@@ -162,10 +155,13 @@ class GNNModel(RelationModel):
             return "minibatch"
         return "full"
 
-    def _minibatch_learner(self) -> SIGNLearner:
+    def _make_learner(self, training: str) -> RelationLearner | SIGNLearner:
+        """An unfitted learner of the settings for ``training`` (``"full"`` or ``"minibatch"``)."""
         fields = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
         config = {k: v for k, v in dataclasses.asdict(self.settings).items() if k in fields}
-        return SIGNLearner(config, minibatch_size=self.settings.minibatch_size)
+        if training == "minibatch":
+            return SIGNLearner(config, minibatch_size=self.settings.minibatch_size)
+        return RelationLearner(config)
 
     def _choose(self, validate: Validate, *, links: bool, metric: str) -> None:
         """Picks the propagation settings and weights with the best validation score."""

@@ -403,17 +403,7 @@ class RelationLearner:
             query: ``(b,)``; candidates: ``(c,)``; return: ``(b, c)``.
         """
         self._check_fitted()
-        if edge_type not in self.target_edge_types_:
-            raise DataError(
-                f"The edge type {edge_type} was not a target of fit. Targets: {self.target_edge_types_}."
-            )
-        src_type, _, dst_type = edge_type
-        decoder = self.decoders_[_key(edge_type)]
-        query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
-        cand = take_rows(h[cand_type], candidates)
-        if reverse:
-            return decoder(cand, h[query_type][query]).T
-        return decoder(h[query_type][query], cand)
+        return score_links(self.decoders_, self.target_edge_types_, h, edge_type, query, candidates, reverse=reverse)
 
     @torch.inference_mode()
     def label_logits(self, h: dict[NodeType, Tensor], node_type: NodeType) -> Tensor:
@@ -463,6 +453,27 @@ class RelationLearner:
         """Rebuilds a learner written by :meth:`save`."""
         directory = Path(directory)
         return cls.from_state(load_tensors(directory / "learner.safetensors"), load_json(directory / "learner.json"))
+
+
+def score_links(
+    decoders: nn.ModuleDict, targets: Sequence[EdgeType], h: dict[NodeType, Tensor], edge_type: EdgeType,
+    query: Tensor, candidates: Tensor | None, *, reverse: bool,
+) -> Tensor:
+    """Scores of ``query`` nodes against ``candidates`` (all when None) by the decoder of ``edge_type``,
+    from its target side with ``reverse``: the scoring of both learners. Inputs go to the decoder's
+    device and scores come back to the CPU.
+
+    Shapes:
+        query: ``(b,)``; candidates: ``(c,)``; return: ``(b, c)``.
+    """
+    if edge_type not in targets:
+        raise DataError(f"The edge type {edge_type} was not a target of fit. Targets: {list(targets)}.")
+    src_type, _, dst_type = edge_type
+    decoder = decoders[_key(edge_type)]
+    query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
+    device = next(decoder.parameters(), torch.zeros(())).device
+    cand, queries = take_rows(h[cand_type], candidates).to(device), h[query_type][query].to(device)
+    return (decoder(cand, queries).T if reverse else decoder(queries, cand)).cpu()
 
 
 def check_targets(data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int, owner: str) -> None:

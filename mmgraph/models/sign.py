@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
-from mmgraph.errors import DataError, NotApplicableError, NotFittedError
+from mmgraph.errors import NotApplicableError, NotFittedError
 from mmgraph.graph.builder import SIMILARITY_RELATION
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.relation_learner import (
@@ -46,7 +46,7 @@ from mmgraph.models.relation_learner import (
     _key,
     check_targets,
     known_links,
-    take_rows,
+    score_links,
 )
 from mmgraph.training import distributed
 from mmgraph.training.checkpoint import Checkpoint
@@ -513,16 +513,9 @@ class SIGNLearner:
             query: ``(b,)``; candidates: ``(c,)``; return: ``(b, c)``.
         """
         self._check_fitted()
-        if edge_type not in self.target_edge_types_:
-            raise DataError(
-                f"The edge type {edge_type} was not a target of fit. Targets: {self.target_edge_types_}."
-            )
-        src_type, _, dst_type = edge_type
-        decoder = self.network_.decoders[_key(edge_type)]
-        query_type, cand_type = (dst_type, src_type) if reverse else (src_type, dst_type)
-        device = next(decoder.parameters()).device
-        cand, queries = take_rows(h[cand_type], candidates).to(device), h[query_type][query].to(device)
-        return (decoder(cand, queries).T if reverse else decoder(queries, cand)).cpu()
+        return score_links(
+            self.network_.decoders, self.target_edge_types_, h, edge_type, query, candidates, reverse=reverse
+        )
 
     @torch.inference_mode()
     def label_logits(self, h: dict[NodeType, Tensor], node_type: NodeType) -> Tensor:
