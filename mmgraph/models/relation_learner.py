@@ -333,16 +333,10 @@ class RelationLearner:
     def _label_loss(
         self, h: dict[NodeType, Tensor], data: HeteroData, mask: dict[NodeType, Tensor] | None
     ) -> Tensor:
-        losses = []
-        for node_type in data.node_types:
-            y = data[node_type].get("y")
-            if y is None:
-                continue
-            use = y >= 0
-            if mask is not None:
-                use = use & mask.get(node_type, torch.zeros_like(use))
-            if use.any():
-                losses.append(F.cross_entropy(self.label_head_(h[node_type][use]), y[use]))
+        losses = [
+            F.cross_entropy(self.label_head_(h[node_type][nodes]), data[node_type].y[nodes])
+            for node_type, nodes in trainable_labels(data, mask).items()
+        ]
         return torch.stack(losses).mean() if losses else torch.zeros(())
 
     # ------------------------------------------------------------------ inference
@@ -474,6 +468,23 @@ def score_links(
     device = next(decoder.parameters(), torch.zeros(())).device
     cand, queries = take_rows(h[cand_type], candidates).to(device), h[query_type][query].to(device)
     return (decoder(cand, queries).T if reverse else decoder(queries, cand)).cpu()
+
+
+def trainable_labels(data: HeteroData, mask: dict[NodeType, Tensor] | None) -> dict[NodeType, Tensor]:
+    """Per node type, the nodes whose label a learner may train on: labelled (``y >= 0``) and in ``mask``
+    (every labelled node when ``mask`` is None; none of a type ``mask`` leaves out). Types without any
+    are left out."""
+    out = {}
+    for node_type in data.node_types:
+        y = data[node_type].get("y")
+        if y is None:
+            continue
+        use = y >= 0
+        if mask is not None:
+            use = use & mask.get(node_type, torch.zeros_like(use))
+        if use.any():
+            out[node_type] = use.nonzero().flatten()
+    return out
 
 
 def check_targets(data: HeteroData, target_edge_types: Sequence[EdgeType], num_classes: int, owner: str) -> None:

@@ -47,6 +47,7 @@ from mmgraph.models.relation_learner import (
     check_targets,
     known_links,
     score_links,
+    trainable_labels,
 )
 from mmgraph.training import distributed
 from mmgraph.training.checkpoint import Checkpoint
@@ -366,17 +367,7 @@ class SIGNLearner:
         generator = torch.Generator().manual_seed(c.seed)  # the same on every rank: all agree on the batches
         positives = {t: data[t].edge_index for t in target_edge_types}
         known = known_links(data, target_edge_types)
-        labelled = {}
-        if num_classes:
-            for t in data.node_types:
-                y = data[t].get("y")
-                if y is None:
-                    continue
-                use = y >= 0
-                if label_train_mask is not None:
-                    use = use & label_train_mask.get(t, torch.zeros_like(use))
-                if use.any():
-                    labelled[t] = use.nonzero().flatten()
+        labelled = trainable_labels(data, label_train_mask) if num_classes else {}
         stopper = EarlyStopper(c.patience)
         self.history_: list[dict] = []
         start = 0
