@@ -58,11 +58,14 @@ def encode_dataset(
     encoders: Mapping[NodeType, Any] | None = None,
     cache: Any = "default",
     progress: bool = True,
+    task: Task | None = None,
 ) -> tuple[dict[NodeType, Tensor], dict[NodeType, Any]]:
     """Encodes every modality of ``dataset``.
 
-    Encoders that learn from the corpus (TF-IDF, pixel PCA) are fitted on training samples
-    only. Features the dataset already carries are used as they are.
+    Encoders that learn from the corpus (TF-IDF, pixel PCA, the GRU) are fitted on training
+    samples only; an encoder that learns classes (``needs_classes``) gets the classes that the
+    ``task``'s training links and labels define (:func:`training_classes`), the information
+    every model's ``fit`` reads. Features the dataset already carries are used as they are.
 
     Returns:
         ``(features, fitted encoders)``; a modality with dataset features has no encoder.
@@ -79,6 +82,7 @@ def encode_dataset(
         )
     features, fitted = {}, {}
     train_ids = set(split.sample_ids("train"))
+    classes: dict[NodeType, dict[str, int]] | None = None
     for modality in dataset.modalities:
         if modality in dataset.features:
             features[modality] = torch.as_tensor(dataset.features[modality], dtype=torch.float32)
@@ -89,14 +93,38 @@ def encode_dataset(
         encoder = resolve(choice)
         if encoder.input_kind == "id":  # features a user holds, looked up by sample id
             payloads = [str(i) for i in ids]
-        train_payloads = [p for p, i in zip(payloads, ids, strict=True) if i in train_ids]
-        encoder.fit(train_payloads or payloads)
+        train = [(p, i) for p, i in zip(payloads, ids, strict=True) if i in train_ids]
+        if encoder.needs_classes:
+            if task is None:
+                raise DataError(
+                    f"The {encoder.name!r} encoder of modality {modality!r} learns the classes of the training "
+                    f"samples, which come from the task's training links and labels; pass task= to encode_dataset."
+                )
+            classes = classes or training_classes(task, dataset, split)
+            encoder.fit(
+                [p for p, _ in train], classes=[classes[modality].get(str(i), -1) for _, i in train], progress=progress
+            )
+        else:
+            encoder.fit([p for p, _ in train] or payloads, progress=progress)
         logger.info("encoding %d %s samples with %r", len(payloads), modality, encoder)
         array = encode_cached(encoder, payloads, cache=cache, progress=progress)
         check_informative(array, f"The {encoder.name!r} features of modality {modality!r}")
         features[modality] = torch.as_tensor(array, dtype=torch.float32)
         fitted[modality] = encoder
     return features, fitted
+
+
+def training_classes(task: Task, dataset: MultimodalDataset, split: DatasetSplit) -> dict[NodeType, dict[str, int]]:
+    """Per modality, the class of each training sample (by id) that the task's training links
+    and labels define (:meth:`~mmgraph.data.TrainView.sample_classes`); samples outside a class
+    are absent. Built from the task's training view, so it reads only what ``fit`` may read."""
+    no_features = {m: torch.zeros(len(dataset.node_ids(m)), 0) for m in dataset.modalities}
+    view = PreparedTask(task, dataset, split, no_features).train_view()
+    classes, _ = view.sample_classes()
+    return {
+        m: {str(i): int(c) for i, c in zip(view.node_ids[m], classes[m], strict=True) if c >= 0}
+        for m in view.node_types
+    }
 
 
 def prepare_task(
@@ -465,7 +493,7 @@ def pipeline(
 
     start = time.perf_counter()
     features, fitted_encoders = encode_dataset(
-        dataset, split, encoders={**task.encoders, **(encoders or {})}, cache=cache, progress=progress
+        dataset, split, encoders={**task.encoders, **(encoders or {})}, cache=cache, progress=progress, task=task
     )
     timings["encode_seconds"] = time.perf_counter() - start
 

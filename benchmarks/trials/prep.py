@@ -11,5 +11,5 @@ def prep(name, seed=0, k=10):
     ds = load(task.dataset, **task.dataset_options)
     ds = task.make_dataset(ds, seed)
     split = split_dataset(ds, seed=seed, **task.split)
-    feats, enc = encode_dataset(ds, split, encoders=task.encoders, progress=False)
+    feats, enc = encode_dataset(ds, split, encoders=task.encoders, progress=False, task=task)
     return prepare_task(task, ds, seed=seed, features=feats, builder=GraphBuilder(k=k), split=split)

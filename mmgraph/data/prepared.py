@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 from mmgraph.data.dataset import SPLIT_NAMES, MultimodalDataset
@@ -91,6 +93,22 @@ class TrainView:
 
     def num_nodes(self, node_type: NodeType) -> int:
         return int(self.features[node_type].shape[0])
+
+    def sample_classes(self, *, min_class_share: float = 0.02) -> tuple[dict[NodeType, np.ndarray], float]:
+        """Classes of the view's samples that its training links and labels define.
+
+        The connected components of the training links of every type, where samples of one
+        training label count as connected (:func:`link_components`), are the classes; those
+        holding less than ``min_class_share`` of the samples in a component get ``-1``, as do
+        samples without a link or label. On the digits tasks the classes are the digits.
+
+        Returns:
+            ``(classes per node type, coverage)`` as :func:`component_classes`.
+        """
+        components = link_components(
+            {t: self.num_nodes(t) for t in self.node_types}, self.links, self.labels or None
+        )
+        return component_classes(components, min_class_share=min_class_share)
 
     def target_links(self) -> Tensor:
         """The training links of the target type, ``(2, n)``."""
@@ -496,6 +514,68 @@ class PreparedTask:
         if self.target_edge_type is None:
             raise NotApplicableError(f"The task {self.task.name!r} is a label task; it asks no links.")
         return self.target_edge_type
+
+
+def link_components(
+    num_nodes: dict[NodeType, int],
+    links: dict[EdgeType, Tensor],
+    labels: dict[NodeType, Tensor] | None = None,
+) -> dict[NodeType, np.ndarray]:
+    """The connected component of every node of the graph of ``links`` and shared ``labels``.
+
+    Two nodes are connected when a link joins them or when they carry the same label (a label
+    acts as one more node every sample of that label is linked to).
+
+    Returns:
+        Per node type, ``(num_nodes[t],)`` component indices numbered ``0..K-1``; ``-1`` for a
+        node with neither a link nor a label.
+
+    Example:
+        >>> links = {("a", "to", "b"): torch.tensor([[0, 1, 2], [0, 0, 1]])}
+        >>> parts = link_components({"a": 4, "b": 3}, links)
+        >>> parts["a"].tolist(), parts["b"].tolist()
+        ([0, 0, 1, -1], [0, 1, -1])
+    """
+    types = list(num_nodes)
+    offset = dict(zip(types, np.cumsum([0, *num_nodes.values()])[:-1].tolist(), strict=True))
+    label_ids = sorted({int(v) for y in (labels or {}).values() for v in y.tolist() if v >= 0})
+    label_node = {v: sum(num_nodes.values()) + i for i, v in enumerate(label_ids)}
+    src, dst = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    for (s, _, d), pairs in links.items():
+        pairs = torch.as_tensor(pairs).numpy()
+        src.append(pairs[0] + offset[s])
+        dst.append(pairs[1] + offset[d])
+    for t, y in (labels or {}).items():
+        rows = np.flatnonzero(y.numpy() >= 0)
+        src.append(rows + offset[t])
+        dst.append(np.array([label_node[int(v)] for v in y.numpy()[rows]], dtype=np.int64))
+    s, d = np.concatenate(src), np.concatenate(dst)
+    n = sum(num_nodes.values()) + len(label_ids)
+    _, parts = connected_components(coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n)), directed=False)
+    anchored = np.zeros(n, dtype=bool)
+    anchored[s], anchored[d] = True, True
+    _, parts[anchored] = np.unique(parts[anchored], return_inverse=True)
+    parts[~anchored] = -1
+    return {t: parts[offset[t] : offset[t] + num_nodes[t]] for t in types}
+
+
+def component_classes(
+    components: dict[NodeType, np.ndarray], *, min_class_share: float
+) -> tuple[dict[NodeType, np.ndarray], float]:
+    """The components that hold at least ``min_class_share`` of the nodes in some component, as
+    classes ``0..K-1``; the nodes of smaller components get ``-1``.
+
+    Returns:
+        ``(classes per node type, coverage)``: coverage is the share of the nodes in a
+        component that belong to a class (near 1 where the links form a few large groups, near
+        0 where they pair samples one to one).
+    """
+    sizes = np.bincount(np.concatenate([c for c in components.values()]) + 1)[1:]
+    kept = np.flatnonzero(sizes >= min_class_share * sizes.sum())
+    relabel = np.full(len(sizes) + 1, -1)
+    relabel[kept] = np.arange(len(kept))  # -1 (no component) maps to relabel[-1] = -1
+    coverage = float(sizes[kept].sum() / sizes.sum()) if sizes.sum() else 0.0
+    return {t: relabel[c] for t, c in components.items()}, coverage
 
 
 def _edge_key(edge_type: EdgeType) -> str:

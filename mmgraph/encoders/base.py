@@ -236,6 +236,13 @@ class Encoder:
         return self._dim()
 
     @property
+    def needs_classes(self) -> bool:
+        """Whether :meth:`fit` takes the classes of the training samples (``fit(payloads, classes=...)``,
+        one int per payload, ``-1`` for none); :func:`mmgraph.pipeline.encode_dataset` passes the
+        classes the task's training links and labels define."""
+        return False
+
+    @property
     def is_fitted(self) -> bool:
         """Whether :meth:`encode` can run (always true for encoders that need no fitting)."""
         return not self.requires_fit or self._is_fitted()

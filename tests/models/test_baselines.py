@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from mmgraph.data import MultimodalDataset, Task, split_dataset
-from mmgraph.data.prepared import PreparedTask
+from mmgraph.data.prepared import PreparedTask, component_classes, link_components
 from mmgraph.datasets import load
 from mmgraph.errors import NotFittedError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
@@ -23,7 +23,6 @@ from mmgraph.models import MODELS
 from mmgraph.models.base import RelationModel
 from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
 from mmgraph.models.baselines._common import Standardizer
-from mmgraph.models.baselines.component import link_components
 from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b")
@@ -304,9 +303,21 @@ def test_component_class_refuses_one_to_one_links(synthetic) -> None:
 
 def test_link_components() -> None:
     # a0-b0, a1-b0, a2-b1: two components; a3 and b2 hold no link.
-    links = torch.tensor([[0, 1, 2], [0, 0, 1]])
-    a, b = link_components(links, 4, 3)
-    assert a.tolist() == [0, 0, 1, -1] and b.tolist() == [0, 1, -1]
+    links = {("a", "to", "b"): torch.tensor([[0, 1, 2], [0, 0, 1]])}
+    parts = link_components({"a": 4, "b": 3}, links)
+    assert parts["a"].tolist() == [0, 0, 1, -1] and parts["b"].tolist() == [0, 1, -1]
+    # A shared label joins a3 to b0's component; a label held by one sample makes its own.
+    labels = {"a": torch.tensor([-1, -1, -1, 7]), "b": torch.tensor([7, -1, 5])}
+    parts = link_components({"a": 4, "b": 3}, links, labels)
+    assert parts["a"].tolist() == [0, 0, 1, 0] and parts["b"].tolist() == [0, 1, 2]
+
+
+def test_component_classes_drops_small_components() -> None:
+    # Components of sizes 4, 2 and 1 (7 nodes): a share of 0.25 keeps the first two.
+    parts = {"a": np.array([0, 0, 1, 2, -1]), "b": np.array([0, 0, 1])}
+    classes, coverage = component_classes(parts, min_class_share=0.25)
+    assert classes["a"].tolist() == [0, 0, 1, -1, -1] and classes["b"].tolist() == [0, 0, 1]
+    assert coverage == pytest.approx(6 / 7)
 
 
 def test_cosine_ranks_a_shared_space(synthetic) -> None:

@@ -9,10 +9,11 @@ import math
 import numpy as np
 import pytest
 
-from mmgraph.data import MultimodalDataset
+from mmgraph.data import MultimodalDataset, split_dataset
 from mmgraph.datasets import load
 from mmgraph.encoders import EmbeddingCache, resolve
-from mmgraph.pipeline import pipeline
+from mmgraph.pipeline import encode_dataset, pipeline, training_classes
+from mmgraph.tasks import get_task
 
 OPTIONS = {
     "siamese-l2": {"epochs": 15},
@@ -62,18 +63,47 @@ def test_new_link_model_beats_chance_on_digits(digits, cache, model: str) -> Non
         assert result.model_config["chosen"]["num_classes"] == 10
 
 
-def test_gru_encoder_is_fitted_on_training_clips_only(digits, cache) -> None:
+def test_gru_encoder_is_fitted_on_training_clips_and_their_link_classes_only(digits, cache) -> None:
     spec = {"name": "gru-logmel", "hidden_dim": 32, "epochs": 3}
     result = pipeline("digits-audio-image", dataset=digits, model="knn-transfer", encoders={"audio": spec}, seed=0,
                       cache=cache, progress=False)
     assert all(math.isfinite(v) for v in result.metrics.values() if isinstance(v, float))
     fitted = result.encoders["audio"]
     assert fitted.name == "gru-logmel" and result.prepared.features["audio"].shape[1] == 64
-    # Refitted on exactly the training clips, it has the very same state.
-    audio = result.prepared.dataset.samples.query("modality == 'audio'")
-    train = set(result.prepared.split.sample_ids("train"))
-    paths = [p for p, i in zip(audio["path"], audio["id"], strict=True) if i in train]
-    assert 0 < len(paths) < len(audio)
-    again = resolve(spec).fit(paths, progress=False)
+    prepared = result.prepared
+    classes = training_classes(prepared.task, prepared.dataset, prepared.split)
+    # The classes come from the training links: ten components, one per digit; no held-out sample has one.
+    train = set(prepared.split.sample_ids("train"))
+    assert set(classes["audio"]) <= train and set(classes["image"]) <= train
+    digit = dict(zip(prepared.dataset.samples["id"], prepared.dataset.samples["label"], strict=True))
+    pairs = {(c, digit[i]) for m in ("audio", "image") for i, c in classes[m].items()}
+    assert len(pairs) == len({c for c, _ in pairs}) == len({d for _, d in pairs}) == 10, sorted(pairs)
+    # Refitted on exactly the training clips and those classes, it has the very same state.
+    audio = prepared.dataset.samples.query("modality == 'audio'")
+    kept = [(p, i) for p, i in zip(audio["path"], audio["id"], strict=True) if i in train]
+    assert 0 < len(kept) < len(audio)
+    again = resolve(spec).fit([p for p, _ in kept], classes=[classes["audio"].get(i, -1) for _, i in kept],
+                              progress=False)
     for key, array in again._get_state().items():
         np.testing.assert_array_equal(array, fitted._get_state()[key], err_msg=key)
+
+
+def test_training_classes_of_a_label_task_come_from_training_labels_and_links_only(digits) -> None:
+    task = get_task("digits-audio-label")
+    dataset = task.make_dataset(digits, 0)
+    split = split_dataset(dataset, seed=0, **task.split)
+    classes = training_classes(task, dataset, split)
+    train = set(split.sample_ids("train"))
+    labelled_clips = {i for i in classes["audio"]}
+    # Clips carry no readable label in this task: a clip has a class only through a training link
+    # to a labelled image, and then the class of that image's digit.
+    linked = set(split.links("train").query("src.str.startswith('audio') or dst.str.startswith('audio')")
+                 .pipe(lambda t: set(t["src"]) | set(t["dst"])))
+    assert labelled_clips and labelled_clips <= linked & train
+    # Hiding every held-out label changes nothing.
+    samples = dataset.samples.copy()
+    samples.loc[~samples["id"].isin(train), "label"] = None
+    hidden = MultimodalDataset(samples, dataset.links, name=dataset.name)
+    assert training_classes(task, hidden, split) == classes
+    with pytest.raises(ValueError, match="'gru-logmel' encoder of modality 'audio' learns the classes.*pass task="):
+        encode_dataset(dataset, split, encoders={"audio": "gru-logmel"}, cache=None, progress=False)

@@ -16,12 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from sklearn.linear_model import LogisticRegression
 from torch import Tensor
 
-from mmgraph.data.prepared import TrainView
+from mmgraph.data.prepared import TrainView, component_classes, link_components
 from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
@@ -52,24 +50,6 @@ class ComponentClassConfig:
     min_coverage: float = 0.5
     max_iter: int = 1000
     seed: int = 0
-
-
-def link_components(links: Tensor, num_src: int, num_dst: int) -> tuple[np.ndarray, np.ndarray]:
-    """The connected component of every source and target node of the link graph.
-
-    Shapes:
-        links: ``(2, num_links)``; returns ``(num_src,)`` and ``(num_dst,)`` component indices,
-        ``-1`` for a node without a link, the others numbered ``0..K-1``.
-    """
-    s, d = links[0].numpy(), links[1].numpy() + num_src
-    n = num_src + num_dst
-    graph = coo_matrix((np.ones(len(s)), (s, d)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    linked = np.zeros(n, dtype=bool)
-    linked[s], linked[d] = True, True
-    _, labels[linked] = np.unique(labels[linked], return_inverse=True)
-    labels[~linked] = -1
-    return labels[:num_src], labels[num_src:]
 
 
 class _Linear:
@@ -119,25 +99,19 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
-        components = dict(zip((src, dst), link_components(links, train.num_nodes(src), train.num_nodes(dst)),
-                              strict=True))
-        sizes = np.bincount(np.concatenate([components[src], components[dst]]) + 1)[1:]
-        classes = np.flatnonzero(sizes >= c.min_class_share * sizes.sum())
-        coverage = sizes[classes].sum() / sizes.sum()
-        if len(classes) < 2 or coverage < c.min_coverage:
+        linked = link_components({src: train.num_nodes(src), dst: train.num_nodes(dst)}, {self.edge_type_: links})
+        sizes = np.bincount(np.concatenate([linked[src], linked[dst]]) + 1)[1:]
+        components, coverage = component_classes(linked, min_class_share=c.min_class_share)
+        num_classes = int(max(v.max() for v in components.values())) + 1
+        if num_classes < 2 or coverage < c.min_coverage:
             raise NotApplicableError(
                 f"The 'component-class' model treats the connected components of the training links as classes; "
                 f"the {links.shape[1]} training links of the task {train.task!r} form {len(sizes)} component(s) "
-                f"(median size {int(np.median(sizes))}); {len(classes)} of them hold at least min_class_share="
+                f"(median size {int(np.median(sizes))}); {num_classes} of them hold at least min_class_share="
                 f"{c.min_class_share} of the linked samples, together {coverage:.0%} (needed: 2 or more classes "
                 f"holding min_coverage={c.min_coverage:.0%}). Links that pair samples one to one make one "
                 f"component per pair: use 'transfer', 'knn-transfer', 'siamese' or 'gnn' there."
             )
-        # Component -> class index; samples of the small components get -1 (not trained on).
-        relabel = np.full(len(sizes) + 1, -1)
-        relabel[classes] = np.arange(len(classes))
-        components = {t: relabel[v] for t, v in components.items()}  # -1 (no link) maps to relabel[-1] = -1
-        num_classes = len(classes)
         self.num_classes_ = num_classes
         self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
         fitted: dict[tuple[NodeType, float], _Linear] = {}
