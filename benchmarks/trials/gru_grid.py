@@ -1,0 +1,35 @@
+"""Choosing the settings of the gru-logmel encoder on validation (never test), seed 0.
+
+For each setting, a probe model is fitted through the pipeline and scored on the validation
+samples (the callback models select their own settings with); prints one JSON line per run.
+Used for the GRU paragraph of BENCHMARKS.md "What was tried":
+    python benchmarks/trials/gru_grid.py > gru-grid.jsonl
+"""
+import itertools
+import json
+import os
+import sys
+import time
+
+import torch
+
+os.environ.setdefault("MMGRAPH_DATA", "/work/shared/data")
+from mmgraph.encoders import EmbeddingCache  # noqa: E402
+from mmgraph.pipeline import pipeline, validator  # noqa: E402
+
+torch.set_num_threads(1)
+PROBES = {"digits-audio-image": ("component-class", "knn-transfer"), "digits-audio-label": ("logreg", "label-transfer")}
+GRID = [
+    {"objective": o, "hidden_dim": h, "epochs": e}
+    for o, h, e in itertools.product(("classes", "apc"), (64, 128), (10, 30))
+]
+cache = EmbeddingCache(sys.argv[1] if len(sys.argv) > 1 else "/tmp/gru/cache")
+for task, setting in itertools.product(PROBES, [None, *GRID]):
+    spec = {"name": "gru-logmel", **setting} if setting else "logmel"
+    for model in PROBES[task]:
+        start = time.perf_counter()
+        result = pipeline(task, model=model, encoders={"audio": spec}, seed=0, cache=cache, progress=False)
+        val = validator(result.prepared)(result.fitted)
+        key = "mrr" if "mrr" in val else "accuracy"
+        print(json.dumps({"task": task, "encoder": spec, "model": model, f"val_{key}": round(val[key], 4),
+                          "seconds": round(time.perf_counter() - start, 1)}), flush=True)
