@@ -35,7 +35,7 @@ batch, and the result would depend on ``chunk_size``."""
 _CANDIDATE_MARGIN = 8
 """Extra float32 candidates per query, beyond ``k``, rescored in float64 by the exact path."""
 
-_RESCORE_ROWS = 256
+_RESCORE_ROWS = 32
 """Queries whose candidates are rescored in float64 at once (bounds a ``rows x (k + margin) x dim`` gather)."""
 
 _FAISS_HNSW_M = 32
@@ -177,7 +177,9 @@ def _knn_exact(
         unsafe = values32[:, -1] >= values32[:, k - 1] - window
         if width == num_base:
             unsafe[:] = False
-        values, indices = _rescore(query, query_norm, base, base_norm, start, candidates, exclude_self, k)
+        values, indices = _rescore(
+            query, query_norm, base, base_norm, start, candidates, values32, window, k, exclude_self
+        )
         if bool(unsafe.any()):
             if base64 is None:
                 base64 = base.to(torch.float64) / base_norm
@@ -198,21 +200,49 @@ def _rescore(
     base_norm: Tensor,
     start: int,
     candidates: Tensor,
-    exclude_self: bool,
+    values32: Tensor,
+    window: float,
     k: int,
+    exclude_self: bool,
 ) -> tuple[Tensor, Tensor]:
-    """The ``k`` best of each row's candidates by rounded float64 similarity, ties by lower index."""
-    values = torch.empty(candidates.shape, dtype=torch.float64)
-    for first in range(0, candidates.shape[0], _RESCORE_ROWS):
-        block = candidates[first : first + _RESCORE_ROWS]
-        rows = torch.arange(start + first, start + first + block.shape[0])
-        q = query[rows].to(torch.float64) / query_norm[rows]
-        b = base[block].to(torch.float64) / base_norm[block]
-        values[first : first + block.shape[0]] = _rounded(torch.bmm(b, q.unsqueeze(2)).squeeze(2))
-    if exclude_self:
-        values = values.masked_fill(candidates == torch.arange(start, start + len(candidates)).unsqueeze(1), -torch.inf)
-    values, indices = _sort_ties_by_index(values, candidates)
-    return values[:, :k], indices[:, :k]
+    """The ``k`` best of each row's candidates by rounded float64 similarity, ties by lower index.
+
+    ``candidates`` come in order of decreasing float32 similarity ``values32``. Where every gap
+    between the first ``k + 1`` of them exceeds ``window``, the float64 order is the float32
+    order, so only the ``k`` winners are rescored (for their values); the other rows rescore
+    every candidate and sort.
+    """
+    num_rows = candidates.shape[0]
+    ordered = torch.zeros(num_rows, dtype=torch.bool)
+    if candidates.shape[1] > k:
+        ordered = (values32[:, :k] - values32[:, 1 : k + 1]).amin(dim=1) > window
+    values = torch.empty(num_rows, k, dtype=torch.float64)
+    indices = candidates[:, :k].clone()
+    rows = ordered.nonzero().squeeze(1)
+    values[rows] = _similarities64(query, query_norm, base, base_norm, rows + start, candidates[rows, :k])
+    rows = (~ordered).nonzero().squeeze(1)
+    if rows.numel():
+        scores = _similarities64(query, query_norm, base, base_norm, rows + start, candidates[rows])
+        if exclude_self:  # the row's own node is a candidate only where fewer than ``width`` others exist
+            scores = scores.masked_fill(candidates[rows] == (rows + start).unsqueeze(1), -torch.inf)
+        scores, order = _sort_ties_by_index(scores, candidates[rows])
+        values[rows], indices[rows] = scores[:, :k], order[:, :k]
+    return values, indices
+
+
+def _similarities64(query: Tensor, query_norm: Tensor, base: Tensor, base_norm: Tensor, rows: Tensor,
+                    columns: Tensor) -> Tensor:
+    """Rounded float64 cosine of query ``rows[i]`` with base ``columns[i, j]``, ``(len(rows), columns.shape[1])``."""
+    out = torch.empty(columns.shape, dtype=torch.float64)
+    for first in range(0, len(rows), _RESCORE_ROWS):
+        block = columns[first : first + _RESCORE_ROWS]
+        picked = rows[first : first + _RESCORE_ROWS]
+        q = query.index_select(0, picked).to(torch.float64) / query_norm.index_select(0, picked)
+        flat = block.reshape(-1)  # index_select of flat rows: several times faster than base[block]
+        b = base.index_select(0, flat).to(torch.float64) / base_norm.index_select(0, flat)
+        b = b.view(*block.shape, base.shape[1])
+        out[first : first + block.shape[0]] = _rounded(torch.bmm(b, q.unsqueeze(2)).squeeze(2))
+    return out
 
 
 def _import_faiss(method: str):
