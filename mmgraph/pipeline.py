@@ -70,7 +70,7 @@ def encode_dataset(
     Returns:
         ``(features, fitted encoders)``; a modality with dataset features has no encoder.
     """
-    from mmgraph.encoders import EmbeddingCache, default_encoder, encode_cached, resolve
+    from mmgraph.encoders import EmbeddingCache, default_encoder, encode_cached, fit_cached, resolve
 
     if cache == "default":
         cache = EmbeddingCache()
@@ -101,11 +101,10 @@ def encode_dataset(
                     f"samples, which come from the task's training links and labels; pass task= to encode_dataset."
                 )
             classes = classes or training_classes(task, dataset, split)
-            encoder.fit(
-                [p for p, _ in train], classes=[classes[modality].get(str(i), -1) for _, i in train], progress=progress
-            )
+            fit_cached(encoder, [p for p, _ in train], classes=[classes[modality].get(str(i), -1) for _, i in train],
+                       cache=cache, progress=progress)
         else:
-            encoder.fit([p for p, _ in train] or payloads, progress=progress)
+            fit_cached(encoder, [p for p, _ in train] or payloads, cache=cache, progress=progress)
         logger.info("encoding %d %s samples with %r", len(payloads), modality, encoder)
         array = encode_cached(encoder, payloads, cache=cache, progress=progress)
         check_informative(array, f"The {encoder.name!r} features of modality {modality!r}")

@@ -30,7 +30,7 @@ from typing import Any
 
 from mmgraph.encoders.audio import AUDIO_EXTENSIONS, LogMelEncoder, MFCCEncoder
 from mmgraph.encoders.base import Encoder, EncodingError, NotFittedError, describe_payload
-from mmgraph.encoders.cache import EmbeddingCache, default_cache_dir, encode_cached
+from mmgraph.encoders.cache import EmbeddingCache, default_cache_dir, encode_cached, fit_cached
 from mmgraph.encoders.image import IMAGE_EXTENSIONS, EfficientNetLite0Encoder, PixelEncoder
 from mmgraph.encoders.precomputed import PrecomputedEncoder
 from mmgraph.encoders.sequence import GRULogMelEncoder
@@ -288,6 +288,7 @@ __all__ = [
     "default_cache_dir",
     "default_encoder",
     "encode_cached",
+    "fit_cached",
     "encoder_class",
     "encoder_from_spec",
     "encoder_spec",

@@ -175,6 +175,9 @@ class Encoder:
         input_kind: what a payload is: ``"text"`` (inline text), ``"image"`` or ``"audio"``
             (a file path), ``"id"`` (a sample id) or ``"any"``.
         requires_fit: whether :meth:`fit` must run before :meth:`encode`.
+        cache_fit: whether :func:`~mmgraph.encoders.fit_cached` may store the fitted state, keyed
+            by config, training payload contents and classes: set where the state depends on
+            nothing else (not where fit reads a file named in the config) and fitting is slow.
         version: bumped when the output for the same config changes, so caches invalidate.
         prepare_workers: threads that run ``_prepare`` (file decoding) in parallel.
         config_attributes: the attribute that stores a setting, where it is not the setting's
@@ -186,6 +189,7 @@ class Encoder:
     runtime_keys: ClassVar[tuple[str, ...]] = ("batch_size", "num_threads")
     input_kind: ClassVar[str] = "any"
     requires_fit: ClassVar[bool] = False
+    cache_fit: ClassVar[bool] = False
     version: ClassVar[int] = 1
     prepare_workers: ClassVar[int] = 1
     config_attributes: ClassVar[dict[str, str]] = {}
@@ -327,16 +331,14 @@ class Encoder:
         Two encoders with the same fingerprint give the same features; it is the cache key.
         """
         self.check_fitted()
-        config = {k: v for k, v in self.get_config().items() if k not in self.runtime_keys}
-        record = {
-            "name": self.name,
-            "version": self.version,
-            "config": config,
-            "model": self._model_identity(),
-            "state": self._state_digest(),
-        }
-        text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        text = json.dumps({**self.identity(), "state": self._state_digest()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two encoders give the same features before any fitting: name, version,
+        config (less runtime keys) and the weights they use (JSON-ready)."""
+        config = {k: v for k, v in self.get_config().items() if k not in self.runtime_keys}
+        return {"name": self.name, "version": self.version, "config": config, "model": self._model_identity()}
 
     def _state_digest(self) -> str:
         # Hashing a large state (a TF-IDF vocabulary, a table of features) takes a while; the

@@ -10,6 +10,9 @@ per transaction: an interrupted run leaves complete entries only.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import logging
 import os
 import random
 import sqlite3
@@ -23,6 +26,8 @@ import numpy as np
 
 from mmgraph.encoders.base import Encoder, EncodingError, sample_name
 from mmgraph.errors import ConfigTypeError, DataError, SavedFileError
+
+logger = logging.getLogger(__name__)
 
 CACHE_FILE = "embeddings.sqlite"
 OPEN_TIMEOUT = 60.0  # seconds to wait for another process holding the file
@@ -133,6 +138,9 @@ class EmbeddingCache:
                             " vector BLOB NOT NULL,"
                             " PRIMARY KEY (fingerprint, key))"  # a rowid table: rows hold large blobs
                         )
+                        connection.execute(
+                            "CREATE TABLE IF NOT EXISTS fitted (key TEXT PRIMARY KEY, state BLOB NOT NULL)"
+                        )
                     break
                 except sqlite3.DatabaseError as err:
                     connection.close()
@@ -190,12 +198,35 @@ class EmbeddingCache:
                     rows,
                 )
 
+    def get_state(self, key: str) -> dict[str, np.ndarray] | None:
+        """The fitted state stored under ``key`` by :meth:`put_state`, or ``None``."""
+        with self._lock:
+            row = self._connect().execute("SELECT state FROM fitted WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            with np.load(io.BytesIO(row[0]), allow_pickle=False) as arrays:
+                return {name: arrays[name] for name in arrays.files}
+        except (OSError, ValueError, EOFError) as error:  # a damaged row is treated as a miss
+            logger.warning("ignoring the damaged fitted state %s in %s: %s", key, self.path, error)
+            return None
+
+    def put_state(self, key: str, state: dict[str, np.ndarray]) -> None:
+        """Stores an encoder's fitted state (arrays, no pickle) in one transaction."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **state)
+        with self._lock:
+            connection = self._connect()
+            with connection:
+                connection.execute("INSERT OR REPLACE INTO fitted (key, state) VALUES (?, ?)", (key, buffer.getvalue()))
+
     def clear(self, fingerprint: str | None = None) -> int:
         """Deletes the entries of one encoder fingerprint, or all; returns how many went."""
         with self._lock:
             connection = self._connect()
             with connection:
                 if fingerprint is None:
+                    connection.execute("DELETE FROM fitted")
                     cursor = connection.execute("DELETE FROM embeddings")
                 else:
                     cursor = connection.execute(
@@ -297,4 +328,41 @@ def encode_cached(
     return out
 
 
-__all__ = ["EmbeddingCache", "content_key", "default_cache_dir", "encode_cached"]
+def fit_cached(
+    encoder: Encoder,
+    payloads: Sequence[Any],
+    *,
+    classes: Sequence[int] | None = None,
+    cache: EmbeddingCache | None,
+    progress: bool | None = None,
+) -> Encoder:
+    """Fits ``encoder`` on ``payloads``, or restores the state an identical earlier fit stored.
+
+    The key is the encoder's :meth:`~mmgraph.encoders.Encoder.identity`, the content of every
+    payload in order and the ``classes`` (passed to encoders that ``needs_classes``). Only
+    encoders with ``cache_fit`` are stored; the others are fitted every time. A restored
+    encoder has the fitted state, not the by-products of training (``loss_history_``).
+
+    Returns:
+        The encoder itself, fitted.
+    """
+    extra = {"classes": classes} if encoder.needs_classes else {}
+    if cache is None or not encoder.cache_fit:
+        return encoder.fit(payloads, progress=progress, **extra)
+    items = encoder._as_list(payloads)
+    record = {
+        "encoder": encoder.identity(),
+        "payloads": [content_key(p, kind=encoder.input_kind, index=i) for i, p in enumerate(items)],
+        "classes": None if classes is None or not encoder.needs_classes else [int(c) for c in classes],
+    }
+    key = hashlib.sha256(json.dumps(record, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    state = cache.get_state(key)
+    if state is not None:
+        encoder._set_state(state)
+        return encoder
+    encoder.fit(items, progress=progress, **extra)
+    cache.put_state(key, encoder._get_state())
+    return encoder
+
+
+__all__ = ["EmbeddingCache", "content_key", "default_cache_dir", "encode_cached", "fit_cached"]

@@ -60,6 +60,7 @@ class GRULogMelEncoder(LogMelEncoder):
         "objective", "hidden_dim", "shift", "epochs", "lr", "seed", *LogMelEncoder.config_keys,
     )
     requires_fit: ClassVar[bool] = True
+    cache_fit: ClassVar[bool] = True
     train_batch: ClassVar[int] = 32  # clips per training step (``batch_size`` is a runtime setting)
 
     def __init__(

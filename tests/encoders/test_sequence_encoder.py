@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmgraph.encoders import Encoder, GRULogMelEncoder, encoder_from_spec, resolve
+from mmgraph.encoders import EmbeddingCache, Encoder, GRULogMelEncoder, encoder_from_spec, fit_cached, resolve
 
 from .conftest import data_root, fsdd_clips, require
 
@@ -117,3 +117,33 @@ def test_clips_without_a_class_only_enter_the_band_statistics(clips) -> None:
 def test_bad_classes_are_a_clear_error(clips, classes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         resolve("gru-logmel", hidden_dim=8, epochs=1).fit(clips[:4], classes=classes, progress=False)
+
+
+def test_a_fit_is_stored_in_the_cache_and_restored_for_the_same_clips_and_classes(clips, tmp_path, monkeypatch) -> None:
+    cache = EmbeddingCache(tmp_path)
+    spec = {"hidden_dim": 8, "epochs": 2}
+    classes = [0, 1] * 10
+    first = fit_cached(resolve("gru-logmel", **spec), clips[:20], classes=classes, cache=cache, progress=False)
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("fit ran although the cache holds this fit")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(GRULogMelEncoder, "fit", no_fit)
+        again = fit_cached(resolve("gru-logmel", **spec), clips[:20], classes=classes, cache=cache, progress=False)
+    assert again.fingerprint() == first.fingerprint()
+    new = clips[20:24]
+    np.testing.assert_array_equal(again.encode(new, progress=False), first.encode(new, progress=False))
+    # Other classes, other clips or other settings are fitted anew.
+    other = [fit_cached(resolve("gru-logmel", **spec), clips[:20], classes=classes[::-1], cache=cache, progress=False),
+             fit_cached(resolve("gru-logmel", **spec), clips[1:21], classes=classes, cache=cache, progress=False),
+             fit_cached(resolve("gru-logmel", hidden_dim=8, epochs=3), clips[:20], classes=classes, cache=cache,
+                        progress=False)]
+    assert len({e.fingerprint() for e in [first, *other]}) == 4
+    assert all(len(e.loss_history_) > 0 for e in other)
+    cache.clear()
+    assert cache.get_state("anything") is None
+    with monkeypatch.context() as patched:
+        patched.setattr(GRULogMelEncoder, "fit", no_fit)
+        with pytest.raises(AssertionError, match="fit ran"):
+            fit_cached(resolve("gru-logmel", **spec), clips[:20], classes=classes, cache=cache, progress=False)
