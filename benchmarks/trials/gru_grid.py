@@ -3,7 +3,7 @@
 For each setting, a probe model is fitted through the pipeline and scored on the validation
 samples (the callback models select their own settings with); prints one JSON line per run.
 Used for the GRU paragraph of BENCHMARKS.md "What was tried":
-    python benchmarks/trials/gru_grid.py > gru-grid.jsonl
+    python benchmarks/trials/gru_grid.py [TASKS [CACHE]] > gru-grid.jsonl
 """
 import itertools
 import json
@@ -23,8 +23,9 @@ GRID = [
     {"objective": o, "hidden_dim": h, "epochs": e}
     for o, h, e in itertools.product(("classes", "apc"), (64, 128), (10, 30))
 ]
-cache = EmbeddingCache(sys.argv[1] if len(sys.argv) > 1 else "/tmp/gru/cache")
-for task, setting in itertools.product(PROBES, [None, *GRID]):
+tasks = sys.argv[1].split(",") if len(sys.argv) > 1 else list(PROBES)
+cache = EmbeddingCache(sys.argv[2] if len(sys.argv) > 2 else "/tmp/gru/cache")
+for task, setting in itertools.product(tasks, [None, *GRID]):
     spec = {"name": "gru-logmel", **setting} if setting else "logmel"
     for model in PROBES[task]:
         start = time.perf_counter()
