@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
 
 from mmgraph.errors import ConfigError
@@ -21,3 +24,18 @@ def check_positive_int(value: object, name: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
         raise ConfigError(f"The {name!r} parameter of {owner} must be a positive int. Got {value!r} instead.")
     return int(value)
+
+
+def check_choice(value: object, *, name: str, owner: str, choices: Iterable[object]) -> Any:
+    """Returns ``value`` if it is one of ``choices``; raises :class:`~mmgraph.errors.ConfigError` listing them if not.
+
+    Example:
+        >>> check_choice("annoy", name="method", owner="knn", choices=("exact", "ivf"))
+        Traceback (most recent call last):
+        ...
+        mmgraph.errors.ConfigError: The 'method' parameter of knn must be one of ['exact', 'ivf']. Got 'annoy' instead.
+    """
+    choices = tuple(choices)
+    if value not in choices:
+        raise ConfigError(f"The {name!r} parameter of {owner} must be one of {list(choices)}. Got {value!r} instead.")
+    return value

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mmgraph.encoders.base import Encoder, check_choice, check_float, check_int, check_nonempty_file
+from mmgraph.checks import check_choice
+from mmgraph.encoders.base import Encoder, check_float, check_int, check_nonempty_file
 from mmgraph.errors import ConfigError, DataError
 
 AUDIO_EXTENSIONS: tuple[str, ...] = (".wav", ".ogg", ".flac")

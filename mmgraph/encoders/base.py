@@ -89,17 +89,6 @@ def check_float(
     return float(value)
 
 
-def check_choice(value: object, *, name: str, owner: str, choices: Iterable[object]) -> Any:
-    """Returns ``value`` if it is one of ``choices``; raises a clear error listing them if not."""
-    choices = tuple(choices)
-    if value not in choices:
-        raise ConfigError(
-            f"The '{name}' parameter of {owner} must be one of {sorted(map(str, choices))}. "
-            f"Got {value!r} instead."
-        )
-    return value
-
-
 def check_bool(value: object, *, name: str, owner: str) -> bool:
     """Returns ``value`` if it is a bool; raises a clear error if not."""
     if not isinstance(value, bool | np.bool_):

@@ -15,10 +15,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmgraph.checks import check_choice
 from mmgraph.encoders.base import (
     Encoder,
     ProjectionEncoder,
-    check_choice,
     check_int,
     check_nonempty_file,
     package_version,

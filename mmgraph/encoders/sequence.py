@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mmgraph.checks import check_choice
 from mmgraph.encoders.audio import LogMelEncoder
-from mmgraph.encoders.base import check_choice, check_float, check_int
+from mmgraph.encoders.base import check_float, check_int
 from mmgraph.errors import DataError, SavedFileError
 
 _GRU_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

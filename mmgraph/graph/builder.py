@@ -10,13 +10,12 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from mmgraph.checks import check_positive_int
+from mmgraph.checks import check_choice, check_positive_int
 from mmgraph.errors import ConfigError, ConfigTypeError, DataError
 from mmgraph.graph.knn import (
     KNN_METHODS,
     KnnMethod,
     _as_matrix,
-    _check_choice,
     knn_cosine,
     knn_graph,
 )
@@ -103,9 +102,9 @@ class GraphBuilder:
                 f"The 'symmetric' parameter of {owner} must be a bool. Got {symmetric!r} instead."
             )
         self.symmetric = symmetric
-        self.weight = _check_choice(weight, "weight", owner, WEIGHT_MODES)
+        self.weight = check_choice(weight, name="weight", owner=owner, choices=WEIGHT_MODES)
         self.chunk_size = check_positive_int(chunk_size, "chunk_size", owner)
-        self.method = _check_choice(method, "method", owner, KNN_METHODS)
+        self.method = check_choice(method, name="method", owner=owner, choices=KNN_METHODS)
 
     def __repr__(self) -> str:
         return (

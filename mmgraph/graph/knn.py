@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from mmgraph.checks import check_positive_int
-from mmgraph.errors import ConfigError, ConfigTypeError, DataError, MissingDependencyError
+from mmgraph.checks import check_choice, check_positive_int
+from mmgraph.errors import ConfigTypeError, DataError, MissingDependencyError
 
 KnnMethod = Literal["auto", "exact", "flat", "hnsw", "ivf"]
 KNN_METHODS: tuple[str, ...] = ("auto", "exact", "flat", "hnsw", "ivf")
@@ -59,15 +59,6 @@ _IVF_TARGET_RECALL = 0.95
 
 _IVF_RECALL_SAMPLE = 256
 """Base vectors (seeded) whose exact neighbours tune an IVF index's ``nprobe``."""
-
-
-def _check_choice(value: object, name: str, owner: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(
-            f"The {name!r} parameter of {owner} must be one of {list(choices)}. "
-            f"Got {value!r} instead."
-        )
-    return str(value)
 
 
 def _as_matrix(x: object, name: str, owner: str) -> Tensor:
@@ -329,7 +320,7 @@ def resolve_method(method: str, num_query: int, num_base: int) -> str:
         >>> resolve_method("auto", 10_000, 10_000), resolve_method("auto", 10**6, 10**6)
         ('exact', 'ivf')
     """
-    method = _check_choice(method, "method", "knn_cosine", KNN_METHODS)
+    method = check_choice(method, name="method", owner="knn_cosine", choices=KNN_METHODS)
     if method != "auto":
         return method
     if num_query * num_base <= AUTO_EXACT_LIMIT:
@@ -446,7 +437,7 @@ def knn_cosine(
     owner = "knn_cosine"
     k = check_positive_int(k, "k", owner)
     chunk_size = check_positive_int(chunk_size, "chunk_size", owner)
-    method = _check_choice(method, "method", owner, KNN_METHODS)
+    method = check_choice(method, name="method", owner=owner, choices=KNN_METHODS)
     same = exclude_self and query is base
     query = _as_matrix(query, "query", owner)
     base = query if same else _as_matrix(base, "base", owner)

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mmgraph.checks import check_positive_int
+from mmgraph.checks import check_choice, check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, DataError, NotApplicableError
 from mmgraph.graph import GraphBuilder
-from mmgraph.graph.knn import KNN_METHODS, _check_choice
+from mmgraph.graph.knn import KNN_METHODS
 from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.propagation import PropagationGraph
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
@@ -100,7 +100,7 @@ class GNNModel(RelationModel):
 
     def _validate_settings(self) -> None:
         check_positive_int(self.settings.k, "k", "the 'gnn' model")
-        _check_choice(self.settings.knn, "knn", "the 'gnn' model", KNN_METHODS)
+        check_choice(self.settings.knn, name="knn", owner="the 'gnn' model", choices=KNN_METHODS)
         check_positive_int(self.settings.minibatch_size, "minibatch_size", "the 'gnn' model")
         if self.settings.training not in TRAINING_MODES:
             raise ConfigError(
