@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint as recompute
 from torch_geometric.data import HeteroData
-from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
@@ -24,9 +23,9 @@ from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
 from mmgraph.training.checkpoint import Checkpoint
+from mmgraph.training.loop import train_epochs
 from mmgraph.training.masking import cold_start_batch
 from mmgraph.training.negatives import SimilarNeighbours, split_links
-from mmgraph.training.selection import EarlyStopper
 from mmgraph.typing import EdgeType, NodeType
 
 
@@ -225,18 +224,8 @@ class RelationLearner:
                     relation = (node_type, similarity_relation, node_type)
                     if relation in data.edge_types and node_type not in similar:
                         similar[node_type] = SimilarNeighbours(data[relation].edge_index, data[node_type].num_nodes)
-        stopper = EarlyStopper(c.patience)
-        self.history_: list[dict] = []
-        start = 0
-        if checkpoint is not None:
-            resumed = checkpoint.resume(module=modules, optimizer=optimizer, stopper=stopper, generator=generator)
-            if resumed is not None:
-                start = c.epochs if resumed["done"] else resumed["epoch"]
-                self.history_ = resumed["extra"]["history"]
-        bar = tqdm(range(start, c.epochs), desc=f"train {c.conv}", disable=not progress, leave=False,
-                   initial=start, total=c.epochs)
-        for epoch in bar:
-            modules.train()
+
+        def train_epoch(epoch: int) -> float:
             batch = cold_start_batch(
                 data, positives, maskable, fraction=c.supervision_fraction, generator=generator
             )
@@ -250,24 +239,14 @@ class RelationLearner:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            record = {"epoch": epoch + 1, "loss": float(loss.detach())}
-            stop = False
-            if validate is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs):
-                modules.eval()
-                record["val"] = float(validate(self))
-                stop = stopper.update(record["val"], modules.state_dict, step=epoch + 1)
-            self.history_.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{stopper.best_score:.3f}" if validate else "-")
-            last = stop or epoch + 1 == c.epochs
-            if checkpoint is not None and checkpoint.due(epoch + 1, last=last):
-                checkpoint.save(epoch + 1, module=modules, optimizer=optimizer, stopper=stopper, generator=generator,
-                                done=last, extra={"history": self.history_})
-            if stop:
-                break
-        if stopper.best_state is not None:
-            modules.load_state_dict(stopper.best_state)
-        modules.eval()
-        self.best_val_ = stopper.best_score if validate is not None else None
+            return float(loss.detach())
+
+        trained = train_epochs(
+            modules, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
+            train_epoch=train_epoch, validate=None if validate is None else lambda: validate(self),
+            checkpoint=checkpoint, progress=progress, desc=f"train {c.conv}",
+        )
+        self.history_, self.best_val_ = trained.history, trained.best_score
         return self
 
     def _link_loss(

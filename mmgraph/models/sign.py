@@ -33,7 +33,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
-from tqdm.auto import tqdm
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
@@ -51,7 +50,7 @@ from mmgraph.models.relation_learner import (
 )
 from mmgraph.training import distributed
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.training.selection import EarlyStopper
+from mmgraph.training.loop import train_epochs
 from mmgraph.typing import EdgeType, NodeType
 
 MAX_PATHS = 4_000_000  # paths (query, neighbour, partner) held at once while computing features
@@ -368,23 +367,13 @@ class SIGNLearner:
         positives = {t: data[t].edge_index for t in target_edge_types}
         known = known_links(data, target_edge_types)
         labelled = trainable_labels(data, label_train_mask) if num_classes else {}
-        stopper = EarlyStopper(c.patience)
-        self.history_: list[dict] = []
-        start = 0
-        if checkpoint is not None:
-            resumed = checkpoint.resume(module=network, optimizer=optimizer, stopper=stopper, generator=generator)
-            if resumed is not None:
-                start = c.epochs if resumed["done"] else resumed["epoch"]
-                self.history_ = resumed["extra"]["history"]
         counts = [_num_batches(p.shape[1], self.minibatch_size) for p in positives.values()]
         counts += [_num_batches(len(n), self.minibatch_size) for n in labelled.values()]
         used = {t for edge_type in positives for t in (edge_type[0], edge_type[2])} | set(labelled)
         # DDP must be told when a step leaves a part unused: a tower no batch reaches, a shorter batch list
         model = ctx.wrap(network, find_unused_parameters=used != set(data.node_types) or len(set(counts)) > 1)
-        bar = tqdm(range(start, c.epochs), desc="train sign", disable=not (progress and ctx.is_main), leave=False,
-                   initial=start, total=c.epochs)
-        for epoch in bar:
-            network.train()
+
+        def train_epoch(epoch: int) -> float:
             size = self.minibatch_size
             link_batches = {t: _global_batches(p.shape[1], size, generator) for t, p in positives.items()}
             label_batches = {t: _global_batches(len(n), size, generator) for t, n in labelled.items()}
@@ -407,25 +396,18 @@ class SIGNLearner:
                 loss.backward()
                 optimizer.step()
                 total += float(loss.detach())
-            record = {"epoch": epoch + 1, "loss": total / max(steps, 1)}
-            stop = False
-            if validate is not None and ((epoch + 1) % c.eval_every == 0 or epoch + 1 == c.epochs):
-                network.eval()
-                score = float(validate(self)) if ctx.is_main else 0.0
-                record["val"] = ctx.broadcast(score)
-                stop = stopper.update(record["val"], network.state_dict, step=epoch + 1)
-            self.history_.append(record)
-            bar.set_postfix(loss=f"{record['loss']:.3f}", val=f"{stopper.best_score:.3f}" if validate else "-")
-            last = stop or epoch + 1 == c.epochs
-            if checkpoint is not None and ctx.is_main and checkpoint.due(epoch + 1, last=last):
-                checkpoint.save(epoch + 1, module=network, optimizer=optimizer, stopper=stopper, generator=generator,
-                                done=last, extra={"history": self.history_})
-            if stop:
-                break
-        if stopper.best_state is not None:
-            network.load_state_dict(stopper.best_state)
+            return total / max(steps, 1)
+
+        def validation_score() -> float:  # rank 0 validates, every rank gets its score
+            return ctx.broadcast(float(validate(self)) if ctx.is_main else 0.0)
+
+        trained = train_epochs(
+            network, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
+            train_epoch=train_epoch, validate=None if validate is None else validation_score,
+            checkpoint=checkpoint, progress=progress and ctx.is_main, desc="train sign", writes=ctx.is_main,
+        )
         self.network_ = network.cpu().eval()
-        self.best_val_ = stopper.best_score if validate is not None else None
+        self.history_, self.best_val_ = trained.history, trained.best_score
         return self
 
     @staticmethod

@@ -7,7 +7,6 @@ from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
@@ -19,7 +18,7 @@ from mmgraph.models.baselines._common import (
     check_positive_ints,
     statistic_rows,
 )
-from mmgraph.training.selection import EarlyStopper
+from mmgraph.training.loop import train_epochs
 from mmgraph.typing import NodeType
 
 
@@ -54,42 +53,19 @@ class TrainedLinkBaseline(LinkBaseline):
         self._prepare(train, links)
         self.module_ = self._build(x[src].shape[1], x[dst].shape[1])
         optimizer = torch.optim.AdamW(self.module_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
-        stopper = EarlyStopper(c.patience)
-        checking = validate is not None
-        checkpoint, start = getattr(self, "_checkpoint", None), 1
-        loop = {"module": self.module_, "optimizer": optimizer, "stopper": stopper, "generator": generator}
-        if checkpoint is not None:
-            resumed = checkpoint.resume(**loop)
-            if resumed is not None:
-                start = c.epochs + 1 if resumed["done"] else resumed["epoch"] + 1
-                checking = resumed["extra"]["checking"]
-        epochs = tqdm(range(start, c.epochs + 1), desc=self.name, disable=not progress, leave=False,
-                      initial=start - 1, total=c.epochs)
-        for epoch in epochs:
-            self.module_.train()
-            loss = self._epoch(x[src], x[dst], links, optimizer, generator)
-            epochs.set_postfix(loss=f"{loss:.4f}")
-            stop = False
-            if checking and (epoch % c.eval_every == 0 or epoch == c.epochs):
-                self.module_.eval()
-                metrics = validate(self, max_links=getattr(c, "val_links", None))
-                if "mrr" in metrics:
-                    stop = stopper.update(metrics["mrr"], self.module_.state_dict, step=epoch)
-                else:  # no validation questions: train every epoch
-                    checking = False
-            last = stop or epoch == c.epochs
-            if checkpoint is not None and checkpoint.due(epoch, last=last):
-                checkpoint.save(epoch, **loop, done=last, extra={"checking": checking})
-            if stop:
-                break
-        if stopper.best_state is not None:
-            self.module_.load_state_dict(stopper.best_state)
-        self.module_.eval()
-        validated = stopper.best_step is not None
-        self.chosen_ = {
-            "best_epoch": stopper.best_step if validated else c.epochs,
-            "val_mrr": stopper.best_score if validated else None,
-        }
+
+        def validation_mrr() -> float | None:
+            metrics = validate(self, max_links=getattr(c, "val_links", None))
+            return metrics.get("mrr")  # None: no validation questions, train every epoch
+
+        trained = train_epochs(
+            self.module_, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
+            train_epoch=lambda epoch: self._epoch(x[src], x[dst], links, optimizer, generator),
+            validate=None if validate is None else validation_mrr, checkpoint=getattr(self, "_checkpoint", None),
+            progress=progress, desc=self.name,
+        )
+        validated = trained.best_epoch is not None
+        self.chosen_ = {"best_epoch": trained.best_epoch if validated else c.epochs, "val_mrr": trained.best_score}
 
     def _standardized(self, x: dict[NodeType, Tensor]) -> tuple[Tensor, Tensor]:
         """Both ends' rows of ``x`` standardised, and the module in eval mode for scoring."""
