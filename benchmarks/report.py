@@ -25,6 +25,7 @@ import torch
 
 from mmgraph import __version__
 from mmgraph.benchmark import METRICS, completed_runs, markdown_report, results_frame, write_report
+from mmgraph.encoders import resolve
 from mmgraph.io import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -101,12 +102,60 @@ def _std(values: pd.Series) -> float:
 
 
 def _latest_frame(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], int]:
+    """The runs with each task's own encoders, a later run of the same (task, model, seed) replacing
+    an earlier one; the runs with another encoder (``--encoder``) likewise; how many were replaced."""
     records = []
     for path in paths:
         records += json.loads(path.read_text())
-    # A later run of the same (task, model, seed) replaces an earlier one.
-    latest = {(r["task"], r["model"], r["seed"]): r for r in records}
-    return results_frame(list(latest.values())), records, len(records) - len(latest)
+    latest = {(r["task"], r["model"], r["seed"], encoder_spec(r)): r for r in records}
+    default = [r for r in latest.values() if not r.get("encoders")]
+    other = [r for r in latest.values() if r.get("encoders")]
+    return results_frame(default), other, len(records) - len(latest)
+
+
+def encoder_spec(record: dict) -> str:
+    """The ``--encoder`` options of a run, as the command line reads them ("" for the task's own)."""
+    specs = []
+    for modality, spec in sorted((record.get("encoders") or {}).items()):
+        spec = dict(spec) if isinstance(spec, dict) else {"name": spec}
+        name = spec.pop("name")
+        defaults = _encoder_defaults(name)
+        options = ",".join(f"{k}={v}" for k, v in sorted(spec.items()) if defaults.get(k, object()) != v)
+        specs.append(f"{modality}={name}" + (f":{options}" if options else ""))
+    return " ".join(specs)
+
+
+def _encoder_defaults(name: str) -> dict:
+    return resolve(name).get_config()
+
+
+def encoder_table(default: pd.DataFrame, other: list[dict]) -> list[str]:
+    """Per task, alternative encoder and model: the main metric with the task's own encoders and with
+    the alternative, on the seeds both ran, and the difference of the means."""
+    lines = [
+        "| task | encoder | model | metric | task's encoders | with the encoder | change | seeds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    ran = completed_runs(default)
+    groups: dict[tuple[str, str, str], list[dict]] = {}
+    for record in other:
+        groups.setdefault((record["task"], encoder_spec(record), record["model"]), []).append(record)
+    for (task, spec, model), records in groups.items():
+        alternative = completed_runs(results_frame(records))
+        if alternative.empty:
+            continue
+        metric = METRICS[alternative["kind"].iloc[0]][0]
+        theirs = alternative.set_index("seed")[metric]
+        base = ran[(ran["task"] == task) & (ran["model"] == model)].set_index("seed")[metric]
+        seeds = sorted(set(theirs.index) & set(base.index))
+        if not seeds:
+            continue
+        old, new = base[seeds], theirs[seeds]
+        lines.append(
+            f"| {task} | `{spec}` | {model} | {metric} | {old.mean():.3f} ± {_std(old):.3f} | "
+            f"{new.mean():.3f} ± {_std(new):.3f} | {new.mean() - old.mean():+.3f} | {', '.join(map(str, seeds))} |"
+        )
+    return lines
 
 
 def change_table(frame: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
@@ -152,9 +201,9 @@ def main() -> None:
         if not path.exists():
             raise SystemExit(f"No results.json in {folder!r}; run `mmgraph bench --out {folder}` first.")
         paths.append(path)
-        name = path.relative_to(REPO) if path.is_absolute() else path
+        name = path.relative_to(REPO) if path.is_absolute() and path.is_relative_to(REPO) else path
         sources.append(f"{name} ({len(json.loads(path.read_text()))} runs)")
-    frame, _, replaced = _latest_frame(paths)
+    frame, other_encoders, replaced = _latest_frame(paths)
     previous, _, _ = _latest_frame(sorted(Path(args.previous).glob("*.json")))
     write_report(frame, args.plots)
     run_seconds = float(np.nansum(frame["train_seconds"]))
@@ -197,6 +246,14 @@ def main() -> None:
         "training. Main metric, mean over the seeds each ran, previous against now:",
         "",
         *change_table(frame, previous),
+        "",
+        "## Other encoders",
+        "",
+        "Runs with another encoder for one modality (`mmgraph bench --encoder MODALITY=NAME[:OPTIONS]`), "
+        "against the same model with the task's own encoders on the same seeds (mean ± sample std, "
+        "declared candidates). These runs are not part of the tables above.",
+        "",
+        *encoder_table(frame, other_encoders),
         "",
         experiments.strip(),
         "",
