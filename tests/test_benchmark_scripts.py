@@ -31,3 +31,26 @@ def test_scaling_benchmark_writes_its_tables(tmp_path) -> None:
     text = out.read_text()
     assert "| 1,000 | 16 |" in text and "| 2,000 | 16 |" in text and "hand-written" in text
     assert "| 1,000,000,000 | 16 | not run: estimated peak" in text
+
+
+def test_report_keeps_other_encoders_apart_and_compares_them_on_shared_seeds(tmp_path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import report
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+    def run(model: str, seed: int, mrr: float, encoders: dict | None = None) -> dict:
+        record = {"task": "digits-audio-image", "kind": "link", "model": model, "seed": seed, "status": "done",
+                  "candidates": "all", "metrics": {"mrr": mrr}, "train_seconds": 1.0}
+        return {**record, "encoders": encoders} if encoders else record
+
+    gru = {"audio": {"name": "gru-logmel", "objective": "classes", "hidden_dim": 128, "epochs": 30}}
+    records = [run("gnn", s, 0.3 + 0.01 * s) for s in range(3)] + [run("gnn", s, 0.5, gru) for s in (1, 2, 7)]
+    (tmp_path / "results.json").write_text(json.dumps(records))
+    frame, other, replaced = report._latest_frame([tmp_path / "results.json"])
+    assert sorted(frame["mrr"]) == [0.3, 0.31, 0.32] and len(other) == 3 and replaced == 0
+    table = report.encoder_table(frame, other)
+    # Only the settings that differ from the encoder's defaults are named; seed 7 has no partner run.
+    assert table[2] == ("| digits-audio-image | `audio=gru-logmel:epochs=30` | gnn | mrr | 0.315 ± 0.007 | "
+                        "0.500 ± 0.000 | +0.185 | 1, 2 |")
