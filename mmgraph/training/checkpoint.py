@@ -63,6 +63,7 @@ class Checkpoint:
         self.fingerprint = fingerprint
         self.every = check_positive_int(every, "every", "Checkpoint")
         self.name = name
+        self._parts: list[Checkpoint] = []
 
     def __repr__(self) -> str:
         return f"Checkpoint(directory={str(self.directory)!r}, every={self.every}, name={self.name!r})"
@@ -150,9 +151,22 @@ class Checkpoint:
         logger.warning("resumed from epoch %d (checkpoint %s)", meta["epoch"], self.path)
         return {"epoch": int(meta["epoch"]), "done": bool(meta["done"]), "extra": meta["extra"]}
 
+    def part(self, label: str) -> Checkpoint:
+        """The checkpoint of one of several training loops of the same run (one per setting a model
+        tries): files ``<name>.<label>.*`` in the same folder, resumed only by the same run and
+        label, removed with this checkpoint."""
+        if not label or not all(ch.isalnum() or ch in "-_." for ch in label):
+            raise DataError(f"A checkpoint part's label must be letters, digits, '-', '_' or '.'. Got {label!r}.")
+        part = Checkpoint(self.directory, fingerprint=fingerprint([self.fingerprint, label]), every=self.every,
+                          name=f"{self.name}.{label}")
+        self._parts.append(part)
+        return part
+
     def remove(self) -> None:
-        """Deletes the checkpoint's files (and leftovers of interrupted writes), then the folder if empty;
-        no other file is touched."""
+        """Deletes the checkpoint's files and its parts' (and leftovers of interrupted writes), then the
+        folder if empty; no other file is touched."""
+        for part in self._parts:
+            part.remove()
         if not self.directory.is_dir():
             return
         for path in [self.path, *self._tensor_files()]:

@@ -73,6 +73,31 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, monkeypatch, ca
     assert not folder.exists(), "the checkpoint is removed after a successful run"
 
 
+def test_each_setting_a_model_trains_has_its_own_checkpoint(tmp_path, monkeypatch, caplog) -> None:
+    # The autoencoder trains one loop per (latent size, reconstruction weight); sharing one checkpoint,
+    # the second setting resumed the first one's finished loop (and failed on its other latent size).
+    options = {"epochs": 12, "latent_dims": (8, 16), "recon_weights": (1.0,), "patience": 50}
+    plain = pipeline(LINK, model="autoencoder", seed=3, cache=None, progress=False, model_options=options)
+    folder = tmp_path / "checkpoints"
+    _interrupt_after(monkeypatch, 5)
+    with pytest.raises(Interrupted):
+        pipeline(LINK, model="autoencoder", seed=3, cache=None, progress=False, model_options=options,
+                 checkpoint_dir=folder, checkpoint_every=5)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "training.latent8-recon1.0.5.safetensors", "training.latent8-recon1.0.json"
+    ]
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING, logger="mmgraph"):
+        resumed = pipeline(LINK, model="autoencoder", seed=3, cache=None, progress=False, model_options=options,
+                           checkpoint_dir=folder, checkpoint_every=5)
+    assert caplog.text.count("resumed from epoch 5") == 1
+    assert resumed.metrics == plain.metrics and resumed.model_config == plain.model_config
+    assert set(resumed.model_config["chosen"]["val_mrr_per_setting"]) == {
+        "latent_dim=8, recon_weight=1.0", "latent_dim=16, recon_weight=1.0"
+    }
+    assert not folder.exists(), "every setting's checkpoint is removed after a successful run"
+
+
 def test_a_checkpoint_of_another_run_is_not_resumed(tmp_path, monkeypatch, caplog) -> None:
     folder = tmp_path / "checkpoints"
     _interrupt_after(monkeypatch, 5)

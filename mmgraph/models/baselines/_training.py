@@ -18,6 +18,7 @@ from mmgraph.models.baselines._common import (
     check_positive_ints,
     statistic_rows,
 )
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.loop import train_epochs
 from mmgraph.typing import NodeType
 
@@ -61,11 +62,16 @@ class TrainedLinkBaseline(LinkBaseline):
         trained = train_epochs(
             self.module_, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
             train_epoch=lambda epoch: self._epoch(x[src], x[dst], links, optimizer, generator),
-            validate=None if validate is None else validation_mrr, checkpoint=getattr(self, "_checkpoint", None),
+            validate=None if validate is None else validation_mrr, checkpoint=self._loop_checkpoint(),
             progress=progress, desc=self.name,
         )
         validated = trained.best_epoch is not None
         self.chosen_ = {"best_epoch": trained.best_epoch if validated else c.epochs, "val_mrr": trained.best_score}
+
+    def _loop_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint of the training loop about to run (a model training several settings
+        gives each its own part)."""
+        return getattr(self, "_checkpoint", None)
 
     def _standardized(self, x: dict[NodeType, Tensor]) -> tuple[Tensor, Tensor]:
         """Both ends' rows of ``x`` standardised, and the module in eval mode for scoring."""

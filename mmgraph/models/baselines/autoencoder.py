@@ -18,6 +18,7 @@ from mmgraph.errors import ConfigError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import EmbeddingLinkBaseline, check_positive
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.selection import grid_search
 from mmgraph.typing import NodeType
 
@@ -84,6 +85,12 @@ class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
             raise ConfigError(
                 f"The 'latent_dims' of the {self.name!r} model must be ints. Got {self.settings.latent_dims!r} instead."
             )
+
+    def _loop_checkpoint(self) -> Checkpoint | None:
+        """One checkpoint part per setting of the grid: a resumed run finds each setting's own loop."""
+        checkpoint = super()._loop_checkpoint()
+        latent_dim, recon_weight = self.setting_
+        return None if checkpoint is None else checkpoint.part(f"latent{latent_dim}-recon{recon_weight}")
 
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
