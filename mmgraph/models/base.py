@@ -28,7 +28,7 @@ from mmgraph.typing import EdgeType, NodeType
 SAVE_FORMAT = 2  # 2: the GNN stores its kNN graph
 """The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
 
-SAVABLE = ("gnn", "knn-transfer", "siamese")
+SAVABLE = ("gnn", "knn-transfer", "siamese", "transfer")
 
 
 class Scorer(Protocol):

@@ -18,6 +18,7 @@ from mmgraph.errors import ConfigError, DataError, NotApplicableError
 from mmgraph.graph import GraphBuilder
 from mmgraph.graph.knn import KNN_METHODS
 from mmgraph.models.base import RelationModel, Validate
+from mmgraph.models.baselines.transfer import TransferBaseline
 from mmgraph.models.propagation import PropagationGraph
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
 from mmgraph.models.sign import SIGNLearner
@@ -37,6 +38,9 @@ LABEL_STEPS = 10
 # minus this weight times its mean score over its HUBNESS_NEIGHBOURS best training queries.
 HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 HUBNESS_NEIGHBOURS = 10
+# Weights of the ridge map's score (the `transfer` model, fitted on the same training links and chosen
+# on validation) beside the learned and propagated scores (0: unused; 1000: the map decides alone).
+MAP_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0, 1000.0)
 TRAINING_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
 # "auto" trains full batch up to this many nodes (all modalities), in mini-batches beyond. Full batch
 # holds every layer's activations of the whole graph: about 9 GiB and 4 minutes for 3 epochs at
@@ -58,6 +62,9 @@ class GNNConfig(RelationLearnerConfig):
     propagation_temperature: float = 0.05  # sharpness of similarity edges in the propagation
     # correct link scores for hubness (CSLS), its weight chosen on validation after the propagation
     hubness: bool = True
+    # add a ridge map between the two link spaces as one more score, its weight chosen on validation
+    # after the propagation (the map's own penalty, input scaling and direction chosen as `transfer` does)
+    linear_map: bool = True
     # "full": message passing over the whole graph each epoch; "minibatch": precomputed propagation
     # features and mini-batches of links (mmgraph.models.sign, memory linear in nodes; the mode that
     # runs under torchrun); "auto": full up to FULL_BATCH_MAX_NODES nodes, minibatch beyond.
@@ -143,6 +150,9 @@ class GNNModel(RelationModel):
         self._embedded = None
         if self.settings.propagation and validate is not None:
             self._choose(validate, links=train.kind == "link", metric=metric)
+        self.map_: TransferBaseline | None = None
+        if self.settings.linear_map and validate is not None and train.kind == "link":
+            self._choose_map(train, validate, metric)
         if self.settings.hubness and validate is not None and train.kind == "link":
             self._choose_hubness(validate, metric)
 
@@ -185,6 +195,25 @@ class GNNModel(RelationModel):
                             "val": best[metric].score}
         else:
             self.chosen_ = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
+
+    def _choose_map(self, train: TrainView, validate: Validate, metric: str) -> None:
+        """Fits the ridge map (as the `transfer` model does, its settings chosen on validation) and
+        picks its score's weight with the best validation score (the rest as chosen)."""
+        chosen = dict(self.chosen_)
+        self.map_ = TransferBaseline(seed=self.settings.seed).fit(train, validate=validate, progress=False)
+
+        def evaluate(weight: float) -> dict[str, float]:
+            self.chosen_ = {**chosen, "map": weight}
+            return validate(self)
+
+        best = grid_search(MAP_WEIGHTS, evaluate, keys=(metric,), desc="linear map")
+        self.chosen_ = {**chosen, "map": best[metric].setting if metric in best else 0.0}
+        if metric in best:
+            self.chosen_["val"] = best[metric].score
+        if self.chosen_["map"]:
+            self.chosen_["map_settings"] = self.map_.chosen_
+        else:
+            self.map_ = None  # unused: nothing to keep or save
 
     def _choose_hubness(self, validate: Validate, metric: str) -> None:
         """Picks the hubness correction's weight with the best validation score (the rest as chosen)."""
@@ -237,10 +266,14 @@ class GNNModel(RelationModel):
                 start = torch.softmax(self.learner.label_logits({node_type: h_new}, node_type), dim=1)
                 out = self._propagation().extend(labels, node_type, start, neighbours, cosine, **self._steps())
                 labels[node_type] = torch.cat([labels[node_type], out])
-        scorer = _GNNScorer(self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"])
+        map_weight = c.get("map", 0.0) if getattr(self, "map_", None) is not None else 0.0
+        mapped = (map_weight, self.map_.scorer(new)) if map_weight else None
+        scorer = _GNNScorer(
+            self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"], mapped
+        )
         if c.get("hubness", 0.0) and self.learner.target_edge_types_:
             hubs = cache.setdefault("hubs", {}).setdefault(
-                (c["alpha"], c["steps"], tuple(c["weights"])), {}
+                (c["alpha"], c["steps"], tuple(c["weights"]), map_weight), {}
             )  # the training candidates' hub scores, kept while the weights and the propagation stay
             num_view = {t: self.graph_[t].num_nodes for t in self.graph_.node_types}
             scorer = _HubnessCorrected(scorer, c["hubness"], self.train_rows_, num_view, hubs)
@@ -326,7 +359,11 @@ class GNNModel(RelationModel):
             out[f"similarity.{node_type}.edge_index"] = store.edge_index
             if "edge_weight" in store:
                 out[f"similarity.{node_type}.edge_weight"] = store.edge_weight
-        return out, {"learner": meta, "training": self.training_}
+        state = {"learner": meta, "training": self.training_}
+        if getattr(self, "map_", None) is not None:
+            map_tensors, state["map"] = self.map_._state()
+            out.update({f"map.{k}": v for k, v in map_tensors.items()})
+        return out, state
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
         prefix = "learner."
@@ -343,6 +380,12 @@ class GNNModel(RelationModel):
         self.graph_ = self.builder.build(train.features, train.links, labels=labels or None, similarity=similarity)
         self.train_rows_ = train.train_rows
         self._embedded = self._propagation_graph = None
+        self.map_ = None
+        if "map" in state:
+            self.map_ = TransferBaseline()
+            self.map_._restore({k[len("map.") :]: v for k, v in tensors.items() if k.startswith("map.")}, state["map"],
+                               train)
+            self.map_.fitted_ = True
 
     def config(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.settings)
@@ -353,13 +396,15 @@ class GNNModel(RelationModel):
 
 
 class _GNNScorer:
-    """Scores over one graph: the learner's logits plus the chosen propagation terms."""
+    """Scores over one graph: the learner's logits plus the chosen propagation terms and the ridge
+    map's score (``mapped``: its weight and scorer)."""
 
     def __init__(
         self, learner: RelationLearner, h: dict[NodeType, Tensor], z: list[dict[NodeType, Tensor]] | None,
-        labels: dict[NodeType, Tensor] | None, weights: tuple[float, float],
+        labels: dict[NodeType, Tensor] | None, weights: tuple[float, float], mapped: tuple[float, Any] | None = None,
     ) -> None:
         self.learner, self.h, self.z, self.labels, self.weights = learner, h, z, labels, weights
+        self.mapped = mapped
 
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
         if not self.learner.target_edge_types_:
@@ -371,6 +416,9 @@ class _GNNScorer:
             for weight, z in zip(self.weights, self.z, strict=True):
                 if weight:
                     scores = scores + weight * (z[query_type][query] @ take_rows(z[cand_type], candidates).T)
+        if self.mapped is not None:
+            weight, mapped = self.mapped
+            scores = scores + weight * mapped.link_scores(edge_type, query, candidates, reverse=reverse)
         return scores
 
     def predict_labels(self, node_type: NodeType) -> Tensor:

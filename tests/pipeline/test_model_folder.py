@@ -28,14 +28,15 @@ def saved(tmp_path_factory) -> dict:
     dataset = from_manifest(write_tiny_manifest(root / "data"))
     task = Task.for_manifest(dataset, source="text_en", target="text_fr", candidates="all")
     out = {}
-    for name, options in (("gnn", {"epochs": 5, "k": 2}), ("knn-transfer", None), ("siamese", {"epochs": 5})):
+    models = (("gnn", {"epochs": 5, "k": 2}), ("knn-transfer", None), ("siamese", {"epochs": 5}), ("transfer", None))
+    for name, options in models:
         result = pipeline(task, dataset=dataset, model=name, seed=0, progress=False, model_options=options)
         folder = result.save(root / name)
         out[name] = (result, folder, predict_links(result, QUERIES, modality="text_en", k=3))
     return out
 
 
-@pytest.mark.parametrize("name", ["gnn", "knn-transfer", "siamese"])
+@pytest.mark.parametrize("name", ["gnn", "knn-transfer", "siamese", "transfer"])
 def test_a_fresh_process_predicts_the_same_top_k(saved, name: str) -> None:
     _, folder, before = saved[name]
     script = (
@@ -71,9 +72,9 @@ def test_the_cli_predicts_from_a_saved_run(saved, capsys) -> None:
 def test_a_model_that_cannot_be_saved_says_so(tmp_path) -> None:
     dataset = from_manifest(write_tiny_manifest(tmp_path / "data"))
     task = Task.for_manifest(dataset, source="text_en", target="text_fr")
-    folder = pipeline(task, dataset=dataset, model="transfer", seed=0, progress=False).save(tmp_path / "ridge")
-    assert json.loads((folder / "result.json").read_text())["model_saved"].startswith("no: the 'transfer' model")
-    with pytest.raises(DataError, match="holds no saved model.*'gnn', 'knn-transfer' or 'siamese'"):
+    folder = pipeline(task, dataset=dataset, model="late-fusion", seed=0, progress=False).save(tmp_path / "fusion")
+    assert json.loads((folder / "result.json").read_text())["model_saved"].startswith("no: the 'late-fusion' model")
+    with pytest.raises(DataError, match="holds no saved model.*'gnn', 'knn-transfer', 'siamese', 'transfer'"):
         Predictor.load(folder)
 
 

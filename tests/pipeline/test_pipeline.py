@@ -11,7 +11,7 @@ import pytest
 from mmgraph.cli import main
 from mmgraph.datasets import load
 from mmgraph.errors import ConfigError
-from mmgraph.pipeline import PipelineResult, pipeline
+from mmgraph.pipeline import PipelineResult, pipeline, validator
 from mmgraph.tasks import TASKS, Task
 
 
@@ -142,6 +142,43 @@ def test_hubness_correction_is_chosen_on_validation_and_is_csls(synthetic) -> No
                      model_options={"epochs": 20, "hubness": False})
     assert plain.model_config["propagation_chosen"]["hubness"] == 0.0
     assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
+
+
+def test_linear_map_is_chosen_on_validation_adds_the_ridge_score_and_is_saved(synthetic, tmp_path) -> None:
+    import torch
+
+    from mmgraph.models import GNNModel
+    from mmgraph.models.baselines.transfer import TransferBaseline
+    from mmgraph.models.gnn_model import MAP_WEIGHTS
+
+    task = Task(name="syn", description="", kind="link", source="a", target="b")
+    options = {"epochs": 20, "hubness": False}
+    result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options=options)
+    model, prepared = result.fitted, result.prepared
+    chosen = dict(model.chosen_)
+    assert chosen["map"] in MAP_WEIGHTS and (model.map_ is None) == (chosen["map"] == 0)
+    # Without the map the validation score can only be lower or equal: 0 is among the choices.
+    plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
+                     model_options={**options, "linear_map": False})
+    assert "map" not in plain.model_config["propagation_chosen"]
+    assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
+
+    # With weight 3: the learned and propagated score plus 3 x the ridge map's (the `transfer` model's) score.
+    train, new = prepared.train_view(), prepared.new_samples("val")
+    model.map_ = TransferBaseline().fit(train, validate=validator(prepared), progress=False)
+    edge_type = train.target_edge_type
+    query, candidates = torch.arange(train.num_nodes("a") + len(new["a"])), torch.arange(train.num_nodes("b"))
+    model.chosen_ = {**chosen, "map": 0.0}
+    base = model.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
+    model.chosen_ = {**chosen, "map": 3.0}
+    mapped = model.map_.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
+    scores = model.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
+    assert torch.allclose(scores, base + 3.0 * mapped, atol=1e-5)
+    # Saved and loaded, the map comes back with the model.
+    loaded = GNNModel.load(model.save(tmp_path / "gnn"), train)
+    assert loaded.map_ is not None and loaded.chosen_["map"] == 3.0
+    again = loaded.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
+    assert torch.allclose(again, scores, atol=1e-5)
 
 
 def test_knn_option_reaches_the_graph_builder(tmp_path, synthetic) -> None:

@@ -22,7 +22,7 @@ def results() -> dict[str, PipelineResult]:
     return {
         "gnn": pipeline(TASK, dataset=dataset, seed=0, cache=None, progress=False, model_options={"epochs": 2}),
         "knn": pipeline(TASK, dataset=dataset, model="knn-transfer", seed=1, cache=None, progress=False),
-        "ridge": pipeline(TASK, dataset=dataset, model="transfer", seed=2, cache=None, progress=False),
+        "unsavable": pipeline(TASK, dataset=dataset, model="late-fusion", seed=2, cache=None, progress=False),
     }
 
 
@@ -72,9 +72,9 @@ def test_an_earlier_run_is_replaced(tmp_path, results) -> None:
     results["knn"].save(folder)  # an earlier mmgraph run: replaced without a flag
     record = json.loads((folder / "model" / "model.json").read_text())
     assert record["model"] == "knn-transfer"
-    results["ridge"].save(folder)  # a model that cannot be saved: the earlier run's model goes
+    results["unsavable"].save(folder)  # a model that cannot be saved: the earlier run's model goes
     record = json.loads((folder / "result.json").read_text())
-    assert record["model"] == "transfer" and record["seed"] == 2 and record["model_saved"].startswith("no:")
+    assert record["model"] == "late-fusion" and record["seed"] == 2 and record["model_saved"].startswith("no:")
     assert sorted(p.name for p in folder.iterdir()) == ["result.json"], "the earlier run's model is gone"
     results["gnn"].save(folder)
     assert PipelineResult.load(folder).fitted is not None

@@ -106,6 +106,13 @@ class _RidgeMap:
         self.weight = torch.as_tensor(model.coef_, dtype=torch.float32).reshape(y_train.shape[1], -1)
         self.bias = torch.as_tensor(model.intercept_, dtype=torch.float32).reshape(-1)
 
+    @classmethod
+    def from_weights(cls, weight: Tensor, bias: Tensor) -> _RidgeMap:
+        """A map with saved weights (see :meth:`RelationModel.load`)."""
+        fitted = cls.__new__(cls)
+        fitted.weight, fitted.bias = weight, bias
+        return fitted
+
     def __call__(self, x: Tensor) -> Tensor:
         return x @ self.weight.T + self.bias
 
@@ -180,6 +187,40 @@ class TransferBaseline(EmbeddingLinkBaseline):
             self.chosen_[d] = {"alpha": alpha, "standardize": standardize, "mode": mode}
             if best:
                 self.chosen_[d]["val_mrr"] = score
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        src, _, dst = self.edge_type_
+        tensors = {}
+        for side, t in (("src", src), ("dst", dst)):
+            tensors[f"standardize.{side}.mean"] = self.standardize_[t].mean
+            tensors[f"standardize.{side}.scale"] = self.standardize_[t].scale
+            if self.center_[t] is not None:
+                tensors[f"center.{side}"] = self.center_[t]
+        for reverse in (False, True):  # each direction's two maps (src -> dst, dst -> src) of its setting
+            for towards_src in (False, True):
+                ridge = self.maps_[reverse][towards_src]
+                tensors[f"map.{int(reverse)}.{int(towards_src)}.weight"] = ridge.weight
+                tensors[f"map.{int(reverse)}.{int(towards_src)}.bias"] = ridge.bias
+        setting = [list(self.setting_[r]) for r in (False, True)]
+        return tensors, {"edge_type": list(self.edge_type_), "setting": setting}
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        self.edge_type_ = tuple(state["edge_type"])
+        src, _, dst = self.edge_type_
+        self.features_ = {t: train.features[t].float() for t in (src, dst)}
+        self.standardize_, self.center_ = {}, {}
+        for side, t in (("src", src), ("dst", dst)):
+            self.standardize_[t] = Standardizer.from_statistics(
+                tensors[f"standardize.{side}.mean"], tensors[f"standardize.{side}.scale"]
+            )
+            self.center_[t] = tensors.get(f"center.{side}")
+        self.setting_ = {r: tuple(state["setting"][int(r)]) for r in (False, True)}
+        self.maps_ = {r: {} for r in (False, True)}
+        for reverse in (False, True):
+            for towards_src in (False, True):
+                key = f"map.{int(reverse)}.{int(towards_src)}"
+                weight, bias = tensors[f"{key}.weight"], tensors[f"{key}.bias"]
+                self.maps_[reverse][towards_src] = _RidgeMap.from_weights(weight, bias)
 
     def _input(self, node_type: NodeType, x: Tensor, standardize: bool) -> Tensor:
         """Ridge inputs: standardised with training-row statistics, or raw."""
