@@ -3,7 +3,7 @@
 For each setting, a probe model is fitted through the pipeline and scored on the validation
 samples (the callback models select their own settings with); prints one JSON line per run.
 Used for the GRU paragraph of BENCHMARKS.md "What was tried":
-    python benchmarks/trials/gru_grid.py [TASKS [CACHE]] > gru-grid.jsonl
+    python benchmarks/trials/gru_grid.py [TASKS [CACHE [OBJECTIVE:HIDDEN:EPOCHS,...]]] > gru-grid.jsonl
 """
 import itertools
 import json
@@ -25,6 +25,9 @@ GRID = [
 ]
 tasks = sys.argv[1].split(",") if len(sys.argv) > 1 else list(PROBES)
 cache = EmbeddingCache(sys.argv[2] if len(sys.argv) > 2 else "/tmp/gru/cache")
+if len(sys.argv) > 3:  # a part of the grid, as objective:hidden_dim:epochs,...
+    GRID = [{"objective": o, "hidden_dim": int(h), "epochs": int(e)}
+            for o, h, e in (item.split(":") for item in sys.argv[3].split(","))]
 for task, setting in itertools.product(tasks, [None, *GRID]):
     spec = {"name": "gru-logmel", **setting} if setting else "logmel"
     for model in PROBES[task]:
