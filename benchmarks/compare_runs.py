@@ -1,7 +1,7 @@
 """One model's main metric in two sets of `mmgraph bench` records, task by task, as a Markdown table.
 
 Usage:
-    .venv/bin/python benchmarks/compare_runs.py OLD_FOLDER NEW_FOLDER [--model gnn]
+    .venv/bin/python benchmarks/compare_runs.py OLD_FOLDER NEW_FOLDER [--model gnn] [--new-model M] [--seeds 0,1,2]
 
 For each task both sets ran: mean ± sample std over the seeds of each set, the difference of the
 means, and whether it lies within one standard deviation (the larger of the two).
@@ -17,14 +17,17 @@ from pathlib import Path
 from mmgraph.tasks import TASKS
 
 
-def main_metrics(folder: str, model: str) -> dict[str, list[float]]:
-    """Per task, the main metric of every completed run of ``model`` in ``folder/results.json``."""
+def main_metrics(folder: str, model: str, seeds: set[int] | None = None) -> dict[str, list[float]]:
+    """Per task, the main metric of every completed run of ``model`` in ``folder/results.json``
+    (of the ``seeds`` only, if given)."""
     path = Path(folder) / "results.json"
     if not path.exists():
         raise SystemExit(f"No results.json in {folder!r}; run `mmgraph bench --out {folder}` first.")
     out: dict[str, list[float]] = {}
     for record in json.loads(path.read_text()):
         if record["model"] != model or record.get("status", "done") != "done":
+            continue
+        if seeds is not None and record["seed"] not in seeds:
             continue
         metric = "mrr" if record["kind"] == "link" else "accuracy"
         out.setdefault(record["task"], []).append(record["metrics"][metric])
@@ -40,8 +43,11 @@ def main() -> None:
     parser.add_argument("old")
     parser.add_argument("new")
     parser.add_argument("--model", default="gnn")
+    parser.add_argument("--new-model", help="the model read from NEW_FOLDER (default: --model)")
+    parser.add_argument("--seeds", help="comma-separated seeds to compare (default: every seed of each set)")
     args = parser.parse_args()
-    old, new = main_metrics(args.old, args.model), main_metrics(args.new, args.model)
+    seeds = {int(s) for s in args.seeds.split(",")} if args.seeds else None
+    old, new = main_metrics(args.old, args.model, seeds), main_metrics(args.new, args.new_model or args.model, seeds)
     print(f"| task | metric | {args.old} | {args.new} | change | within one std |")
     print("|---|---|---|---|---|---|")
     for task in (t for t in TASKS.names() if t in old and t in new):
