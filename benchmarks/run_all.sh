@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every task x every model x 5 seeds under the evaluation protocol of BENCHMARKS.md, then
-# BENCHMARKS.md. About 2.5 hours on 2 cores (measured: the relation learner 80 min for 30 runs,
+# BENCHMARKS.md. About 4 hours on 2 cores (measured: the relation learner 80 min for 30 runs,
 # the baselines about 30 min a seed before siamese-l2, autoencoder and late-fusion joined; the
 # autoencoder alone took 20 min on emoji-image-text, seed 0, on a loaded machine): two streams,
 # one torch thread each.
@@ -15,4 +15,13 @@ bench --models "$BASELINES" --seed-list 0,1,2 --out benchmarks/results/baselines
 { bench --models gnn --seeds 5 --out benchmarks/results/gnn
   bench --models "$BASELINES" --seed-list 3,4 --out benchmarks/results/baselines-b; }
 wait
-.venv/bin/python benchmarks/report.py benchmarks/results/baselines-a benchmarks/results/baselines-b benchmarks/results/gnn
+# The digits tasks again with the GRU audio encoder (settings chosen on validation by
+# benchmarks/trials/gru_grid.py), for BENCHMARKS.md "Other encoders"; about 1.5 hours.
+GRU=gru-logmel:hidden_dim=128,epochs=30
+.venv/bin/mmgraph bench --tasks digits-audio-image --models "gnn,$BASELINES" --seed-list 0,1,2 --threads 1 --quiet \
+  --encoder "audio=$GRU" --out benchmarks/results/gru-digits-a &
+.venv/bin/mmgraph bench --tasks digits-audio-label --models "gnn,$BASELINES" --seed-list 0,1,2 --threads 1 --quiet \
+  --encoder "audio=gru-logmel:objective=apc,hidden_dim=128,epochs=30" --out benchmarks/results/gru-digits-b &
+wait
+.venv/bin/python benchmarks/report.py benchmarks/results/baselines-a benchmarks/results/baselines-b benchmarks/results/gnn \
+  benchmarks/results/gru-digits-a benchmarks/results/gru-digits-b
