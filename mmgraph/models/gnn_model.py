@@ -63,9 +63,9 @@ class GNNConfig(RelationLearnerConfig):
     # correct link scores for hubness (CSLS), its weight chosen on validation after the propagation
     hubness: bool = True
     # add a ridge map between the two link spaces as one more score, its weight chosen on validation
-    # after the propagation (the map's own penalty, input scaling and direction chosen as `transfer` does).
-    # Off by default: measured on validation of one seed only (benchmarks/experiments.md, 2026-11-30).
-    linear_map: bool = False
+    # after the propagation (the map's own penalty, input scaling and direction chosen as `transfer` does;
+    # 0 is among the weights). Measured in benchmarks/experiments.md, 2026-11-30.
+    linear_map: bool = True
     # "full": message passing over the whole graph each epoch; "minibatch": precomputed propagation
     # features and mini-batches of links (mmgraph.models.sign, memory linear in nodes; the mode that
     # runs under torchrun); "auto": full up to FULL_BATCH_MAX_NODES nodes, minibatch beyond.

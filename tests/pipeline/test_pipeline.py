@@ -153,14 +153,14 @@ def test_linear_map_is_chosen_on_validation_adds_the_ridge_score_and_is_saved(sy
 
     task = Task(name="syn", description="", kind="link", source="a", target="b")
     options = {"epochs": 20, "hubness": False}
-    result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
-                      model_options={**options, "linear_map": True})
+    result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options=options)
     model, prepared = result.fitted, result.prepared
     chosen = dict(model.chosen_)
     assert chosen["map"] in MAP_WEIGHTS and (model.map_ is None) == (chosen["map"] == 0)
     # Without the map the validation score can only be lower or equal: 0 is among the choices.
-    plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options=options)
-    assert "map" not in plain.model_config["propagation_chosen"]  # off by default
+    plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
+                     model_options={**options, "linear_map": False})
+    assert "map" not in plain.model_config["propagation_chosen"]
     assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
 
     # With weight 3: the learned and propagated score plus 3 x the ridge map's (the `transfer` model's) score.
