@@ -200,34 +200,30 @@ class GNNModel(RelationModel):
     def _choose_map(self, train: TrainView, validate: Validate, metric: str) -> None:
         """Fits the ridge map (as the `transfer` model does, its settings chosen on validation) and
         picks its score's weight with the best validation score (the rest as chosen)."""
-        chosen = dict(self.chosen_)
         self.map_ = TransferBaseline(seed=self.settings.seed).fit(train, validate=validate, progress=False)
-
-        def evaluate(weight: float) -> dict[str, float]:
-            self.chosen_ = {**chosen, "map": weight}
-            return validate(self)
-
-        best = grid_search(MAP_WEIGHTS, evaluate, keys=(metric,), desc="linear map")
-        self.chosen_ = {**chosen, "map": best[metric].setting if metric in best else 0.0}
-        if metric in best:
-            self.chosen_["val"] = best[metric].score
-        if self.chosen_["map"]:
+        if self._choose_weight("map", MAP_WEIGHTS, validate, metric):
             self.chosen_["map_settings"] = self.map_.chosen_
         else:
             self.map_ = None  # unused: nothing to keep or save
 
     def _choose_hubness(self, validate: Validate, metric: str) -> None:
         """Picks the hubness correction's weight with the best validation score (the rest as chosen)."""
+        self._choose_weight("hubness", HUBNESS_WEIGHTS, validate, metric)
+
+    def _choose_weight(self, key: str, weights: tuple[float, ...], validate: Validate, metric: str) -> float:
+        """Sets ``chosen_[key]`` to the weight with the best validation score, the other choices kept
+        (0.0 where validation asks nothing); returns it."""
         chosen = dict(self.chosen_)
 
         def evaluate(weight: float) -> dict[str, float]:
-            self.chosen_ = {**chosen, "hubness": weight}
+            self.chosen_ = {**chosen, key: weight}
             return validate(self)
 
-        best = grid_search(HUBNESS_WEIGHTS, evaluate, keys=(metric,), desc="hubness")
-        self.chosen_ = {**chosen, "hubness": best[metric].setting if metric in best else 0.0}
+        best = grid_search(weights, evaluate, keys=(metric,), desc=key)
+        self.chosen_ = {**chosen, key: best[metric].setting if metric in best else 0.0}
         if metric in best:
             self.chosen_["val"] = best[metric].score
+        return self.chosen_[key]
 
     # ------------------------------------------------------------------ scoring
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> _GNNScorer:
