@@ -109,13 +109,13 @@ def _latest_frame(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], int]:
     records = []
     for path in paths:
         records += json.loads(path.read_text())
-    latest = {(r["task"], r["model"], r["seed"], encoder_spec(r)): r for r in records}
+    latest = {(r["task"], r["model"], r["seed"], encoder_options(r)): r for r in records}
     default = [r for r in latest.values() if not r.get("encoders")]
     other = [r for r in latest.values() if r.get("encoders")]
     return results_frame(default), other, len(records) - len(latest)
 
 
-def encoder_spec(record: dict) -> str:
+def encoder_options(record: dict) -> str:
     """The ``--encoder`` options of a run, as the command line reads them ("" for the task's own)."""
     specs = []
     for modality, spec in sorted((record.get("encoders") or {}).items()):
@@ -141,7 +141,7 @@ def encoder_table(default: pd.DataFrame, other: list[dict]) -> list[str]:
     ran = completed_runs(default)
     groups: dict[tuple[str, str, str], list[dict]] = {}
     for record in other:
-        groups.setdefault((record["task"], encoder_spec(record), record["model"]), []).append(record)
+        groups.setdefault((record["task"], encoder_options(record), record["model"]), []).append(record)
     for (task, spec, model), records in groups.items():
         alternative = completed_runs(results_frame(records))
         if alternative.empty:
