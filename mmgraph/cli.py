@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError
 
+PREDICT_CATALOGUES = ("declared", "training", "none")  # mmgraph.predict.CATALOGUES (a test keeps them equal)
 KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data, faiss IVF on large), "
             "exact, flat, hnsw or ivf")
 
@@ -79,10 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--candidate", action="append", default=[],
                          help="a new candidate (path or text) to rank beside the catalogue (repeatable)")
     predict.add_argument("--candidates-from", help="a text file with one new candidate per line")
-    predict.add_argument("--no-catalogue", action="store_true",
-                         help="rank only the new candidates, not the samples the model was trained with")
-    predict.add_argument("--exclude-linked", action="store_true",
-                         help="leave out candidates that already hold a training link (one-to-one relations)")
+    predict.add_argument("--catalogue", choices=PREDICT_CATALOGUES, default="declared",
+                         help="the known candidates to rank beside --candidate ones: declared (default) the task's "
+                              "declared candidate set, the one the run's metrics rank (held-out tasks: the run's "
+                              "held-out samples of the target modality; all tasks: every sample of it, without those "
+                              "already linked when the relation is one-to-one); training: every training sample of "
+                              "it, linked ones too; none: only --candidate ones")
     predict.add_argument("--json", action="store_true", help="print JSON records instead of a table")
 
     bench = commands.add_parser("bench", help="run models x tasks x seeds; write a table, a report and plots")
@@ -223,7 +226,7 @@ def _print_examples(result, count: int, k: int = 3) -> None:
     payloads = [payload_of[i] for i in samples["id"]]
     if result.encoders[source].input_kind == "id":
         payloads = samples["id"].tolist()
-    top = predict_links(result, payloads, modality=source, k=k, candidates=result.task.get("candidates", "all"))
+    top = predict_links(result, payloads, modality=source, k=k)  # the declared candidates, as the metrics rank
     print(f"\n{len(samples)} held-out {source!r} samples, top-{k} {target!r} (* marks a true link):")
     for position, (sample_id, payload) in enumerate(zip(samples["id"], payloads, strict=True)):
         truth = set(links.loc[links["src"] == sample_id, "dst"])
@@ -250,15 +253,15 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     candidates = list(args.candidate) + _lines(args.candidates_from, "--candidates-from")
     if not inputs and not args.vectors:
         parser.error("give at least one --input (a file path or a text), --inputs-from FILE or --vectors FILE")
-    if args.no_catalogue and not candidates:
-        parser.error("--no-catalogue needs new candidates: --candidate or --candidates-from FILE")
+    if args.catalogue == "none" and not candidates:
+        parser.error("--catalogue none needs new candidates: --candidate or --candidates-from FILE")
     predictor = Predictor.load(args.model_dir)
     queries, modality = inputs, args.modality
     if args.vectors:
         inputs, queries, modality = _vectors(args.vectors, inputs, predictor, modality)
     top = predictor.predict_links(
-        queries, modality=modality, target=args.target, k=args.top_k, catalogue=not args.no_catalogue,
-        new_candidates=candidates or None, exclude_linked=args.exclude_linked,
+        queries, modality=modality, target=args.target, k=args.top_k, catalogue=args.catalogue,
+        new_candidates=candidates or None,
     )
     top.insert(0, "input", [inputs[q] for q in top["query"]])
     top = top.drop(columns="query")

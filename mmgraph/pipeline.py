@@ -94,7 +94,18 @@ def encode_dataset(
         if encoder.input_kind == "id":  # features a user holds, looked up by sample id
             payloads = [str(i) for i in ids]
         train = [(p, i) for p, i in zip(payloads, ids, strict=True) if i in train_ids]
-        if encoder.needs_classes:
+        # with no training sample, an encoder that learns from its payloads would learn from held-out ones
+        # (one that looks up a user's vectors by id learns nothing from them)
+        if not train and encoder.requires_fit and encoder.input_kind != "id":
+            raise DataError(
+                f"The modality {modality!r} has no training sample, and its {encoder.name!r} encoder learns from the "
+                "training samples; fitting it on held-out samples would let them shape the features. Give the "
+                "modality training samples (check the split's mode and groups) or an encoder with fixed weights "
+                "(see `mmgraph encoders`)."
+            )
+        if not train:
+            fit_cached(encoder, [], cache=None, progress=False)  # reads a vectors file; fixed weights: a no-op
+        elif encoder.needs_classes:
             if task is None:
                 raise DataError(
                     f"The {encoder.name!r} encoder of modality {modality!r} learns the classes of the training "
@@ -104,7 +115,7 @@ def encode_dataset(
             fit_cached(encoder, [p for p, _ in train], classes=[classes[modality].get(str(i), -1) for _, i in train],
                        cache=cache, progress=progress)
         else:
-            fit_cached(encoder, [p for p, _ in train] or payloads, cache=cache, progress=progress)
+            fit_cached(encoder, [p for p, _ in train], cache=cache, progress=progress)
         logger.info("encoding %d %s samples with %r", len(payloads), modality, encoder)
         array = encode_cached(encoder, payloads, cache=cache, progress=progress)
         check_informative(array, f"The {encoder.name!r} features of modality {modality!r}")
@@ -188,9 +199,9 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
         if not metrics:
             raise DataError(f"The task {prepared.task.name!r} has no labelled {part} samples to evaluate.")
         seen = {int(c) for labels in prepared.train_view().labels.values() for c in labels[labels >= 0]}
-        unseen = sorted({prepared.classes[c] for c in queries.labels.tolist() if c not in seen})
+        unseen = sorted({queries.classes[c] for c in queries.labels.tolist() if c not in seen})
         if unseen:  # valid (a new class exists), but no model can predict it: say so beside the numbers
-            count = sum(prepared.classes[c] in unseen for c in queries.labels.tolist())
+            count = sum(queries.classes[c] in unseen for c in queries.labels.tolist())
             warnings.warn(
                 f"{count} {part} samples of the task {prepared.task.name!r} carry labels no training sample has "
                 f"({unseen[:5]}{' ...' if len(unseen) > 5 else ''}); no model can predict them, and they count as "
@@ -354,13 +365,20 @@ class PipelineResult:
                 raise ConfigError(
                     "This result holds no fitted model: run the pipeline, or load a run saved with its model."
                 )
-            dataset, train = self.prepared.dataset, self.prepared.train_view()
+            prepared, train = self.prepared, self.prepared.train_view()
+            catalogue = prepared.catalogue("test") if prepared.target_edge_type is not None else None
             payloads = {}
             for modality, ids in train.node_ids.items():
                 if modality in self.encoders:
-                    by_id = dict(zip(dataset.node_ids(modality), dataset.payloads(modality), strict=True))
-                    payloads[modality] = [by_id[i] for i in ids]
-            self._predictor = Predictor(self.fitted, train, self.encoders, task=self.task, payloads=payloads)
+                    known = {str(i) for i in ids}
+                    known |= {str(i) for i in catalogue.new_ids.get(modality, ())} if catalogue else set()
+                    payloads[modality] = {
+                        str(i): p for i, p in zip(prepared.dataset.node_ids(modality),
+                                                  prepared.dataset.payloads(modality), strict=True) if str(i) in known
+                    }
+            self._predictor = Predictor(
+                self.fitted, train, self.encoders, task=self.task, payloads=payloads, catalogue=catalogue
+            )
         return self._predictor
 
     def __str__(self) -> str:
@@ -630,8 +648,7 @@ def predict_links(
     modality: NodeType | None = None,
     target: NodeType | None = None,
     k: int = 10,
-    candidates: str = "all",
-    exclude_linked: bool = False,
+    catalogue: str = "declared",
 ) -> pd.DataFrame:
     """Ranks ``target`` samples for brand-new samples (see :meth:`Predictor.predict_links`).
 
@@ -640,29 +657,11 @@ def predict_links(
     scores held-out samples.
 
     Args:
-        candidates: ``"all"`` (every ``target`` sample of the training view, the catalogue) or
-            ``"held-out"`` (the run's held-out test samples of ``target``; a run of this session).
-        exclude_linked: leave out catalogue samples that already hold a training link.
+        catalogue: the known candidates to rank (:data:`~mmgraph.predict.CATALOGUES`): by default
+            the task's declared candidate set, the one the run's metrics rank.
 
     Returns:
         One row per (query, rank): ``query`` (position in ``payloads``), ``rank``, ``id`` and
         ``payload`` of the candidate, and ``score``.
     """
-    if candidates not in CANDIDATE_SETS:
-        raise ConfigError(
-            f"The 'candidates' of predict_links must be one of {CANDIDATE_SETS}. Got {candidates!r} instead."
-        )
-    predictor = result.predictor()
-    new_candidates = new_ids = None
-    if candidates == "held-out":
-        if result.prepared is None:
-            raise ConfigError("candidates='held-out' needs a run of this session (its held-out samples).")
-        prepared, edge_type = result.prepared, predictor.train.target_edge_type
-        other = target or (edge_type[0] if modality == edge_type[2] else edge_type[2])
-        ids = prepared.new_sample_ids("test")[other]
-        keep = np.isin(ids, prepared.split.sample_ids("test"))
-        new_candidates, new_ids = prepared.new_samples("test")[other][torch.as_tensor(keep)], list(ids[keep])
-    return predictor.predict_links(
-        payloads, modality=modality, target=target, k=k, catalogue=candidates == "all",
-        new_candidates=new_candidates, new_candidate_ids=new_ids, exclude_linked=exclude_linked,
-    )
+    return result.predictor().predict_links(payloads, modality=modality, target=target, k=k, catalogue=catalogue)

@@ -25,8 +25,8 @@ import torch
 from torch import Tensor
 
 from mmgraph.checks import check_positive_int
-from mmgraph.data.prepared import TrainView
-from mmgraph.errors import DataError, MissingFileError, MMGraphError, SavedFileError
+from mmgraph.data.prepared import Catalogue, TrainView
+from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError, SavedFileError
 from mmgraph.io import atomic_write, load_json
 from mmgraph.models.base import SAVABLE, RelationModel
 from mmgraph.typing import NodeType
@@ -34,9 +34,19 @@ from mmgraph.typing import NodeType
 MODEL_FOLDER = "model"
 """The folder of a saved run that holds the model (beside ``result.json``)."""
 
+CATALOGUES: tuple[str, ...] = ("declared", "training", "none")
+"""What :meth:`Predictor.predict_links` ranks besides the new candidates it is given:
+``"declared"`` (default) the task's declared candidate set, the very candidates the evaluator
+ranks for the test queries (:class:`~mmgraph.data.prepared.Catalogue`: for ``held-out`` tasks the
+run's held-out samples of the target modality; for ``all`` tasks every training and held-out
+sample of it, less those already holding a training link of a one-to-one relation);
+``"training"`` every training sample of the target modality, linked ones included; ``"none"``
+only the new candidates."""
+
 
 class Predictor:
-    """A fitted model and what prediction needs: training view, fitted encoders, catalogue payloads.
+    """A fitted model and what prediction needs: training view, fitted encoders, the declared
+    candidates and their payloads.
 
     Args:
         model: a fitted model.
@@ -44,16 +54,20 @@ class Predictor:
         encoders: the fitted encoder of each modality that has one (a modality given as
             features has none: pass its new samples as features).
         task: the task's settings (as in a result's ``task``).
-        payloads: per modality, the payload (path or text) of each training-view node, shown
-            beside predicted ids (optional).
+        payloads: per modality, the payload (path or text) of samples by id, shown beside
+            predicted ids (optional).
+        catalogue: the task's declared candidates (:meth:`PreparedTask.catalogue`), what
+            :meth:`predict_links` ranks by default (link tasks).
     """
 
     def __init__(
         self, model: RelationModel, train: TrainView, encoders: Mapping[NodeType, Any], *,
-        task: Mapping[str, Any], payloads: Mapping[NodeType, Sequence[str | None]] | None = None,
+        task: Mapping[str, Any], payloads: Mapping[NodeType, Mapping[str, str | None]] | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.model, self.train, self.encoders = model, train, dict(encoders)
-        self.task, self.payloads = dict(task), {m: list(p) for m, p in (payloads or {}).items()}
+        self.task, self.payloads = dict(task), {m: dict(p) for m, p in (payloads or {}).items()}
+        self.catalogue = catalogue
 
     def __repr__(self) -> str:
         return f"Predictor(model={self.model.name!r}, task={self.task.get('name')!r}, train={self.train!r})"
@@ -62,10 +76,13 @@ class Predictor:
     def save(self, directory: str | os.PathLike) -> Path:
         """Writes the model folder: ``model.json`` + ``weights.safetensors`` (the model),
         ``view.json`` + ``view.safetensors`` (the training view), ``encoders/<modality>/`` and
-        ``predictor.json`` (task, catalogue payloads)."""
+        ``catalogue.json`` + ``catalogue.safetensors`` (the declared candidates) and
+        ``predictor.json`` (task, payloads)."""
         directory = Path(directory)
         self.model.save(directory)
         self.train.save(directory)
+        if self.catalogue is not None:
+            self.catalogue.save(directory)
         for modality, encoder in self.encoders.items():
             encoder.save(directory / "encoders" / modality)
         record = {"task": self.task, "encoders": sorted(self.encoders), "payloads": self.payloads}
@@ -99,7 +116,8 @@ class Predictor:
             train = TrainView.load(directory)
             model = MODELS.get(name).load(directory, train)
             encoders = {m: Encoder.load(directory / "encoders" / m) for m in record["encoders"]}
-            return cls(model, train, encoders, task=record["task"], payloads=record["payloads"])
+            catalogue = Catalogue.load(directory) if (directory / "catalogue.json").exists() else None
+            return cls(model, train, encoders, task=record["task"], payloads=record["payloads"], catalogue=catalogue)
         except MissingFileError as error:  # a file of the folder, not the folder the user named
             raise SavedFileError(
                 f"The model folder {str(directory)!r} is damaged or incomplete ({error}); run the task again to "
@@ -147,10 +165,9 @@ class Predictor:
         modality: NodeType | None = None,
         target: NodeType | None = None,
         k: int = 10,
-        catalogue: bool = True,
+        catalogue: str = "declared",
         new_candidates: Sequence[str] | Tensor | None = None,
         new_candidate_ids: list[str] | None = None,
-        exclude_linked: bool = False,
     ) -> pd.DataFrame:
         """Ranks candidates of the other end of the task's relation for new samples.
 
@@ -159,16 +176,21 @@ class Predictor:
             modality: their modality (default: told from the payloads).
             target: the candidates' modality (checked against the relation; default: the other end).
             k: candidates per query.
-            catalogue: rank the training view's samples of the target modality (``"all"``).
-            new_candidates: payloads or features of new target samples to rank too (``"held-out"``).
-            new_candidate_ids: their ids (default ``new:0``, ``new:1``, ...).
-            exclude_linked: leave out catalogue samples that already hold a training link.
+            catalogue: the known candidates to rank (:data:`CATALOGUES`): ``"declared"`` (default,
+                the task's declared candidate set, as the reported metrics rank it), ``"training"``
+                (every training sample of the target modality) or ``"none"``.
+            new_candidates: payloads or features of further target samples to rank too.
+            new_candidate_ids: their ids (default: the payloads, or ``new:0``, ``new:1``, ...).
 
         Returns:
             One row per (query, rank): ``query`` (position in ``inputs``), ``rank``, ``id``,
             ``payload`` (the candidate's path or text, if known) and ``score``.
         """
         check_positive_int(k, "k", "predict_links")
+        if catalogue not in CATALOGUES:
+            raise ConfigError(
+                f"The 'catalogue' of predict_links must be one of {CATALOGUES}. Got {catalogue!r} instead."
+            )
         if not len(inputs):
             raise DataError("predict_links needs at least one input.")
         edge_type = self.train.target_edge_type
@@ -189,18 +211,31 @@ class Predictor:
                 f"The model predicts {edge_type} links: {modality!r} samples rank {other!r}, not {target!r}."
             )
         queries = inputs if isinstance(inputs, Tensor) else self.encode(inputs, modality)
-        payload_of = dict(zip(self.train.node_ids[other], self.payloads.get(other, []), strict=False))
-        candidates = None
+        payload_of = dict(self.payloads.get(other, {}))
+        view_candidates, extra, extra_ids = None, [], []
+        if catalogue == "declared":
+            if self.catalogue is None:
+                raise DataError(
+                    "This predictor holds no declared candidate set (it was built without one); "
+                    "pass catalogue='training' (--catalogue training) to rank the training samples."
+                )
+            view_candidates = self.catalogue.view_nodes[other]
+            extra.append(self.catalogue.new_features[other])
+            extra_ids += [str(i) for i in self.catalogue.new_ids[other]]
+        elif catalogue == "none":
+            view_candidates = torch.zeros(0, dtype=torch.long)
         if new_candidates is not None:
             if isinstance(new_candidates, Tensor):
-                candidates = new_candidates
+                extra.append(new_candidates)
+                extra_ids += new_candidate_ids or [f"new:{i}" for i in range(len(new_candidates))]
             else:
-                candidates = self.encode(new_candidates, other)
+                extra.append(self.encode(new_candidates, other))
                 new_candidate_ids = new_candidate_ids or [str(x) for x in new_candidates]
                 payload_of.update(zip(new_candidate_ids, new_candidates, strict=True))
+                extra_ids += new_candidate_ids
         top = rank_links(
-            self.model, self.train, queries, query_type=modality, k=k, catalogue=catalogue,
-            new_candidates=candidates, new_candidate_ids=new_candidate_ids, exclude_linked=exclude_linked,
+            self.model, self.train, queries, query_type=modality, k=k, view_candidates=view_candidates,
+            new_candidates=torch.cat(extra) if extra_ids else None, new_candidate_ids=extra_ids,
         )
         top.insert(3, "payload", top["id"].map(payload_of))
         return top
@@ -213,10 +248,9 @@ def rank_links(
     *,
     query_type: NodeType,
     k: int = 10,
-    catalogue: bool = True,
+    view_candidates: Tensor | None = None,
     new_candidates: Tensor | None = None,
     new_candidate_ids: list[str] | None = None,
-    exclude_linked: bool = False,
     batch_size: int = 512,
 ) -> pd.DataFrame:
     """Ranks candidates of the other modality of the task's relation for new query samples.
@@ -227,12 +261,10 @@ def rank_links(
         queries: features of the new query samples (in the fitted feature space).
         query_type: their modality, one end of ``train.target_edge_type``.
         k: how many candidates to return per query.
-        catalogue: rank the training view's samples of the other modality (the ``"all"``
-            candidate set); ``False`` ranks only ``new_candidates`` (the ``"held-out"`` set).
+        view_candidates: the training-view nodes of the other modality to rank (default: all
+            of them; an empty tensor: none).
         new_candidates: features of new samples of the other modality to rank as well.
         new_candidate_ids: their ids (default ``"new:0"``, ``"new:1"``, ...).
-        exclude_linked: leave out catalogue samples that already hold a training link of the
-            relation (for a one-to-one relation, they are taken).
         batch_size: queries scored at once.
 
     Returns:
@@ -255,15 +287,8 @@ def rank_links(
                 f"The {what} ({node_type!r}) have features of shape {tuple(given.shape)}; the model was fitted on "
                 f"{dim}-d {node_type!r} features. Give (n, {dim}) features from the encoder the model was run with."
             )
-    num_view = train.num_nodes(target)
-    candidate_ids = list(train.node_ids[target]) if catalogue else []
-    candidates = torch.arange(num_view) if catalogue else torch.zeros(0, dtype=torch.long)
-    if catalogue and exclude_linked:
-        linked = train.target_links()[0 if reverse else 1]
-        keep = torch.ones(num_view, dtype=torch.bool)
-        keep[linked] = False
-        candidates = candidates[keep]
-        candidate_ids = [candidate_ids[i] for i in candidates.tolist()]
+    candidates = torch.arange(train.num_nodes(target)) if view_candidates is None else view_candidates.long()
+    candidate_ids = [str(train.node_ids[target][i]) for i in candidates.tolist()]
     new: dict[NodeType, Tensor] = {query_type: queries}
     query_index = train.num_nodes(query_type) + torch.arange(len(queries))
     if new_candidates is not None:
@@ -272,7 +297,10 @@ def rank_links(
         candidates = torch.cat([candidates, first + torch.arange(len(new_candidates))])
         candidate_ids += list(new_candidate_ids or [f"new:{i}" for i in range(len(new_candidates))])
     if candidates.numel() == 0:
-        raise DataError("predict_links has no candidate to rank: give catalogue=True or new_candidates.")
+        raise DataError(
+            "predict_links has no candidate to rank: rank a catalogue (--catalogue declared or training) or give "
+            "new candidates (--candidate, --candidates-from)."
+        )
     scorer = model.scorer(new)
     rows = []
     for start in range(0, len(queries), batch_size):

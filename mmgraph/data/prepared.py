@@ -253,12 +253,72 @@ class LinkQueries:
 
 @dataclass(frozen=True)
 class LabelQueries:
-    """The held-out samples of one part whose labels are asked, as scoring indices."""
+    """The held-out samples of one part whose labels are asked, as scoring indices.
+
+    ``labels`` index into ``classes``: the training classes (those a model predicts, in the
+    order of :attr:`TrainView.classes`), then any class that only held-out samples have.
+    """
 
     node_type: NodeType
     nodes: Tensor
     labels: Tensor
     classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """What a fitted model ranks for a new sample when asked with no option: the task's declared
+    candidate set of its test part (:meth:`PreparedTask.catalogue`), per answer modality.
+
+    The evaluator ranks exactly these candidates for the test queries, so a saved model's default
+    answer is the question the reported metrics measure.
+
+    Attributes:
+        candidate_set: the declared set, ``"held-out"`` or ``"all"``.
+        view_nodes: per answer modality, the training-view nodes in the set (node indices).
+        new_ids: per answer modality, the ids of the held-out samples in the set, which a model
+            meets as new samples.
+        new_features: their features, in the same order.
+
+    Shapes:
+        view_nodes: ``{modality: (n,)}``; new_features: ``{modality: (m, dim)}``.
+    """
+
+    candidate_set: str
+    view_nodes: dict[NodeType, Tensor]
+    new_ids: dict[NodeType, np.ndarray]
+    new_features: dict[NodeType, Tensor]
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Writes ``catalogue.json`` (the set's name, the new samples' ids) and ``catalogue.safetensors``."""
+        directory = Path(directory)
+        tensors = {f"view_nodes/{t}": x for t, x in self.view_nodes.items()}
+        tensors.update({f"new_features/{t}": x for t, x in self.new_features.items()})
+        save_tensors(directory / "catalogue.safetensors", tensors)
+        new_ids = {t: [str(i) for i in ids] for t, ids in self.new_ids.items()}
+        meta = {"candidate_set": self.candidate_set, "new_ids": new_ids}
+        atomic_write(directory / "catalogue.json", json.dumps(meta))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Catalogue:
+        """Reads a catalogue written by :meth:`save`."""
+        directory = Path(directory)
+        meta = load_json(directory / "catalogue.json")
+        tensors = load_tensors(directory / "catalogue.safetensors")
+        types = list(meta["new_ids"])
+        return cls(
+            candidate_set=meta["candidate_set"],
+            view_nodes={t: tensors[f"view_nodes/{t}"] for t in types},
+            new_ids={t: np.asarray(ids, dtype=object) for t, ids in meta["new_ids"].items()},
+            new_features={t: tensors[f"new_features/{t}"] for t in types},
+        )
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(
+            f"{t}={self.view_nodes[t].numel()}+{len(self.new_ids[t])} new" for t in self.view_nodes
+        )
+        return f"Catalogue(candidate_set={self.candidate_set!r}, {sizes})"
 
 
 class PreparedTask:
@@ -293,8 +353,9 @@ class PreparedTask:
         }
         self.target_edge_type = _target_edge_type(task, dataset)
         self.classes: tuple[str, ...] = ()
-        if task.kind == "label":
-            self.classes = tuple(sorted({str(v) for v in dataset.samples["label"].dropna()}))
+        if task.kind == "label":  # the classes of the training samples: held-out labels stay unseen
+            labels = dataset.samples["label"][split.sample_split.loc[dataset.samples["id"]].to_numpy() == "train"]
+            self.classes = tuple(sorted({str(v) for v in labels.dropna()}))
 
     def __repr__(self) -> str:
         return (
@@ -398,10 +459,14 @@ class PreparedTask:
     # ------------------------------------------------------------------ questions
     @cached_property
     def one_to_one(self) -> bool:
-        """Whether every sample holds at most one link of the target type (in the whole dataset)."""
+        """Whether every sample holds at most one training link of the target type.
+
+        Decided from the training links alone, what a saved model knows, so that no held-out
+        link shapes a question (on every named task it is the same as over all links).
+        """
         if self.target_edge_type is None or self.task.same_label_is_link:
             return False
-        pairs = self.dataset.links_by_type().get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))
+        pairs = self._train_links.get(self.target_edge_type, np.zeros((2, 0), dtype=np.int64))
         return all(np.bincount(side).max(initial=0) <= 1 for side in pairs)
 
     @cached_property
@@ -458,6 +523,24 @@ class PreparedTask:
             keep[linked] = False
         return np.flatnonzero(keep)
 
+    def catalogue(self, part: str = "test") -> Catalogue:
+        """The declared candidates of ``part`` in both directions (:meth:`candidates`), as a fitted
+        model meets them: training-view nodes, and held-out samples given as new samples.
+
+        What :class:`~mmgraph.predict.Predictor` ranks by default, so that a saved model's default
+        answer is the question the evaluator asks of ``part``.
+        """
+        src, _, dst = self._link_type()
+        view_nodes, new_ids, new_features = {}, {}, {}
+        for direction, answer_type in (("src->dst", dst), ("dst->src", src)):
+            rows = self.candidates(part, direction=direction)
+            index = self.scoring_index(answer_type, part)[rows]
+            in_view = index < len(self._view_rows(answer_type))
+            view_nodes[answer_type] = torch.as_tensor(index[in_view])
+            new_ids[answer_type] = self.dataset.node_ids(answer_type)[rows[~in_view]]
+            new_features[answer_type] = self.features[answer_type][torch.as_tensor(rows[~in_view])]
+        return Catalogue(self.task.candidates, view_nodes, new_ids, new_features)
+
     def link_queries(self, part: str, candidate_set: str | None = None) -> dict[str, LinkQueries]:
         """The cold link questions of ``part``, per direction (a direction without any is left out).
 
@@ -501,13 +584,15 @@ class PreparedTask:
         if self.task.kind != "label":
             raise NotApplicableError(f"The task {self.task.name!r} is a link task; it asks no labels.")
         node_type = self.task.source
-        index = {c: i for i, c in enumerate(self.classes)}
         raw = self.dataset.labels(node_type)
         rows = np.flatnonzero((self.parts[node_type] == part) & np.array([v is not None for v in raw], dtype=bool))
+        # a class no training sample has is appended: no model predicts it, so such a sample counts as an error
+        classes = self.classes + tuple(sorted({str(raw[i]) for i in rows} - set(self.classes)))
+        index = {c: i for i, c in enumerate(classes)}
         scoring = self.scoring_index(node_type, part)
         return LabelQueries(
             node_type=node_type, nodes=torch.as_tensor(scoring[rows]),
-            labels=torch.tensor([index[str(raw[i])] for i in rows], dtype=torch.long), classes=self.classes,
+            labels=torch.tensor([index[str(raw[i])] for i in rows], dtype=torch.long), classes=classes,
         )
 
     def _link_type(self) -> EdgeType:

@@ -63,7 +63,7 @@ def test_the_cli_predicts_from_a_saved_run(saved, capsys) -> None:
     assert {r["input"] for r in records} == {QUERIES[0]} and all(r["payload"] for r in records)
     code = main(["predict", "--model-dir", str(folder), "--input", QUERIES[0], "--modality", "text_en",
                  "--candidate", "un chat",
-                 "--candidate", "une lune", "--no-catalogue"])
+                 "--candidate", "une lune", "--catalogue", "none"])
     assert code == 0
     table = capsys.readouterr().out
     assert "un chat" in table and "une lune" in table
@@ -116,7 +116,7 @@ def test_held_out_openmoji_drawings_find_their_names(tmp_path, capsys) -> None:
     (tmp_path / "inputs.txt").write_text("\n".join(drawings["path"]) + "\n")
     (tmp_path / "names.txt").write_text("\n".join(names) + "\n")
     code = main(["predict", "--model-dir", str(folder), "--inputs-from", str(tmp_path / "inputs.txt"),
-                 "--candidates-from", str(tmp_path / "names.txt"), "--no-catalogue", "--target", "text_en",
+                 "--candidates-from", str(tmp_path / "names.txt"), "--catalogue", "none", "--target", "text_en",
                  "--top-k", "10", "--json"])
     assert code == 0
     records = pd.DataFrame(json.loads(capsys.readouterr().out))
@@ -159,7 +159,8 @@ def test_run_with_own_vectors_from_the_cli_then_predict_from_vectors(tmp_path, c
     records = json.loads(capsys.readouterr().out)
     expected = predictor.predict_links(torch.as_tensor(new), modality="image", k=2)
     assert [r["id"] for r in records] == expected["id"].tolist()
-    assert [r["input"] for r in records] == ["mine:1", "mine:1", "mine:2", "mine:2"]
+    assert [r["input"] for r in records] == [["mine:1", "mine:2"][q] for q in expected["query"]]
+    assert set(expected["query"]) == {0, 1}
 
     np.savez(tmp_path / "wrong.npz", ids=np.asarray(["x"]), features=np.zeros((1, 5), np.float32))
     code = main(["predict", "--model-dir", str(out / "model"), "--vectors", str(tmp_path / "wrong.npz")])

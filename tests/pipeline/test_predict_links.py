@@ -84,8 +84,8 @@ def test_evaluator_top_k_is_what_predict_returns(model: str) -> None:
     features = {m: dict(zip(prepared.dataset.node_ids(m), prepared.features[m], strict=True)) for m in ("a", "b")}
     top = predict_new(
         run.fitted, prepared.train_view(), torch.stack([features["a"][i] for i in query_ids]), query_type="a", k=k,
-        catalogue=False, new_candidates=torch.stack([features["b"][i] for i in candidate_ids]),
-        new_candidate_ids=candidate_ids,
+        view_candidates=torch.zeros(0, dtype=torch.long),
+        new_candidates=torch.stack([features["b"][i] for i in candidate_ids]), new_candidate_ids=candidate_ids,
     )
     got = top.sort_values(["query", "rank"]).groupby("query")["id"].apply(list).tolist()
     assert got == expected
