@@ -9,6 +9,11 @@ recorded as failed with its error, and the grid goes on.
 A benchmark writing to ``out`` resumes: the runs already in ``out/results.json`` with the same
 task, model, seed, setting, options and data are not run again, and a run killed while
 training resumes from its checkpoint (``out/checkpoints/``). Failed runs are tried again.
+``out/results.json`` keeps every run ever written there: a run of this benchmark replaces the
+record of the same run, and the records of other runs (other seeds, models, tasks or options)
+stay as they were. ``results.md`` and the plots show this benchmark's runs; to see several
+benchmarks' runs in one table, run one benchmark that names them all (the finished runs are
+reused, not run again).
 
 Example:
     >>> from mmgraph.benchmark import benchmark
@@ -37,7 +42,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import ConfigError, NotApplicableError, SavedFileError
-from mmgraph.io import atomic_write
+from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
 from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.training.checkpoint import fingerprint
@@ -82,6 +87,8 @@ def benchmark(
             benchmark run again with the same ``out`` keeps the finished runs of its
             ``results.json`` (same task, model, seed, setting, options and data) instead of
             running them again, and resumes a run killed while training from its checkpoint.
+            The records of other runs there are kept (``results.json`` merges); ``results.md``
+            and the plots show this benchmark's runs. Checked to be writable before any run.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
         dataset: a dataset to use for every task instead of the task's loader, or one per
             task name (for tasks without a named dataset, and for tests).
@@ -101,6 +108,7 @@ def benchmark(
 
     Raises:
         ValueError: an unknown task or model, bad seeds, or options for a model not run.
+        OutputError: ``out`` cannot be written (checked before the first run).
     """
     from mmgraph.datasets import load
     from mmgraph.models import MODELS
@@ -125,6 +133,8 @@ def benchmark(
 
         cache = EmbeddingCache()
     encoders = _encoder_specs(encoders)
+    if out is not None:
+        check_writable(out)  # before hours of runs, not after the first one
 
     from mmgraph import __version__
 
@@ -187,15 +197,16 @@ def benchmark(
                 records.append(record)
                 bar.update()
                 if out is not None:  # after every run, so an interrupted benchmark keeps its results
-                    _write_records(out, records + list(pending.values()))
+                    _write_records(out, records)
     bar.close()
     if reused:
         logger.warning("%d of %d runs were already in %s and were not run again", reused, total, out)
-    if pending:
-        logger.warning("%d earlier runs in %s are not part of this benchmark; they are left out", len(pending), out)
     frame = results_frame(records)
     if out is not None:
-        _write_records(out, records)
+        kept = _write_records(out, records)
+        if kept:
+            logger.info("%s also keeps %d earlier runs that are not part of this benchmark (results.md shows "
+                        "this benchmark's runs)", Path(out) / RESULTS_FILE, kept)
         try:
             (Path(out) / CHECKPOINT_FOLDER).rmdir()  # kept while a failed run's checkpoint is there
         except OSError:
@@ -204,34 +215,77 @@ def benchmark(
     return frame
 
 
-def _write_records(out: str | os.PathLike, records: list[dict[str, Any]]) -> None:
-    atomic_write(Path(out) / "results.json", json.dumps(records, indent=2, default=json_default))
+RESULTS_FILE = "results.json"
+"""The records of every run a benchmark wrote to its ``out`` folder."""
 
 
-def _finished_runs(out: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
-    """The runs of ``out/results.json`` that need not run again (done or skipped), by fingerprint."""
-    path = None if out is None else Path(out) / "results.json"
-    if path is None or not path.exists():
-        return {}
+def _write_records(out: str | os.PathLike, records: list[dict[str, Any]]) -> int:
+    """Writes ``records`` to ``out/results.json`` with every record already there of another run
+    (:func:`_run_key`) kept before them; returns how many were kept. Read and written under the
+    folder's lock, so two benchmarks writing to one ``out`` keep each other's records."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out):
+            remove_leftovers(out, [RESULTS_FILE])  # what a killed benchmark left
+            ours = {_run_key(r) for r in records}
+            others = [r for r in _read_records(out) if _run_key(r) not in ours]
+            atomic_write(out / RESULTS_FILE, json.dumps(others + records, indent=2, default=json_default))
+    except OSError as error:
+        raise output_error(out, error) from error
+    return len(others)
+
+
+def _run_key(record: Mapping[str, Any]) -> str:
+    """What makes two records the same run: the fingerprint (task, model, seed, setting, options,
+    data, encoders, version); a model skipped for the kind of task has none (nothing ran), so its
+    task, model, seed and setting."""
+    if record.get("fingerprint"):
+        return str(record["fingerprint"])
+    return json.dumps([record.get(key) for key in ("task", "model", "seed", "setting")], default=str)
+
+
+def _read_records(out: str | os.PathLike) -> list[dict[str, Any]]:
+    """The records of ``out/results.json`` (none if it does not exist)."""
+    path = Path(out) / RESULTS_FILE
+    if not path.exists():
+        return []
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SavedFileError(
             f"{str(path)!r} is damaged (not valid JSON: {error}); give another --out folder or delete it."
         ) from error
-    return {
-        r["fingerprint"]: r for r in records
-        if isinstance(r, dict) and "fingerprint" in r and r.get("status") in ("done", "skipped")
-    }
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise SavedFileError(
+            f"{str(path)!r} holds no list of run records (it is damaged or not written by mmgraph bench); "
+            "give another --out folder or move the file away."
+        )
+    return records
+
+
+def _finished_runs(out: str | os.PathLike | None) -> dict[str, dict[str, Any]]:
+    """The runs of ``out/results.json`` that need not run again (done or skipped), by fingerprint."""
+    records = [] if out is None else _read_records(out)
+    return {r["fingerprint"]: r for r in records if "fingerprint" in r and r.get("status") in ("done", "skipped")}
 
 
 def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: float | None = None) -> None:
-    """Writes ``out/results.md`` and a plot per task (``out/<task>.png``) from the runs in ``frame``."""
+    """Writes ``out/results.md`` and a plot per task (``out/<task>.png``) from the runs in ``frame``.
+
+    Raises:
+        OutputError: ``out`` cannot be written.
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
-    for task, rows in frame.groupby("task", sort=False):
-        _plot(rows, out / f"{_file_name(str(task))}.png")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with folder_lock(out):
+            remove_leftovers(out, ["results.md", *(f"{_file_name(str(task))}.png" for task in frame["task"].unique())])
+            atomic_write(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
+            for task, rows in frame.groupby("task", sort=False):
+                _plot(rows, out / f"{_file_name(str(task))}.png")
+    except OSError as error:
+        raise output_error(out, error) from error
 
 
 def _seeds(seeds: int | Sequence[int]) -> list[int]:

@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the encoder of a modality, e.g. image=precomputed:vectors.npz (your own vectors by "
                           "sample id) or audio=mfcc:n_mfcc=20 (repeatable; see `mmgraph encoders`)")
     run.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
-    run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run)")
+    run.add_argument("--out", help="folder to save the result and the fitted model in (new, empty or an earlier run, "
+                                   "whose result is replaced); checked to be writable before the run")
     run.add_argument("--overwrite", action="store_true",
                      help="save into --out even if it holds other files; only mmgraph's own files there are replaced")
     run.add_argument("--checkpoint-dir",
@@ -94,8 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seeds", type=int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
     bench.add_argument("--seed-list", help="comma-separated seeds to run instead of 0..N-1, e.g. 3,4")
     bench.add_argument("--out", required=True,
-                       help="folder for results.json, results.md, a PNG per task; run again with the same folder, "
-                            "the finished runs are kept and a run killed while training resumes")
+                       help="folder for results.json (the records of every run written there: earlier ones are "
+                            "kept), results.md and a PNG per task (this command's runs); run again with the same "
+                            "folder, the finished runs are not run again and a run killed while training resumes")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
     bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
     bench.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",

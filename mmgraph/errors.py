@@ -20,15 +20,18 @@ mmgraph is a bug; the ``mmgraph`` command prints members as one line and exits w
     ├── NotFittedError (ValueError, AttributeError)  used before ``fit``
     ├── MissingFileError (FileNotFoundError)  a file or folder the user named does not exist
     ├── MissingDependencyError (ImportError)  an optional package a chosen component needs
-    └── OutputExistsError (FileExistsError)   an output folder that may not be written to
+    └── OutputError (OSError)               an output folder that cannot be written (read-only,
+        │                                   no permission, a full disk, a parent that is a file)
+        └── OutputExistsError (FileExistsError)  an output folder that may not be written to
+                                            (a file, or a folder holding other files)
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConfigError", "ConfigTypeError", "DataError", "DataNotFoundError", "EncodingError", "MMGraphError",
-    "MissingDependencyError", "MissingFileError", "NotApplicableError", "NotFittedError", "OutputExistsError",
-    "SavedFileError",
+    "MissingDependencyError", "MissingFileError", "NotApplicableError", "NotFittedError", "OutputError",
+    "OutputExistsError", "SavedFileError",
 ]
 
 
@@ -91,5 +94,10 @@ class MissingDependencyError(MMGraphError, ImportError):
     """An optional package that a chosen component needs (faiss, an encoder's weights) is not installed."""
 
 
-class OutputExistsError(MMGraphError, FileExistsError):
+class OutputError(MMGraphError, OSError):
+    """An output folder that cannot be written: read-only, without permission, on a full disk, or
+    under a path whose parent is a file. The message names the folder and the system's reason."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """An output folder that mmgraph may not write to (a file, or a folder holding other files)."""

@@ -1,15 +1,40 @@
-"""Files written whole or not at all: the one atomic-write helper of mmgraph."""
+"""Writing output safely: the one atomic write, the one folder lock, the one writability check."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import glob
 import json
+import logging
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from mmgraph.errors import MissingFileError, SavedFileError
+from mmgraph.errors import MissingFileError, OutputError, SavedFileError
+
+try:
+    import fcntl
+except ImportError:  # not Linux or macOS: no lock (see folder_lock)
+    fcntl = None
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = ".mmgraph-lock"
+"""The lock file of :func:`folder_lock` in a folder mmgraph writes to; it exists only while a
+process holds the lock (or after one was killed holding it, harmlessly: the next one reuses it)."""
+
+STAGING_PREFIX = ".mmgraph-save."
+"""The start of the names of mmgraph's temporary folders inside an output folder: a result being
+staged by :meth:`~mmgraph.pipeline.PipelineResult.save` and the probe of :func:`check_writable`.
+One left behind was made by a killed process; the next save removes it."""
+
+LOCK_PATIENCE_SECONDS = 1.0
+"""How long :func:`folder_lock` waits in silence before it says that it waits for another process."""
 
 
 def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[BinaryIO], None]) -> Path:
@@ -94,3 +119,106 @@ def load_json(path: str | os.PathLike) -> dict[str, Any]:
             "it is damaged or not an mmgraph file."
         )
     return record
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, *, waiting: str | None = None) -> Iterator[None]:
+    """Holds the lock of ``folder`` (its file :data:`LOCK_FILE`, ``fcntl.flock``) for the block.
+
+    One process (or thread) at a time holds it; another waits, says so (``waiting``, logged as a
+    warning) if that takes longer than :data:`LOCK_PATIENCE_SECONDS`, and continues when the lock is
+    free. The lock dies with its process, so a killed holder never blocks anyone. The lock file is
+    removed on release. Without ``fcntl`` (Windows) the block runs without a lock.
+
+    Args:
+        folder: an existing folder.
+        waiting: the message when it waits (default: names the folder).
+    """
+    path = Path(folder) / LOCK_FILE
+    if fcntl is None:
+        yield
+        return
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            _acquire(handle, waiting or f"waiting for another mmgraph process that writes to {str(folder)!r}")
+            held = os.path.samestat(os.fstat(handle), os.stat(path))
+        except FileNotFoundError:
+            held = False
+        except BaseException:
+            os.close(handle)
+            raise
+        if held:
+            break
+        os.close(handle)  # the holder removed the file as it released it: lock the file now there
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()  # still held: a waiter then finds its file gone and takes the new one
+        os.close(handle)
+
+
+def _acquire(handle: int, waiting: str) -> None:
+    deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+    logger.warning(waiting)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+
+
+def check_writable(folder: str | os.PathLike) -> None:
+    """Makes ``folder`` if missing (as a run writing there would) and raises :class:`OutputError`
+    unless it takes a new entry: a probe is made there and removed at once. Permission bits do
+    not tell (root ignores them; a read-only disk does not show in them)."""
+    folder = Path(folder)
+    try:
+        existing = folder.absolute()
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise output_error(folder, NotADirectoryError(errno.ENOTDIR, "a file, not a folder", str(existing)))
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder)
+        with contextlib.suppress(FileNotFoundError):  # a save's clean-up may have taken it already
+            os.rmdir(probe)
+    except OutputError:
+        raise
+    except OSError as error:
+        raise output_error(folder, error) from error
+
+
+def output_error(folder: str | os.PathLike, error: OSError) -> OutputError:
+    """The :class:`OutputError` of an OS error met while writing to the output folder ``folder``:
+    one line with the folder, the system's reason (and the path it concerns) and what to do."""
+    reason = error.strerror or str(error)
+    where = f" ({error.filename})" if error.filename and str(error.filename) != str(folder) else ""
+    return OutputError(
+        f"Cannot write to the output folder {str(folder)!r}: {reason}{where}. Give a folder you can write to "
+        "(not read-only, with free space), then run the same command again."
+    )
+
+
+def remove_leftovers(folder: str | os.PathLike, names: Iterable[str] = ()) -> None:
+    """Removes what killed writers left in ``folder``: mmgraph's staging folders and probes
+    (:data:`STAGING_PREFIX`) and the temporary files of :func:`atomic_write` of ``folder/<name>``
+    for each of ``names``.
+
+    Call it only while holding :func:`folder_lock` of ``folder``, which every save of a staging
+    folder and every writer of those files holds, so that nothing found belongs to a live writer
+    (a probe of :func:`check_writable` may go; it is empty and its maker lets it go).
+    """
+    folder = Path(folder)
+    for path in folder.glob(f"{glob.escape(STAGING_PREFIX)}*"):
+        logger.info("removing %s, left by an interrupted write", path)
+        shutil.rmtree(path, ignore_errors=True)
+    for name in names:
+        for path in folder.glob(f".{glob.escape(name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                path.unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -25,9 +26,24 @@ from torch import Tensor
 from mmgraph.data import CANDIDATE_SETS, DatasetSplit, MultimodalDataset, split_dataset
 from mmgraph.data.dataset import check_informative
 from mmgraph.data.prepared import SETTINGS, PreparedTask
-from mmgraph.errors import ConfigError, DataError, MissingFileError, OutputExistsError, SavedFileError
+from mmgraph.errors import (
+    ConfigError,
+    DataError,
+    MissingFileError,
+    MMGraphError,
+    OutputExistsError,
+    SavedFileError,
+)
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
-from mmgraph.io import load_json
+from mmgraph.io import (
+    LOCK_FILE,
+    STAGING_PREFIX,
+    check_writable,
+    folder_lock,
+    load_json,
+    output_error,
+    remove_leftovers,
+)
 from mmgraph.models.base import SAVABLE, RelationModel, Validate
 from mmgraph.predict import MODEL_FOLDER, Predictor
 from mmgraph.tasks import Task, get_task, task_spec
@@ -228,28 +244,77 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
 
 # ---------------------------------------------------------------------- results
 RESULT_FILES: tuple[str, ...] = ("result.json", MODEL_FOLDER)
-"""The entries mmgraph writes into a result folder; nothing else there is ever touched."""
+"""The entries that hold a saved result in its folder (see :func:`is_own_entry` for all of mmgraph's)."""
 
 CHECKPOINT_FOLDER = "checkpoints"
 """The folder of a run's checkpoints inside its result folder (``mmgraph run --out``) while it trains."""
 
 
+def is_own_entry(name: str) -> bool:
+    """Whether an entry of a result folder is mmgraph's own: the result (:data:`RESULT_FILES`), the
+    checkpoints of a run training there (:data:`CHECKPOINT_FOLDER`), the lock of a save
+    (:data:`~mmgraph.io.LOCK_FILE`) or the staging folder of a save under way or killed
+    (:data:`~mmgraph.io.STAGING_PREFIX`). Nothing else in a result folder is ever touched."""
+    return name in (*RESULT_FILES, CHECKPOINT_FOLDER, LOCK_FILE) or name.startswith(STAGING_PREFIX)
+
+
 def check_result_folder(directory: str | os.PathLike, *, overwrite: bool = False) -> None:
-    """Raises ``FileExistsError`` unless ``directory`` may receive a result: missing, empty, an
-    earlier mmgraph run, or (with ``overwrite``) any folder, where only mmgraph's files are replaced."""
+    """Raises unless ``directory`` may receive a result: missing, empty, an earlier mmgraph run
+    (also one whose save was killed), or (with ``overwrite``) any folder, where only mmgraph's
+    entries are replaced; and it can be written (it is made if missing, as the run would).
+
+    Raises:
+        OutputExistsError: ``directory`` is a file, or holds other files and ``overwrite`` is off.
+        OutputError: it cannot be written (read-only, no permission, a parent that is a file).
+    """
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise OutputExistsError(f"Cannot save the result to {str(directory)!r}: it is a file. Give a folder.")
-    if not directory.is_dir() or overwrite:
-        return
-    foreign = sorted(p.name for p in directory.iterdir() if p.name not in (*RESULT_FILES, CHECKPOINT_FOLDER))
-    if foreign:
-        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
-        raise OutputExistsError(
-            f"The folder {str(directory.resolve())!r} holds files mmgraph did not write ({shown}); saving "
-            "there could mix a run with your files. Give another (new or empty) folder, or pass "
-            "overwrite=True (--overwrite) to replace only mmgraph's result.json and model/ there."
-        )
+    if directory.is_dir() and not overwrite:
+        try:
+            foreign = sorted(p.name for p in directory.iterdir() if not is_own_entry(p.name))
+        except OSError as error:
+            raise output_error(directory, error) from error
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise OutputExistsError(
+                f"The folder {str(directory.resolve())!r} holds files mmgraph did not write ({shown}); saving "
+                "there could mix a run with your files. Give another (new or empty) folder, or pass "
+                "overwrite=True (--overwrite) to replace only mmgraph's result.json and model/ there."
+            )
+    check_writable(directory)
+
+
+def _describe(path: Path) -> str | None:
+    """A saved result in a few words (task, model, seed), for saying that it was replaced; None if none."""
+    if not path.exists():
+        return None
+    try:
+        record = load_json(path)
+        return f"task {record['task']['name']}, model {record['model']}, seed {record['seed']}"
+    except (MMGraphError, KeyError, TypeError):
+        return "a result.json mmgraph cannot read"
+
+
+def _move_in(staging: Path, directory: Path) -> None:
+    """Moves the result staged in ``staging`` into ``directory``, the earlier result's entries into
+    ``staging``. ``result.json`` leaves first and comes in last, so a ``result.json`` in the folder
+    always belongs to the model beside it; an error puts back what was moved, then propagates."""
+    moved: list[tuple[Path, Path]] = []
+    try:
+        for name in RESULT_FILES:  # the earlier run leaves, result.json first
+            if (directory / name).exists():
+                os.replace(directory / name, staging / f"{name}.old")
+                moved.append((directory / name, staging / f"{name}.old"))
+        for name in reversed(RESULT_FILES):  # this run comes in, result.json last
+            if (staging / name).exists():
+                os.replace(staging / name, directory / name)
+                moved.append((staging / name, directory / name))
+    except OSError:
+        for source, target in reversed(moved):
+            with contextlib.suppress(OSError):
+                os.replace(target, source)
+        raise
 
 
 @dataclass
@@ -292,43 +357,49 @@ class PipelineResult:
         """Writes ``result.json`` and ``model/`` (the model folder of :class:`Predictor`, for the
         models that can be saved) to ``directory``; never deletes what mmgraph did not write.
 
-        A missing folder is made whole or not at all (written beside it, then renamed). An
-        existing folder is written into only when it is empty or holds an earlier mmgraph run
-        (whose ``result.json`` and ``model/`` are replaced, each atomically); a folder holding
-        anything else raises ``FileExistsError`` unless ``overwrite=True``, which replaces
-        mmgraph's own files there and leaves every other file as it is.
+        ``directory`` may be missing, empty or an earlier mmgraph run, whose ``result.json`` and
+        ``model/`` are replaced (said in a warning); a folder holding anything else raises
+        ``FileExistsError`` unless ``overwrite=True``, which replaces mmgraph's own entries there and
+        leaves every other file as it is (see :func:`check_result_folder`).
+
+        Safe to interrupt and to run twice at once: the result is written into a staging folder
+        inside ``directory`` and moved in, ``result.json`` last, so a ``result.json`` there always
+        belongs to the model beside it; what a killed save left is removed by the next one. Saves into
+        one folder take turns (:func:`~mmgraph.io.folder_lock`): a second one waits, then replaces
+        the first one's result, and says so.
+
+        Raises:
+            OutputExistsError: see :func:`check_result_folder`.
+            OutputError: the folder cannot be written (read-only, full, no permission); the
+                folder then holds what it held before.
         """
         directory = Path(directory)
         check_result_folder(directory, overwrite=overwrite)
-        if directory.is_dir():  # staged inside, so the renames stay in one folder
-            staging = Path(tempfile.mkdtemp(prefix=".mmgraph-save.", dir=directory))
-        else:
-            directory.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
-            record = self.to_dict()
-            if self.fitted is not None and self.fitted.name in SAVABLE:
-                self.predictor().save(staging / MODEL_FOLDER)
-            else:
-                record["model_saved"] = f"no: the {self.model!r} model cannot be saved yet (can: {', '.join(SAVABLE)})"
-            (staging / "result.json").write_text(json.dumps(record, indent=2, default=json_default))
-            if not directory.exists():
-                os.replace(staging, directory)
-                return directory
-            for name in RESULT_FILES:  # only mmgraph's own entries are replaced
-                old, new = directory / name, staging / name
-                if new.is_dir():
-                    retired = staging / f"{name}.old"
-                    if old.exists():
-                        os.replace(old, retired)
-                    os.replace(new, old)
-                elif new.exists():
-                    os.replace(new, old)
-                elif old.is_dir():  # an earlier run's model that this result does not have
-                    os.replace(old, staging / f"{name}.old")
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)  # the staging folder: only what this call wrote or retired
+            directory.mkdir(parents=True, exist_ok=True)
+            waiting = (f"another mmgraph run is saving its result into {str(directory)!r}; this result waits, "
+                       "then replaces it")
+            with folder_lock(directory, waiting=waiting):
+                remove_leftovers(directory)  # every live save holds the lock: these are dead ones'
+                staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
+                try:
+                    record = self.to_dict()
+                    if self.fitted is not None and self.fitted.name in SAVABLE:
+                        self.predictor().save(staging / MODEL_FOLDER)
+                    else:
+                        record["model_saved"] = (f"no: the {self.model!r} model cannot be saved yet "
+                                                 f"(can: {', '.join(SAVABLE)})")
+                    (staging / "result.json").write_text(json.dumps(record, indent=2, default=json_default))
+                    earlier = _describe(directory / "result.json")
+                    _move_in(staging, directory)
+                finally:
+                    shutil.rmtree(staging, ignore_errors=True)  # only what this call wrote or retired
+        except MMGraphError:
+            raise
+        except OSError as error:
+            raise output_error(directory, error) from error
+        if earlier:
+            logger.warning("the earlier result in %s (%s) was replaced by this one", directory, earlier)
         return directory
 
     @classmethod

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import math
 import os
 import signal
@@ -12,11 +14,13 @@ import time
 
 import pytest
 
+import mmgraph.benchmark
 import mmgraph.pipeline
 from mmgraph.benchmark import METRICS, benchmark
 from mmgraph.cli import main
 from mmgraph.data import MultimodalDataset
 from mmgraph.datasets import load
+from mmgraph.errors import OutputError
 from mmgraph.models import MODELS
 from mmgraph.models.baselines import LABEL_BASELINES, LINK_BASELINES, KNNTransferBaseline
 from mmgraph.tasks import Task
@@ -116,6 +120,7 @@ GRID = {"models": ["gnn", "knn-transfer"], "seeds": 3,
 # The real harness, pausing after each run so that the test reliably kills it mid-grid.
 PAUSING_GRID = """
 import json, sys, time
+import mmgraph.benchmark
 import mmgraph.pipeline
 from mmgraph.benchmark import benchmark
 from mmgraph.datasets import load
@@ -215,4 +220,75 @@ def test_a_crashed_run_is_recorded_as_failed_and_the_grid_goes_on(tmp_path, synt
     again = benchmark([LINK], ["crashing", "knn-transfer"], 3, dataset=synthetic, out=tmp_path, cache=None,
                       progress=False)
     assert calls == ["crashing seed 1"]  # only the failed run is tried again
+    again_records = json.loads((tmp_path / "results.json").read_text())
+    assert [r["status"] for r in again_records] == [r["status"] for r in records]  # replaced, not added
     assert again.drop(columns="train_seconds").equals(frame.drop(columns="train_seconds"))
+
+
+# ---------------------------------------------------------------------- one out folder, several benchmarks
+def test_a_benchmark_into_an_earlier_ones_folder_keeps_its_records(tmp_path, synthetic, monkeypatch, caplog) -> None:
+    """`--seed-list 0`, then `--seed-list 1` into the same folder: results.json keeps both seeds; a
+    model skipped for the task's kind is not recorded twice; a benchmark naming both reuses both."""
+    common = {"dataset": synthetic, "out": tmp_path, "cache": None, "progress": False}
+    models = ["knn-transfer", "logreg"]  # logreg does label tasks: skipped, without running anything
+    benchmark([LINK], models, [0], **common)
+    first = json.loads((tmp_path / "results.json").read_text())
+    assert [(r["model"], r["seed"], r["status"]) for r in first] == [("knn-transfer", 0, "done"),
+                                                                    ("logreg", 0, "skipped")]
+    with caplog.at_level(logging.INFO, logger="mmgraph.benchmark"):
+        benchmark([LINK], models, [1], **common)
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert records[:2] == first, "the earlier benchmark's records were dropped or changed"
+    assert [(r["model"], r["seed"]) for r in records[2:]] == [("knn-transfer", 1), ("logreg", 1)]
+    assert "also keeps 2 earlier runs that are not part of this benchmark" in caplog.text
+    assert "left out" not in caplog.text
+    assert "- seeds: 1\n" in (tmp_path / "results.md").read_text()  # the report: this benchmark's runs
+
+    calls = _counting(monkeypatch)
+    frame = benchmark([LINK], models, [0, 1], **common)
+    assert calls == []  # both seeds were finished: nothing runs again
+    after = json.loads((tmp_path / "results.json").read_text())
+    assert _without_times(after) == _without_times(records), "a record was lost or written twice"
+    assert [r for r in after if r["status"] == "done"] == [r for r in records if r["status"] == "done"]
+    assert "- seeds: 0, 1\n" in (tmp_path / "results.md").read_text()
+    assert frame["seed"].tolist() == [0, 0, 1, 1]
+
+
+def test_records_written_meanwhile_by_another_benchmark_are_kept(tmp_path, synthetic, monkeypatch) -> None:
+    other = {"task": "elsewhere", "kind": "link", "model": "gnn", "seed": 7, "setting": "inductive",
+             "fingerprint": "another-benchmark", "status": "done", "metrics": {"mrr": 0.5}}
+    run = mmgraph.pipeline.pipeline
+
+    def and_another_benchmark_writes(*args, **kwargs):
+        result = run(*args, **kwargs)
+        path = tmp_path / "results.json"
+        records = json.loads(path.read_text()) if path.exists() else []
+        if other not in records:  # between the first run and the second
+            path.write_text(json.dumps([*records, other]))
+        return result
+
+    monkeypatch.setattr(mmgraph.pipeline, "pipeline", and_another_benchmark_writes)
+    benchmark([LINK], ["knn-transfer"], [0, 1], dataset=synthetic, out=tmp_path, cache=None, progress=False)
+    records = json.loads((tmp_path / "results.json").read_text())
+    assert other in records and len(records) == 3
+
+
+# ---------------------------------------------------------------------- output that cannot be written
+def test_an_out_folder_that_cannot_be_written_fails_before_any_run(tmp_path, synthetic, monkeypatch) -> None:
+    (tmp_path / "a-file").write_text("x")  # as root too: no folder can be made under a file
+    calls = _counting(monkeypatch)
+    out = tmp_path / "a-file" / "bench"
+    with pytest.raises(OutputError, match=rf"Cannot write to the output folder {str(out)!r}: a file, not a folder"):
+        benchmark([LINK], ["knn-transfer"], 1, dataset=synthetic, out=out, cache=None, progress=False)
+    assert calls == []
+
+
+def test_a_write_that_fails_midway_is_one_error(tmp_path, synthetic, monkeypatch) -> None:
+    def disk_full(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(mmgraph.benchmark, "atomic_write", disk_full)
+    with pytest.raises(OutputError, match=r"No space left on device \(.*results.json\)\. Give a folder"):
+        benchmark([LINK], ["knn-transfer"], 1, dataset=synthetic, out=tmp_path, cache=None, progress=False)
+    monkeypatch.undo()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "a lock or staging folder was left"

@@ -52,7 +52,7 @@ def test_every_member_is_an_mmgraph_error_and_the_standard_error_it_refines() ->
         "DataError": ValueError, "EncodingError": ValueError, "SavedFileError": ValueError,
         "DataNotFoundError": FileNotFoundError, "ConfigError": ValueError, "ConfigTypeError": TypeError,
         "NotApplicableError": ValueError, "NotFittedError": AttributeError, "MissingFileError": FileNotFoundError,
-        "MissingDependencyError": ImportError, "OutputExistsError": FileExistsError,
+        "MissingDependencyError": ImportError, "OutputError": OSError, "OutputExistsError": FileExistsError,
     }
     assert set(errors.__all__) == set(standard) | {"MMGraphError"}
     for name, base in standard.items():
@@ -381,6 +381,7 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
         "unknown encoder modality": ([*own, "--encoder", "video=tfidf"], "Encoders were given for ['video']"),
         "zero epochs": ([*own, "--epochs", "0"], "'epochs'"),
         "out is a file": ([*own, "--out", str(tmp / "a-file")], "it is a file. Give a folder"),
+        "out under a file": ([*own, "--out", str(tmp / "a-file" / "run")], "Cannot write to the output folder"),
         "missing config": ([*run, "--config", str(tmp / "none.json")], "does not exist"),
         "damaged result as config": ([*run, "--config", str(tmp / "damaged" / "result.json")], "cannot be parsed"),
         "config of the wrong type": ([*run, "--config", str(tmp / "config.yaml")], "'model' of the configuration"),
@@ -403,7 +404,8 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
 
 CLI_CASES = [
     "missing manifest", "self-link", "unknown source", "unknown task", "unknown model", "bad encoder spec",
-    "unknown encoder modality", "zero epochs", "out is a file", "missing config", "damaged result as config",
+    "unknown encoder modality", "zero epochs", "out is a file", "out under a file", "missing config",
+    "damaged result as config",
     "config of the wrong type", "config with an unknown key", "broken yaml", "own data without manifest",
     "missing model folder", "damaged model folder", "zero top-k", "missing inputs file", "zero threads",
     "bad seed list",
@@ -438,9 +440,10 @@ def test_argparse_errors_exit_2(capsys) -> None:
     assert exit_.value.code == 2 and "invalid int value" in capsys.readouterr().err
 
 
-def test_output_exists_is_an_mmgraph_error(tmp_path) -> None:
+def test_output_exists_is_an_output_error(tmp_path) -> None:
     from mmgraph.pipeline import check_result_folder
 
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(OutputExistsError, match=r"holds files mmgraph did not write \(notes.txt\)"):
         check_result_folder(tmp_path)
+    assert issubclass(OutputExistsError, errors.OutputError)
