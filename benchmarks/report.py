@@ -45,7 +45,10 @@ Every number below is what a user gets when the fitted model meets new samples:
   are new) or `all` (every target sample known by then, a catalogue; for a one-to-one relation
   without the samples already holding a training link). No sample is a candidate because it is
   an answer. Both sets are reported; "n/a" where a set asks nothing (in `emoji-crosslingual` the
-  Chinese names stay in the graph through their images, so none is held out).
+  Chinese names stay in the graph through their images, so none is held out). The declared set
+  is what a saved model ranks by default (`mmgraph predict`, `Predictor.predict_links`): the
+  model folder stores it, and a test checks for every named task, query for query, that the
+  predict path ranks the evaluator's candidates (`tests/pipeline/test_catalogue.py`).
 - **Inductive.** `fit` reads the training view only: training samples' features, training links,
   training labels, and a validation callback for model selection. Validation and test samples
   are then encoded, attached and scored through `model.scorer(new)`, the function prediction

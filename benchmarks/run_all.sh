@@ -16,7 +16,7 @@ bench --models "$BASELINES" --seed-list 0,1,2 --out benchmarks/results/baselines
   bench --models "$BASELINES" --seed-list 3,4 --out benchmarks/results/baselines-b; }
 wait
 # The digits tasks again with the GRU audio encoder (settings chosen on validation by
-# benchmarks/trials/gru_grid.py), for BENCHMARKS.md "Other encoders"; about 1.5 hours.
+# benchmarks/trials/gru_grid.py at commit dfadbf7), for BENCHMARKS.md "Other encoders"; about 1.5 hours.
 GRU=gru-logmel:hidden_dim=128,epochs=30
 .venv/bin/mmgraph bench --tasks digits-audio-image --models "gnn,$BASELINES" --seed-list 0,1,2 --threads 1 --quiet \
   --encoder "audio=$GRU" --out benchmarks/results/gru-digits-a &
