@@ -24,8 +24,9 @@ import pandas as pd
 import torch
 
 from mmgraph import __version__
-from mmgraph.benchmark import METRICS, completed_runs, markdown_report, results_frame, write_report
+from mmgraph.benchmark import completed_runs, markdown_report, results_frame, write_report
 from mmgraph.encoders import resolve
+from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
 
 REPO = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def bar_table(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
     ]
     ran = completed_runs(frame)
     for task, rows in ran.groupby("task", sort=False):
-        metric = METRICS[rows["kind"].iloc[0]][0]
+        metric = main_metric(rows["kind"].iloc[0])
         ours_all = rows[rows["model"] == model].set_index("seed")[metric]
         if ours_all.empty:
             continue
@@ -149,7 +150,7 @@ def encoder_table(default: pd.DataFrame, other: list[dict]) -> list[str]:
         alternative = completed_runs(results_frame(records))
         if alternative.empty:
             continue
-        metric = METRICS[alternative["kind"].iloc[0]][0]
+        metric = main_metric(alternative["kind"].iloc[0])
         theirs = alternative.set_index("seed")[metric]
         base = ran[(ran["task"] == task) & (ran["model"] == model)].set_index("seed")[metric]
         seeds = sorted(set(theirs.index) & set(base.index))
@@ -170,7 +171,7 @@ def change_table(frame: pd.DataFrame, previous: pd.DataFrame) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for (task, model), rows in completed_runs(frame).groupby(["task", "model"], sort=False):
-        metric = METRICS[rows["kind"].iloc[0]][0]
+        metric = main_metric(rows["kind"].iloc[0])
         before = completed_runs(previous)
         before = before[(before["task"] == task) & (before["model"] == model)]
         if not len(before):

@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import ConfigError, NotApplicableError, SavedFileError
+from mmgraph.evaluation.metrics import METRIC_KINDS, main_metric, metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
 from mmgraph.tasks import Task, get_task, task_spec
@@ -49,12 +50,6 @@ from mmgraph.training.checkpoint import fingerprint
 
 logger = logging.getLogger(__name__)
 
-METRICS: dict[str, tuple[str, ...]] = {
-    "link": ("mrr", "hits@1", "hits@3", "hits@10"),
-    "label": ("accuracy", "macro_f1"),
-}
-"""The metrics reported per task kind (link tasks: on the declared candidate set); the first one
-is the main metric (plots, ordering)."""
 
 CANDIDATE_METRICS: tuple[str, ...] = ("held-out/mrr", "held-out/hits@10", "all/mrr", "all/hits@10")
 """Link metrics on both candidate sets, reported beside the declared one."""
@@ -326,8 +321,8 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
     task's declared set (from the record, else from the named task).
     """
-    kinds = [kind for kind in METRICS if any(r["kind"] == kind for r in records)]
-    metrics = [m for kind in kinds for m in METRICS[kind]]
+    kinds = [kind for kind in METRIC_KINDS if any(r["kind"] == kind for r in records)]
+    metrics = [m for kind in kinds for m in metric_names(kind)]
     if "link" in kinds:
         metrics += list(CANDIDATE_METRICS)
     rows = []
@@ -388,7 +383,7 @@ def markdown_report(
     ]
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
-        metrics = METRICS[kind]
+        metrics = metric_names(kind)
         ran = completed_runs(rows)
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):
@@ -448,7 +443,7 @@ def _plot(rows: pd.DataFrame, path: Path) -> None:
 
     kind = rows["kind"].iloc[0] if len(rows) else "label"
     ran = completed_runs(rows)
-    series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(METRICS[kind][0], None)]
+    series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(main_metric(kind), None)]
     series = [(m, label) for m, label in series if m in ran and ran[m].notna().any()]
     figure = Figure(figsize=(max(4.5, 1.1 * ran["model"].nunique() + 1.5), 3.8), layout="constrained")
     FigureCanvasAgg(figure)
@@ -467,7 +462,7 @@ def _plot(rows: pd.DataFrame, path: Path) -> None:
     else:
         axes.text(0.5, 0.5, "no model applied", ha="center", va="center", transform=axes.transAxes)
     axes.set_ylim(0, 1)
-    axes.set_ylabel("MRR (test)" if kind == "link" else f"{METRICS[kind][0]} (test)")
+    axes.set_ylabel("MRR (test)" if kind == "link" else f"{main_metric(kind)} (test)")
     task = rows["task"].iloc[0] if len(rows) else path.stem
     axes.set_title(f"{task}: mean ± std over {ran['seed'].nunique() if len(ran) else 0} seed(s)")
     buffer = io.BytesIO()

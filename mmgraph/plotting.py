@@ -28,8 +28,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
-from mmgraph.benchmark import METRICS, completed_runs, results_frame
+from mmgraph.benchmark import completed_runs, results_frame
 from mmgraph.errors import ConfigError, DataError, MissingFileError, SavedFileError
+from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
 from mmgraph.typing import EdgeType, NodeType
 
@@ -664,7 +665,7 @@ def plot_seed_spread(
     axes = figure.subplots(rows, ncols, squeeze=False)
     for ax, task in zip(axes.flat, tasks, strict=False):
         task_rows = ran[ran["task"] == task]
-        metric = METRICS[task_rows["kind"].iloc[0]][0]
+        metric = main_metric(task_rows["kind"].iloc[0])
         models = list(dict.fromkeys(task_rows["model"]))
         offsets = np.linspace(-0.25, 0.25, len(seeds)) if len(seeds) > 1 else np.zeros(1)
         for j, seed in enumerate(seeds):

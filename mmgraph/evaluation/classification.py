@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 from torch import Tensor
 
 from mmgraph.errors import DataError
+from mmgraph.evaluation.metrics import metrics_of
 
 
 def evaluate_labels(
     y_true: Sequence[object] | np.ndarray | Tensor,
     y_pred: Sequence[object] | np.ndarray | Tensor,
 ) -> dict[str, float]:
-    """Returns the accuracy and the macro-F1 of predicted node labels.
+    """Returns every registered label metric (accuracy and macro-F1 by default) of predicted labels.
 
     Labels must be all strings or all ints. Macro-F1 is the unweighted mean of the F1 of
     every label seen in ``y_true`` or ``y_pred``; a label that is predicted but never true
@@ -54,11 +54,7 @@ def evaluate_labels(
         )
     dtype = str if kinds == {"str"} else np.int64
     true, pred = true.astype(dtype), pred.astype(dtype)
-    return {
-        "accuracy": float(accuracy_score(true, pred)),
-        "macro_f1": float(f1_score(true, pred, average="macro", zero_division=0)),
-        "num_test": len(true),
-    }
+    return {**{metric.name: metric.compute(true, pred) for metric in metrics_of("label")}, "num_test": len(true)}
 
 
 def _labels(labels: object, name: str) -> np.ndarray:

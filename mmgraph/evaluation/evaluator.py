@@ -7,7 +7,7 @@ The evaluator knows nothing of models: it takes a score function (a fitted model
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -15,7 +15,8 @@ from torch import Tensor
 
 from mmgraph.data.prepared import LabelQueries, LinkQueries
 from mmgraph.evaluation.classification import evaluate_labels
-from mmgraph.evaluation.ranking import DEFAULT_KS, evaluate_link_classification, link_ranks, ranking_metrics
+from mmgraph.evaluation.metrics import metric_names
+from mmgraph.evaluation.ranking import evaluate_link_classification, link_ranks, ranking_metrics
 from mmgraph.typing import EdgeType
 
 LinkScoreFn = Callable[..., Tensor]
@@ -54,7 +55,6 @@ def evaluate_link_queries(
     score_fn: LinkScoreFn,
     queries: Mapping[str, LinkQueries],
     *,
-    ks: Sequence[int] = DEFAULT_KS,
     batch_size: int = 512,
     max_links: int | None = None,
     seed: int = 0,
@@ -62,9 +62,10 @@ def evaluate_link_queries(
     """Filtered, realistic rank metrics of the questions of every direction.
 
     Returns:
-        ``"<direction>/mrr"``, ``"<direction>/hits@k"``, ``"<direction>/num_queries"`` (links
-        ranked) and ``"<direction>/num_candidates"`` per direction asked, and ``"mrr"``,
-        ``"hits@k"``: the means over the directions asked. Empty if no direction is asked.
+        ``"<direction>/<metric>"`` for every registered link metric (``mrr``, ``hits@k``, see
+        :mod:`mmgraph.evaluation.metrics`), ``"<direction>/num_queries"`` (links ranked) and
+        ``"<direction>/num_candidates"`` per direction asked, and ``"<metric>"``: the means over
+        the directions asked. Empty if no direction is asked.
     """
     metrics: dict[str, float] = {}
     for direction, asked in queries.items():
@@ -77,11 +78,11 @@ def evaluate_link_queries(
             one_direction, asked.links, num_src=asked.num_query, num_dst=asked.num_answer,
             known_edges=asked.known, candidates=asked.candidates, batch_size=batch_size,
         )
-        for name, value in ranking_metrics(ranks, ks=ks).items():
+        for name, value in ranking_metrics(ranks).items():
             metrics[f"{direction}/{name}"] = value
         metrics[f"{direction}/num_queries"] = int(asked.links.shape[1])
         metrics[f"{direction}/num_candidates"] = int(asked.candidates.numel())
-    for name in ["mrr", *(f"hits@{k}" for k in ks)]:
+    for name in metric_names("link"):
         values = [metrics[f"{d}/{name}"] for d in queries]
         if values:
             metrics[name] = float(np.mean(values))

@@ -24,6 +24,7 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.errors import ConfigError, DataError
+from mmgraph.evaluation.metrics import metric_names, metrics_of
 
 Direction = Literal["src->dst", "dst->src"]
 RankKind = Literal["realistic", "optimistic", "pessimistic"]
@@ -32,7 +33,6 @@ ScoreFn = Callable[[Tensor, str], Tensor]
 
 DIRECTIONS: tuple[str, ...] = ("src->dst", "dst->src")
 RANK_KINDS: tuple[str, ...] = ("realistic", "optimistic", "pessimistic")
-DEFAULT_KS: tuple[int, ...] = (1, 3, 10)
 
 
 def rank_of_true(
@@ -118,38 +118,31 @@ def rank_of_true(
     return 1.0 + higher + equal / 2.0
 
 
-def ranking_metrics(ranks: Tensor, *, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
-    """Returns the mean reciprocal rank and the Hits@k of some ranks.
-
-    ``hits@k`` is the share of ranks ``<= k``; a realistic rank of ``3.5`` is not a hit at 3.
+def ranking_metrics(ranks: Tensor) -> dict[str, float]:
+    """Returns every registered link metric (:mod:`mmgraph.evaluation.metrics`) of some ranks.
 
     Args:
         ranks: ranks as returned by :func:`rank_of_true` (1 is best).
-        ks: the cut-offs of the Hits@k numbers.
 
     Returns:
-        ``{"mrr": ..., "hits@1": ..., "hits@3": ..., "hits@10": ...}`` for the default ``ks``.
+        ``{"mrr": ..., "hits@1": ..., "hits@3": ..., "hits@10": ...}`` with the default registry.
 
     Shapes:
         ranks: ``(n,)``.
+
+    Example:
+        >>> ranking_metrics(torch.tensor([1.0, 2.0, 3.5, 20.0]))["hits@3"]
+        0.5
     """
     if not isinstance(ranks, Tensor) or ranks.dim() != 1 or ranks.numel() == 0:
         raise DataError(
             "The 'ranks' argument of ranking_metrics must be a non-empty tensor of shape (n,). "
             f"Got {_describe(ranks)} instead."
         )
-    for k in ks:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ConfigError(
-                f"The 'ks' parameter of ranking_metrics must hold positive ints. Got {k!r} in it."
-            )
     # Sorted, so that the metrics depend on the ranks and not on the order of the links: a float
     # sum in another order can differ in its last digit.
     ranks = ranks.to(torch.double).sort().values
-    metrics = {"mrr": float((1.0 / ranks).mean())}
-    for k in ks:
-        metrics[f"hits@{k}"] = float((ranks <= k).to(torch.double).mean())
-    return metrics
+    return {metric.name: metric.compute(ranks) for metric in metrics_of("link")}
 
 
 def link_ranks(
@@ -269,7 +262,6 @@ def evaluate_link_ranking(
     candidates_dst: Tensor | None = None,
     batch_size: int = 1024,
     directions: Sequence[str] = DIRECTIONS,
-    ks: Sequence[int] = DEFAULT_KS,
     kind: RankKind = "realistic",
     return_ranks: bool = False,
 ) -> dict[str, float] | tuple[dict[str, float], dict[str, Tensor]]:
@@ -294,7 +286,6 @@ def evaluate_link_ranking(
         candidates_dst: optional pool of target nodes ranked in ``"src->dst"``; default all.
         batch_size: the number of queries scored at once.
         directions: which of ``"src->dst"`` and ``"dst->src"`` to evaluate.
-        ks: the cut-offs of the Hits@k numbers.
         kind: the rank variant, see :func:`rank_of_true`; report ``"realistic"``.
         return_ranks: also return the rank of every test link per direction.
 
@@ -347,9 +338,9 @@ def evaluate_link_ranking(
             kind=kind,
         )
         all_ranks[direction] = ranks
-        for name, value in ranking_metrics(ranks, ks=ks).items():
+        for name, value in ranking_metrics(ranks).items():
             metrics[f"{direction}/{name}"] = value
-    for name in ["mrr", *(f"hits@{k}" for k in ks)]:
+    for name in metric_names("link"):
         metrics[name] = float(np.mean([metrics[f"{d}/{name}"] for d in directions]))
     metrics["num_test"] = int(test_edges.shape[1])
     if return_ranks:

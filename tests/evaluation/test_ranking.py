@@ -104,11 +104,7 @@ def test_ranking_metrics_from_hand_ranks():
     assert metrics["hits@3"] == 0.5  # 1 and 2.5
     assert metrics["hits@10"] == 0.75  # not 11
     assert set(metrics) == {"mrr", "hits@1", "hits@3", "hits@10"}
-    assert ranking_metrics(torch.tensor([3.5]), ks=(3, 4)) == {
-        "mrr": pytest.approx(1 / 3.5),
-        "hits@3": 0.0,
-        "hits@4": 1.0,
-    }
+    assert ranking_metrics(torch.tensor([3.5]))["hits@3"] == 0.0  # a realistic 3.5 is not a hit at 3
 
 
 # evaluate_link_ranking -------------------------------------------------------------------
