@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import subprocess
@@ -159,7 +160,8 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
     model.builder.build = lambda *a, **kw: stages.run("graph", lambda: build(*a, **kw))
     reset_peak()
     start = time.perf_counter()
-    model.fit(train, progress=False)
+    with _KnnChoices() as choices:
+        model.fit(train, progress=False)
     fit_seconds, fit_peak = time.perf_counter() - start, peak_rss()
     stages.records["epoch"] = {"seconds": fit_seconds - stages.records["graph"]["seconds"], "peak_bytes": fit_peak}
     def evaluation():
@@ -188,7 +190,7 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
         "train_nodes": int(sum(train.num_nodes(t) for t in train.node_types)),
         "training": model.training_, "knn": model.builder.method,
         "stages": stages.records, "test_mrr": metrics.get("mrr"),
-        "knn_check": _knn_checks(train.features["text"], rate, max_exact, _resolved(model, train)),
+        "knn_check": _knn_checks(train.features["text"], rate, max_exact, _resolved(model, train, choices.methods)),
     }
     if record["training"] == "full":
         record["hand_written_epoch_seconds"] = _hand_written_epochs(model, model.graph_, compare_epochs)
@@ -199,12 +201,35 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
     return record
 
 
-def _resolved(model, train) -> str:
-    """The kNN method the model's builder used for a modality of this size (``auto`` resolved)."""
+class _KnnChoices(logging.Handler):
+    """Collects the methods ``knn_cosine``'s ``auto`` probe chose (it logs them at INFO level)."""
+
+    def __enter__(self) -> _KnnChoices:
+        super().__init__(logging.INFO)
+        self.methods: list[str] = []
+        self.logger = logging.getLogger("mmgraph.graph.knn")
+        self.level_before = self.logger.level
+        self.logger.setLevel(logging.INFO)
+        self.logger.addHandler(self)
+        return self
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "knn_method"):
+            self.methods.append(record.knn_method)
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self.level_before)
+
+
+def _resolved(model, train, chosen: list[str]) -> str:
+    """The kNN method the model's builder used for a modality of this size: ``auto`` resolved by
+    size, or by the probe (the first graph's choice; the two modalities have the same size)."""
     from mmgraph.graph.knn import resolve_method
 
     n = train.num_nodes("text")
-    return resolve_method(model.builder.method, n, n)
+    method = resolve_method(model.builder.method, n, n)
+    return chosen[0] if method == "auto" and chosen else method
 
 
 # ---------------------------------------------------------------------- report

@@ -8,6 +8,9 @@ base index, whatever the chunk size and whatever other queries share the call.
 
 from __future__ import annotations
 
+import logging
+import time
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -17,13 +20,22 @@ from torch import Tensor
 from mmgraph.checks import check_choice, check_positive_int
 from mmgraph.errors import ConfigTypeError, DataError, MissingDependencyError
 
+logger = logging.getLogger(__name__)
+
 KnnMethod = Literal["auto", "exact", "flat", "hnsw", "ivf"]
 KNN_METHODS: tuple[str, ...] = ("auto", "exact", "flat", "hnsw", "ivf")
 
 AUTO_EXACT_LIMIT = 1e9
-"""``method="auto"`` uses the exact path while ``num_query * num_base`` is at most this (a
-31,600-node kNN graph), and an IVF index beyond: where the IVF index becomes cheaper than exact
-(d=384, k=10; measured numbers in :func:`knn_cosine`)."""
+"""``method="auto"`` uses the exact path without measuring while ``num_query * num_base`` is at
+most this (a 31,600-node kNN graph: below it the exact path took at most about 20 s on 2 cores);
+beyond, a probe decides (:data:`AUTO_IVF_SHARE`)."""
+
+AUTO_IVF_SHARE = 0.8
+"""Beyond :data:`AUTO_EXACT_LIMIT`, ``method="auto"`` builds the IVF index, tunes it to the target
+recall and times it and the exact path on the same sample of queries; it keeps the index only if
+its search took less than this share of the exact path's time, else it runs the exact path. The
+margin covers timing noise: a wrong choice of IVF costs its search, a wrong choice of exact
+nothing beyond the probe (a few percent of an exact run)."""
 
 _SIMILARITY_STEP = 2.0**-24
 """Exact similarities are computed in float64 and rounded to multiples of this step (the float32
@@ -247,8 +259,26 @@ def _import_faiss(method: str):
     return faiss
 
 
-def _faiss_index(faiss, method: str, base: np.ndarray, k: int):
-    """A faiss inner-product index of ``method`` holding ``base`` (normalised float32 rows)."""
+@dataclass(frozen=True)
+class IvfProbe:
+    """What tuning an IVF index measured on a seeded sample of base vectors (as queries).
+
+    Attributes:
+        nprobe: the lists each search visits, the smallest doubling that reached the target recall.
+        recall: its recall@k against the exact path.
+        ivf_seconds: the time of the IVF search of the sample at ``nprobe``.
+        exact_seconds: the time of the exact path on the same sample.
+    """
+
+    nprobe: int
+    recall: float
+    ivf_seconds: float
+    exact_seconds: float
+
+
+def _faiss_index(faiss, method: str, base: np.ndarray, k: int) -> tuple[object, IvfProbe | None]:
+    """A faiss inner-product index of ``method`` holding ``base`` (normalised float32 rows), and
+    for IVF what tuning it measured."""
     num_base, dim = base.shape
     if method == "flat":
         index = faiss.IndexFlatIP(dim)
@@ -262,37 +292,54 @@ def _faiss_index(faiss, method: str, base: np.ndarray, k: int):
         rows = np.sort(np.random.default_rng(0).choice(num_base, size=sample, replace=False))
         index.train(base[rows])
         index.add(base)
-        _tune_nprobe(faiss, index, base, k, num_lists)
-        return index
+        return index, _tune_nprobe(index, base, k, num_lists)
     index.add(base)
-    return index
+    return index, None
 
 
-def _tune_nprobe(faiss, index, base: np.ndarray, k: int, num_lists: int) -> None:
+def _tune_nprobe(index, base: np.ndarray, k: int, num_lists: int) -> IvfProbe:
     """Sets the lists an IVF search visits: ``_IVF_NPROBE``, doubled until the recall@k of a seeded
-    sample of base vectors (as queries, against exact search) reaches ``_IVF_TARGET_RECALL``. Data
+    sample of base vectors (as queries, against the exact path) reaches ``_IVF_TARGET_RECALL``. Data
     with cluster structure stays at 16 lists; structureless data needs many more (measured on the
     synthetic generator, 100,000 384-d vectors: recall 0.39 at 16 lists)."""
     rows = np.sort(np.random.default_rng(1).choice(len(base), size=min(len(base), _IVF_RECALL_SAMPLE), replace=False))
-    _, truth = faiss.knn(base[rows], base, k, metric=faiss.METRIC_INNER_PRODUCT)  # exact, in blocks
+    sample, base_t = torch.from_numpy(base[rows]), torch.from_numpy(base)
+    start = time.perf_counter()
+    truth, _ = _knn_exact(sample, base_t, min(k, len(base)), False, len(rows))
+    exact_seconds = time.perf_counter() - start
     nprobe = min(num_lists, _IVF_NPROBE)
     while True:
         index.nprobe = nprobe
+        start = time.perf_counter()
         _, found = index.search(base[rows], k)
-        if nprobe >= num_lists or knn_recall(found, truth) >= _IVF_TARGET_RECALL:
-            return
+        ivf_seconds = time.perf_counter() - start
+        recall = knn_recall(found, truth)
+        if nprobe >= num_lists or recall >= _IVF_TARGET_RECALL:
+            return IvfProbe(nprobe, recall, ivf_seconds, exact_seconds)
         nprobe = min(num_lists, 2 * nprobe)
 
 
 def _knn_faiss(
-    query: Tensor, base: Tensor, k: int, exclude_self: bool, method: str
+    query: Tensor, base: Tensor, k: int, exclude_self: bool, method: str, chunk_size: int
 ) -> tuple[Tensor, Tensor]:
-    """Cosine kNN with a faiss inner-product index (``flat``, ``hnsw`` or ``ivf``) on normalised vectors."""
+    """Cosine kNN with a faiss inner-product index (``flat``, ``hnsw`` or ``ivf``) on normalised
+    vectors; ``method="auto"`` is an IVF index kept only if its probe beat the exact path."""
     faiss = _import_faiss(method)
     b = _normalize(base.to(torch.float32)).numpy()
     q = b if query is base else _normalize(query.to(torch.float32)).numpy()
     searched = k + int(exclude_self)
-    index = _faiss_index(faiss, method, b, searched)
+    index, probe = _faiss_index(faiss, "ivf" if method == "auto" else method, b, searched)
+    if method == "auto":
+        keep = probe.ivf_seconds < AUTO_IVF_SHARE * probe.exact_seconds
+        chosen = "ivf" if keep else "exact"
+        logger.info(
+            "kNN of %d queries among %d: auto chose %s (on %d sample queries: IVF nprobe %d, recall %.3f, "
+            "%.3f s; exact %.3f s)", q.shape[0], b.shape[0], chosen, min(len(b), _IVF_RECALL_SAMPLE),
+            probe.nprobe, probe.recall, probe.ivf_seconds, probe.exact_seconds, extra={"knn_method": chosen},
+        )
+        if not keep:
+            del index
+            return _knn_exact(query, base, k, exclude_self, chunk_size)
     sims, found = index.search(q, searched)
     values, indices = torch.from_numpy(sims), torch.from_numpy(found)
     # Push missing results (-1) and, for the same set, each query itself to the end.
@@ -311,14 +358,15 @@ def _knn_faiss(
 
 
 def resolve_method(method: str, num_query: int, num_base: int) -> str:
-    """The method ``knn_cosine`` runs for ``method`` on sets of these sizes: ``"auto"`` resolved.
+    """The method ``knn_cosine`` runs for ``method`` on sets of these sizes, as far as sizes decide.
 
-    ``"auto"`` is ``"exact"`` up to ``num_query * num_base = AUTO_EXACT_LIMIT`` (``1e9``) and
-    ``"ivf"`` beyond (``"exact"`` too when faiss is not installed).
+    ``"auto"`` is ``"exact"`` up to ``num_query * num_base = AUTO_EXACT_LIMIT`` (``1e9``) and when
+    faiss is not installed; beyond, it stays ``"auto"``: a probe on the data decides between IVF and
+    exact (:data:`AUTO_IVF_SHARE`; the choice is logged at INFO level with its measurements).
 
     Example:
         >>> resolve_method("auto", 10_000, 10_000), resolve_method("auto", 10**6, 10**6)
-        ('exact', 'ivf')
+        ('exact', 'auto')
     """
     method = check_choice(method, name="method", owner="knn_cosine", choices=KNN_METHODS)
     if method != "auto":
@@ -329,7 +377,7 @@ def resolve_method(method: str, num_query: int, num_base: int) -> str:
         import faiss  # noqa: F401
     except ImportError:
         return "exact"
-    return "ivf"
+    return "auto"
 
 
 def knn_recall(approx_indices: Tensor | np.ndarray, exact_indices: Tensor | np.ndarray) -> float:
@@ -393,8 +441,12 @@ def knn_cosine(
       subsample, approximate and deterministic; it searches 16 lists per query, doubled until
       the recall@k of 256 seeded base vectors against exact search reaches 0.95.
     - ``"auto"`` (default): ``"exact"`` while ``num_query * num_base <= 1e9`` (a 31,600-node
-      kNN graph), ``"ivf"`` beyond (``"exact"`` when faiss is not installed); see
-      :func:`resolve_method`. Measured on 2 cores, one thread, CPU seconds for the 50,000-node
+      kNN graph) or faiss is not installed; beyond, the IVF index is built and tuned, and it and
+      the exact path are timed on the same 256 sample queries: the index is kept only if it took
+      less than 0.8 of the exact time, else the exact path runs (:func:`resolve_method`). On
+      structureless data the tuned index searches most of its lists and loses to exact (40,000
+      random 384-d vectors: IVF 104.6 s against exact 26.3 s when ``auto`` chose IVF by size).
+      Measured on 2 cores, one thread, CPU seconds for the 50,000-node
       graph of clustered 384-d vectors (k=10): exact 32 s (1.3x the float32 matrix-product
       floor), HNSW 18 s (recall 0.996), IVF 8.6 s (recall 1.0); exact costs ``n**2`` and
       catches up with the indexes near 30,000 nodes. IVF was faster than HNSW at equal recall
@@ -462,7 +514,7 @@ def knn_cosine(
     method = resolve_method(method, num_query, num_base)
     if method == "exact":
         return _knn_exact(query, base, k, exclude_self, chunk_size)
-    return _knn_faiss(query, base, k, exclude_self, method)
+    return _knn_faiss(query, base, k, exclude_self, method, chunk_size)
 
 
 def knn_graph(

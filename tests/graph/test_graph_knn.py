@@ -180,11 +180,11 @@ def test_exact_is_identical_to_the_float64_path_for_tiny_and_huge_vectors():
         assert torch.equal(indices, expected[0]) and torch.equal(sims, expected[1])
 
 
-def test_auto_is_exact_on_small_sets_and_ivf_on_large_ones():
+def test_auto_is_exact_on_small_sets_and_a_probe_decides_on_large_ones():
     x = tied_vectors(0, 60, 5)
     assert resolve_method("auto", 60, 60) == "exact"
     assert resolve_method("auto", 31_000, 31_000) == "exact"
-    assert resolve_method("auto", 100_000, 100_000) == "ivf"
+    assert resolve_method("auto", 100_000, 100_000) == "auto"
     assert resolve_method("auto", 100, 10**6) == "exact"  # a few new samples against a large graph
     assert resolve_method("ivf", 10, 10) == "ivf"
     auto, exact = knn_cosine(x, x, 4, exclude_self=True), knn_cosine(x, x, 4, exclude_self=True, method="exact")
@@ -288,3 +288,32 @@ def test_ivf_reaches_its_recall_target_on_structureless_data() -> None:
     found, _ = knn_cosine(x, x, 10, exclude_self=True, method="ivf")
     exact, _ = knn_cosine(x, x, 10, exclude_self=True, method="exact")
     assert knn_recall(found, exact) >= _IVF_TARGET_RECALL - 0.03
+
+
+@pytest.mark.parametrize(("ivf_seconds", "chosen"), [(1.0, "exact"), (0.79, "ivf"), (0.1, "ivf")])
+def test_auto_keeps_the_ivf_index_only_if_its_probe_beat_exact(monkeypatch, caplog, ivf_seconds, chosen):
+    """Beyond the size limit the probe's timings decide (0.8 of exact's time); both paths give the
+    exact neighbours of this clustered set, so the result is the same either way."""
+    pytest.importorskip("faiss")
+    import mmgraph.graph.knn as knn
+
+    tune = knn._tune_nprobe
+
+    def timed(*args, **kwargs):
+        probe = tune(*args, **kwargs)
+        return knn.IvfProbe(probe.nprobe, probe.recall, ivf_seconds=ivf_seconds, exact_seconds=1.0)
+
+    monkeypatch.setattr(knn, "_tune_nprobe", timed)
+    monkeypatch.setattr(knn, "AUTO_EXACT_LIMIT", 0)
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(20, 16))
+    x = (centres[rng.integers(0, 20, size=800)] + 0.05 * rng.normal(size=(800, 16))).astype(np.float32)
+    exact = knn_cosine(x, x, 5, exclude_self=True, method="exact")
+    with caplog.at_level("INFO", logger="mmgraph.graph.knn"):
+        auto = knn_cosine(x, x, 5, exclude_self=True)
+    [record] = [r for r in caplog.records if getattr(r, "knn_method", None)]
+    assert record.knn_method == chosen and f"auto chose {chosen}" in record.getMessage()
+    if chosen == "exact":
+        assert torch.equal(auto[0], exact[0]) and torch.equal(auto[1], exact[1])
+    else:
+        assert knn_recall(auto[0], exact[0]) >= 0.95
