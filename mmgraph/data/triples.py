@@ -47,20 +47,7 @@ class Triples:
 
     def __post_init__(self) -> None:
         for name, rows in self.splits.items():
-            if not isinstance(rows, Tensor) or rows.dim() != 2 or rows.shape[1] != 3 or rows.dtype != torch.long:
-                shape = tuple(rows.shape) if isinstance(rows, Tensor) else type(rows).__name__
-                raise DataError(
-                    f"Split {name!r} of Triples must be a long tensor of shape (n, 3) holding "
-                    f"{list(TRIPLE_COLUMNS)} ids. Got {shape} instead."
-                )
-            for column, upper in ((0, self.num_entities), (1, self.num_relations), (2, self.num_entities)):
-                bad = (rows[:, column] < 0) | (rows[:, column] >= upper)
-                if bad.any():
-                    raise DataError(
-                        f"Split {name!r} of Triples has {int(bad.sum())} {TRIPLE_COLUMNS[column]} ids "
-                        f"outside [0, {upper}) (the first in row {int(bad.nonzero()[0, 0])}). Ids index "
-                        "'entities' and 'relations'."
-                    )
+            check_triples(rows, f"splits[{name!r}]", "Triples", self.num_entities, self.num_relations, exact=True)
         if self.entity_texts is not None and len(self.entity_texts) != self.num_entities:
             raise DataError(
                 f"Triples got {len(self.entity_texts)} entity texts for {self.num_entities} entities. "
@@ -109,3 +96,41 @@ class Triples:
         known = self.entities_of(train)
         rows = self[split]
         return known[rows[:, 0]] & known[rows[:, 2]]
+
+
+def check_triples(
+    triples: object, name: str, where: str, num_entities: int, num_relations: int, *, exact: bool = False
+) -> Tensor:
+    """``triples`` as a long ``(n, 3)`` tensor of ids in range, or a :class:`DataError` naming the fault.
+
+    Args:
+        triples: the rows ``[head, relation, tail]``.
+        name: what the caller calls them, for the message (``"test"``).
+        where: the function or class that checks (``"triple_ranks"``).
+        num_entities: entity ids must be below it.
+        num_relations: relation ids must be below it.
+        exact: require dtype ``torch.long`` (a stored record) rather than any integer dtype.
+    """
+    integer = isinstance(triples, Tensor) and not (triples.is_floating_point() or triples.dtype == torch.bool)
+    if (
+        not integer
+        or triples.dim() != 2  # type: ignore[union-attr]
+        or triples.shape[1] != 3  # type: ignore[union-attr]
+        or (exact and triples.dtype != torch.long)  # type: ignore[union-attr]
+    ):
+        found = f"{tuple(triples.shape)} {triples.dtype}" if isinstance(triples, Tensor) else type(triples).__name__
+        kind = "a long" if exact else "an integer"
+        raise DataError(
+            f"The '{name}' argument of {where} must be {kind} tensor of shape (n, 3) holding "
+            f"{list(TRIPLE_COLUMNS)} ids. Got {found} instead."
+        )
+    triples = triples.long()  # type: ignore[union-attr]
+    for column, upper in ((0, num_entities), (1, num_relations), (2, num_entities)):
+        bad = (triples[:, column] < 0) | (triples[:, column] >= upper)
+        if bad.any():
+            raise DataError(
+                f"The '{name}' argument of {where} has {int(bad.sum())} {TRIPLE_COLUMNS[column]} ids outside "
+                f"[0, {upper}) (the first in row {int(bad.nonzero()[0, 0])}). Ids index the entities and the "
+                "relations: check num_entities and num_relations."
+            )
+    return triples

@@ -35,7 +35,7 @@ def test_seen_in_train_needs_both_ends() -> None:
         (torch.tensor([[0, 0, 4]]), "1 tail ids outside \\[0, 4\\)"),
         (torch.tensor([[0, 2, 1]]), "1 relation ids outside \\[0, 2\\)"),
         (torch.tensor([[0.0, 0.0, 1.0]]), "long tensor of shape \\(n, 3\\)"),
-        (torch.tensor([0, 0, 1]), "Got \\(3,\\) instead"),
+        (torch.tensor([0, 0, 1]), "Got \\(3,\\) torch.int64 instead"),
     ],
 )
 def test_bad_ids_are_refused(rows: torch.Tensor, match: str) -> None:
