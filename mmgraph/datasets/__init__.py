@@ -9,6 +9,7 @@ Example:
 
 The real data (``emoji``, ``digits``, ``wn18rr``) is read from the folder given as ``root``
 or in the ``MMGRAPH_DATA`` environment variable; ``openmoji`` and ``synthetic`` need none.
+:func:`wn18rr_triples` reads WN18RR as knowledge-graph triples (ids per split) instead.
 Generated files (rendered emoji, MNIST PNGs) go to ``MMGRAPH_CACHE`` or ``~/.cache/mmgraph``.
 """
 
@@ -26,7 +27,7 @@ from mmgraph.datasets.digits import MNIST_IMAGES, MNIST_LABELS, load_digits
 from mmgraph.datasets.emoji import CLDR_LANGUAGES, EMOJI_TEST, NOTO_FONT, load_emoji
 from mmgraph.datasets.openmoji import load_openmoji
 from mmgraph.datasets.synthetic import load_synthetic
-from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr
+from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr, wn18rr_triples
 from mmgraph.errors import ConfigError, ConfigTypeError
 
 
@@ -153,4 +154,5 @@ __all__ = [
     "load_synthetic",
     "load_wn18rr",
     "loader_options",
+    "wn18rr_triples",
 ]

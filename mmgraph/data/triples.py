@@ -1,0 +1,136 @@
+"""Knowledge-graph triples: entity and relation names and ``(head, relation, tail)`` ids per split."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+from mmgraph.errors import DataError
+
+TRIPLE_COLUMNS: tuple[str, str, str] = ("head", "relation", "tail")
+"""The columns of a split's ``(n, 3)`` tensor, in order (PyKEEN's ``mapped_triples`` layout)."""
+
+
+@dataclass(frozen=True)
+class Triples:
+    """The triples of a knowledge graph, split, over fixed entity and relation ids.
+
+    Entity ``i`` is ``entities[i]``, relation ``j`` is ``relations[j]``; every split is an
+    ``(n, 3)`` long tensor of ``[head, relation, tail]`` rows, the layout PyKEEN calls
+    ``mapped_triples``, so both libraries read the very same ids.
+
+    Attributes:
+        entities: the entity names (WN18RR: synset ids such as ``"00260881"``).
+        relations: the relation names (``"_hypernym"``).
+        splits: split name (``"train"``, ``"val"``, ``"test"``) to its triples.
+        entity_texts: optional text of every entity, in the order of ``entities``.
+
+    Shapes:
+        splits[name]: ``(n, 3)`` long.
+
+    Example:
+        >>> triples = Triples(("a", "b", "c"), ("r",), {"train": torch.tensor([[0, 0, 1]]),
+        ...                                             "test": torch.tensor([[1, 0, 2]])})
+        >>> triples
+        Triples(num_entities=3, num_relations=1, train=1, test=1)
+        >>> triples.seen_in_train("test").tolist()
+        [False]
+    """
+
+    entities: tuple[str, ...]
+    relations: tuple[str, ...]
+    splits: Mapping[str, Tensor]
+    entity_texts: tuple[str, ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, rows in self.splits.items():
+            check_triples(rows, f"splits[{name!r}]", "Triples", self.num_entities, self.num_relations, exact=True)
+        if self.entity_texts is not None and len(self.entity_texts) != self.num_entities:
+            raise DataError(
+                f"Triples got {len(self.entity_texts)} entity texts for {self.num_entities} entities. "
+                "Give one text per entity, in the order of 'entities', or none."
+            )
+
+    @property
+    def num_entities(self) -> int:
+        return len(self.entities)
+
+    @property
+    def num_relations(self) -> int:
+        return len(self.relations)
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(rows)}" for name, rows in self.splits.items())
+        return f"Triples(num_entities={self.num_entities}, num_relations={self.num_relations}, {sizes})"
+
+    def __getitem__(self, split: str) -> Tensor:
+        """The ``(n, 3)`` triples of one split."""
+        if split not in self.splits:
+            raise DataError(f"Triples has no split {split!r}. Its splits: {list(self.splits)}.")
+        return self.splits[split]
+
+    def all_triples(self, splits: Sequence[str] | None = None) -> Tensor:
+        """The triples of the given splits (default all) stacked, ``(n, 3)``; the filter set of ranking."""
+        return torch.cat([self[name] for name in (self.splits if splits is None else splits)])
+
+    def entities_of(self, split: str) -> Tensor:
+        """``True`` for every entity that is the head or tail of a triple of ``split``, ``(num_entities,)``."""
+        rows = self[split]
+        seen = torch.zeros(self.num_entities, dtype=torch.bool)
+        seen[rows[:, 0]] = True
+        seen[rows[:, 2]] = True
+        return seen
+
+    def seen_in_train(self, split: str, *, train: str = "train") -> Tensor:
+        """``True`` for the triples of ``split`` whose head and tail both occur in a ``train`` triple.
+
+        A model that learns from structure alone knows nothing of any other entity; the others are
+        the triples only a model that reads the entity (its text) can answer.
+
+        Shapes:
+            returns ``(len(self[split]),)`` bool.
+        """
+        known = self.entities_of(train)
+        rows = self[split]
+        return known[rows[:, 0]] & known[rows[:, 2]]
+
+
+def check_triples(
+    triples: object, name: str, where: str, num_entities: int, num_relations: int, *, exact: bool = False
+) -> Tensor:
+    """``triples`` as a long ``(n, 3)`` tensor of ids in range, or a :class:`DataError` naming the fault.
+
+    Args:
+        triples: the rows ``[head, relation, tail]``.
+        name: what the caller calls them, for the message (``"test"``).
+        where: the function or class that checks (``"triple_ranks"``).
+        num_entities: entity ids must be below it.
+        num_relations: relation ids must be below it.
+        exact: require dtype ``torch.long`` (a stored record) rather than any integer dtype.
+    """
+    integer = isinstance(triples, Tensor) and not (triples.is_floating_point() or triples.dtype == torch.bool)
+    if (
+        not integer
+        or triples.dim() != 2  # type: ignore[union-attr]
+        or triples.shape[1] != 3  # type: ignore[union-attr]
+        or (exact and triples.dtype != torch.long)  # type: ignore[union-attr]
+    ):
+        found = f"{tuple(triples.shape)} {triples.dtype}" if isinstance(triples, Tensor) else type(triples).__name__
+        kind = "a long" if exact else "an integer"
+        raise DataError(
+            f"The '{name}' argument of {where} must be {kind} tensor of shape (n, 3) holding "
+            f"{list(TRIPLE_COLUMNS)} ids. Got {found} instead."
+        )
+    triples = triples.long()  # type: ignore[union-attr]
+    for column, upper in ((0, num_entities), (1, num_relations), (2, num_entities)):
+        bad = (triples[:, column] < 0) | (triples[:, column] >= upper)
+        if bad.any():
+            raise DataError(
+                f"The '{name}' argument of {where} has {int(bad.sum())} {TRIPLE_COLUMNS[column]} ids outside "
+                f"[0, {upper}) (the first in row {int(bad.nonzero()[0, 0])}). Ids index the entities and the "
+                "relations: check num_entities and num_relations."
+            )
+    return triples
