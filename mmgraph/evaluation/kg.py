@@ -11,7 +11,7 @@ filter lookup, for links and triples alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -20,7 +20,7 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.triples import check_triples
 from mmgraph.errors import DataError
-from mmgraph.evaluation.ranking import DEFAULT_KS, RankKind, link_ranks, ranking_metrics
+from mmgraph.evaluation.ranking import RankKind, link_ranks, ranking_metrics
 
 Side = Literal["tail", "head"]
 SIDES: tuple[str, ...] = ("tail", "head")
@@ -131,15 +131,15 @@ def triple_ranks(
     return ranks
 
 
-def triple_metrics(ranks: dict[str, Tensor], *, ks: Sequence[int] = DEFAULT_KS) -> dict[str, float]:
+def triple_metrics(ranks: dict[str, Tensor]) -> dict[str, float]:
     """MRR and Hits@k of each side (``"tail/mrr"``, ``"head/hits@10"``, ...) and of both sides
     together (``"mrr"``, ``"hits@10"``: PyKEEN's ``"both"``, the mean over the two sides), and
     ``"num_test"``."""
     metrics: dict[str, float] = {}
     for side in SIDES:
-        for name, value in ranking_metrics(ranks[side], ks=ks).items():
+        for name, value in ranking_metrics(ranks[side]).items():
             metrics[f"{side}/{name}"] = value
-    metrics.update(ranking_metrics(torch.cat([ranks[side] for side in SIDES]), ks=ks))
+    metrics.update(ranking_metrics(torch.cat([ranks[side] for side in SIDES])))
     metrics["num_test"] = len(ranks["tail"])
     return metrics
 
@@ -152,7 +152,6 @@ def evaluate_triples(
     *,
     known_entities: Tensor | None = None,
     batch_size: int = 256,
-    ks: Sequence[int] = DEFAULT_KS,
     kind: RankKind = "realistic",
 ) -> dict[str, float]:
     """Filtered rank metrics of knowledge-graph completion, both sides, on all test triples and on
@@ -167,7 +166,6 @@ def evaluate_triples(
             :meth:`mmgraph.data.triples.Triples.entities_of`); adds the metrics of the test triples
             whose head and tail are both such entities, under ``"known_entities/"``.
         batch_size: the triples scored at once (memory: ``batch_size x num_entities`` scores).
-        ks: the cut-offs of the Hits@k numbers.
         kind: the rank variant; report ``"realistic"``.
 
     Returns:
@@ -190,7 +188,7 @@ def evaluate_triples(
         (1.0, 0.5)
     """
     ranks = triple_ranks(score_tails, score_heads, test, known, batch_size=batch_size, kind=kind)
-    metrics = triple_metrics(ranks, ks=ks)
+    metrics = triple_metrics(ranks)
     if known_entities is not None:
         if (
             not isinstance(known_entities, Tensor)
@@ -207,7 +205,7 @@ def evaluate_triples(
         subset = known_entities.cpu()[test[:, 0]] & known_entities.cpu()[test[:, 2]]
         if subset.any():
             sub_ranks = {side: ranks[side][subset] for side in SIDES}
-            metrics.update({SUBSET_PREFIX + name: value for name, value in triple_metrics(sub_ranks, ks=ks).items()})
+            metrics.update({SUBSET_PREFIX + name: value for name, value in triple_metrics(sub_ranks).items()})
         else:
             metrics[SUBSET_PREFIX + "num_test"] = 0
     return metrics

@@ -73,7 +73,6 @@ def test_errors_name_the_fault() -> None:
         triple_ranks(lambda e, r: torch.zeros(len(e), 3), score_heads, TEST, KNOWN)
 
 
-@pytest.mark.slow  # PyKEEN's import alone takes several seconds
 def test_filtered_ranks_equal_pykeens_on_real_wn18rr_triples(data_root) -> None:
     pytest.importorskip("pykeen", reason="PyKEEN is the reference evaluator: pip install 'mmgraph[kg]'")
     from pykeen.evaluation import RankBasedEvaluator
