@@ -4,11 +4,9 @@ from mmgraph.evaluation.classification import evaluate_labels
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.evaluation.ranking import (
     evaluate_link_classification,
-    evaluate_link_ranking,
     link_ranks,
     rank_of_true,
     ranking_metrics,
-    sample_negatives,
 )
 
 __all__ = [
@@ -17,9 +15,7 @@ __all__ = [
     "evaluate_link_auc",
     "evaluate_link_queries",
     "evaluate_link_classification",
-    "evaluate_link_ranking",
     "link_ranks",
     "rank_of_true",
     "ranking_metrics",
-    "sample_negatives",
 ]
