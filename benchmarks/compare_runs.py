@@ -10,21 +10,17 @@ means, and whether it lies within one standard deviation (the larger of the two)
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-from pathlib import Path
 
+from mmgraph.records import read_records
 from mmgraph.tasks import TASKS
 
 
 def main_metrics(folder: str, model: str, seeds: set[int] | None = None) -> dict[str, list[float]]:
     """Per task, the main metric of every completed run of ``model`` in ``folder/results.json``
     (of the ``seeds`` only, if given)."""
-    path = Path(folder) / "results.json"
-    if not path.exists():
-        raise SystemExit(f"No results.json in {folder!r}; run `mmgraph bench --out {folder}` first.")
     out: dict[str, list[float]] = {}
-    for record in json.loads(path.read_text()):
+    for record in read_records(folder):
         if record["model"] != model or record.get("status", "done") != "done":
             continue
         if seeds is not None and record["seed"] not in seeds:

@@ -13,7 +13,6 @@ in ``benchmarks/results/previous/``); the narrative of what was tried is read fr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from mmgraph.benchmark import completed_runs, markdown_report, results_frame, wr
 from mmgraph.encoders import resolve
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
+from mmgraph.records import RESULTS_FILE, read_records
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE_GAIN = 0.20  # the bar of issue 5: the default relation learner beats the best baseline by 20%
@@ -112,7 +112,7 @@ def _latest_frame(paths: list[Path]) -> tuple[pd.DataFrame, list[dict], int]:
     an earlier one; the runs with another encoder (``--encoder``) likewise; how many were replaced."""
     records = []
     for path in paths:
-        records += json.loads(path.read_text())
+        records += read_records(path)
     latest = {(r["task"], r["model"], r["seed"], encoder_options(r)): r for r in records}
     default = [r for r in latest.values() if not r.get("encoders")]
     other = [r for r in latest.values() if r.get("encoders")]
@@ -203,12 +203,10 @@ def main() -> None:
 
     paths, sources = [], []
     for folder in args.runs:
-        path = Path(folder) / "results.json"
-        if not path.exists():
-            raise SystemExit(f"No results.json in {folder!r}; run `mmgraph bench --out {folder}` first.")
+        path = Path(folder) / RESULTS_FILE
         paths.append(path)
         name = path.relative_to(REPO) if path.is_absolute() and path.is_relative_to(REPO) else path
-        sources.append(f"{name} ({len(json.loads(path.read_text()))} runs)")
+        sources.append(f"{name} ({len(read_records(path))} runs)")
     frame, other_encoders, replaced = _latest_frame(paths)
     previous, _, _ = _latest_frame(sorted(Path(args.previous).glob("*.json")))
     write_report(frame, args.plots)

@@ -41,10 +41,11 @@ import torch
 from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
-from mmgraph.errors import ConfigError, NotApplicableError, SavedFileError
+from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.evaluation.metrics import METRIC_KINDS, main_metric, metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
+from mmgraph.records import RESULTS_FILE, read_records
 from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.training.checkpoint import fingerprint
 
@@ -210,10 +211,6 @@ def benchmark(
     return frame
 
 
-RESULTS_FILE = "results.json"
-"""The records of every run a benchmark wrote to its ``out`` folder."""
-
-
 def _write_records(out: str | os.PathLike, records: list[dict[str, Any]]) -> int:
     """Writes ``records`` to ``out/results.json`` with every record already there of another run
     (:func:`_run_key`) kept before them; returns how many were kept. Read and written under the
@@ -242,21 +239,7 @@ def _run_key(record: Mapping[str, Any]) -> str:
 
 def _read_records(out: str | os.PathLike) -> list[dict[str, Any]]:
     """The records of ``out/results.json`` (none if it does not exist)."""
-    path = Path(out) / RESULTS_FILE
-    if not path.exists():
-        return []
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise SavedFileError(
-            f"{str(path)!r} is damaged (not valid JSON: {error}); give another --out folder or delete it."
-        ) from error
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise SavedFileError(
-            f"{str(path)!r} holds no list of run records (it is damaged or not written by mmgraph bench); "
-            "give another --out folder or move the file away."
-        )
-    return records
+    return read_records(out) if (Path(out) / RESULTS_FILE).exists() else []
 
 
 def _finished_runs(out: str | os.PathLike | None) -> dict[str, dict[str, Any]]:

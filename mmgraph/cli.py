@@ -3,15 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError
 
-PREDICT_CATALOGUES = ("declared", "training", "none")  # mmgraph.predict.CATALOGUES (a test keeps them equal)
-KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data, faiss IVF on large), "
+
+class _Library(Sequence[str]):
+    """The choices of an option, read from the library when argparse first needs them (to check a
+    value or print the option's help), so that ``mmgraph --help`` imports no torch.
+
+    ``where`` is ``"module:NAME"``: a :class:`~mmgraph.registry.Registry` (its names) or a tuple.
+    """
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._names: list[str] | None = None
+
+    def _read(self) -> list[str]:
+        if self._names is None:
+            module, name = self.where.split(":")
+            found = getattr(importlib.import_module(module), name)
+            self._names = list(found.names() if hasattr(found, "names") else found)
+        return self._names
+
+    def __getitem__(self, index: int) -> str:
+        return self._read()[index]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._read())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._read()
+
+
+def _choices(where: str, metavar: str) -> dict[str, object]:
+    """``choices=`` read lazily from ``where`` (see :class:`_Library`) and a ``metavar``, so that argparse
+    reads no choice while the parser is built; the option's help shows them as ``%(choices)s``."""
+    return {"choices": _Library(where), "metavar": metavar}
+
+
+KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small data; on large data faiss IVF "
+            "where a probe measures it faster than exact), "
             "exact, flat, hnsw or ivf")
 
 
@@ -25,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
 
     commands.add_parser("encoders", help="list the encoders and their settings (for run --encoder)")
+    commands.add_parser("models", help="list the models, the tasks they do, and the GNN's layers and decoders")
 
     run = commands.add_parser("run", help="run a task, a manifest or a stored configuration; print its metrics")
     run.add_argument("--config", metavar="FILE",
@@ -37,19 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="with --manifest: the candidate modality")
     run.add_argument("--split", choices=["item", "group"],
                      help="with --manifest: cold start by item (default) or by group")
-    run.add_argument("--model", help="the model (default: gnn, the relation learner)")
-    run.add_argument("--conv", choices=["sage", "gat", "hgt", "graphconv"], help="GNN layers")
+    run.add_argument("--model", help="the model (default: gnn, the relation learner; see `mmgraph models`)")
+    run.add_argument("--conv", **_choices("mmgraph.models:CONVOLUTIONS", "NAME"), help="GNN layers: %(choices)s")
+    run.add_argument("--decoder", **_choices("mmgraph.models:DECODERS", "NAME"), help="GNN link decoder: %(choices)s")
     run.add_argument("--epochs", type=int, help="training epochs of the GNN")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
     run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
     run.add_argument("--knn", metavar="METHOD", help=KNN_HELP)
-    run.add_argument("--training", choices=["auto", "full", "minibatch"],
-                     help="GNN: full-batch or mini-batch training (default auto: mini-batch beyond 200,000 nodes "
-                     "and under torchrun, where only rank 0 prints and saves)")
-    run.add_argument("--candidates", choices=["held-out", "all"],
-                     help="with --manifest: rank the held-out samples (default) or every target sample")
-    run.add_argument("--setting", choices=["inductive", "transductive"],
-                     help="inductive (default): held-out samples are new to every model; transductive: "
+    run.add_argument("--training", **_choices("mmgraph.models.gnn_model:TRAINING_MODES", "MODE"),
+                     help="GNN: %(choices)s; full-batch or mini-batch training (default auto: mini-batch beyond "
+                     "200,000 nodes and under torchrun, where only rank 0 prints and saves)")
+    run.add_argument("--candidates", **_choices("mmgraph.data.task:CANDIDATE_SETS", "SET"),
+                     help="with --manifest, %(choices)s: rank the held-out samples (default) or every target sample")
+    run.add_argument("--setting", **_choices("mmgraph.data.prepared:SETTINGS", "SETTING"),
+                     help="%(choices)s; inductive (default): held-out samples are new to every model; transductive: "
                           "their features (only) are visible to every model")
     run.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
                      help="the encoder of a modality, e.g. image=precomputed:vectors.npz (your own vectors by "
@@ -81,10 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--candidate", action="append", default=[],
                          help="a new candidate (path or text) to rank beside the catalogue (repeatable)")
     predict.add_argument("--candidates-from", help="a text file with one new candidate per line")
-    predict.add_argument("--catalogue", choices=PREDICT_CATALOGUES, default="declared",
-                         help="the known candidates to rank beside --candidate ones: declared (default) the task's "
-                              "declared candidate set, the one the run's metrics rank (held-out tasks: the run's "
-                              "held-out samples of the target modality; all tasks: every sample of it, without those "
+    predict.add_argument("--catalogue", **_choices("mmgraph.predict:CATALOGUES", "SET"), default="declared",
+                         help="the known candidates to rank beside --candidate ones (%(choices)s): declared "
+                              "(default) the task's declared candidate set, the one the run's metrics rank "
+                              "(held-out tasks: the run's held-out samples of the target modality; all tasks: every "
+                              "sample of it, without those "
                               "already linked when the relation is one-to-one); training: every training sample of "
                               "it, linked ones too; none: only --candidate ones")
     predict.add_argument("--json", action="store_true", help="print JSON records instead of a table")
@@ -108,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _datasets(args: argparse.Namespace) -> int:
-    from mmgraph.datasets import data_status
+    from mmgraph.datasets import available, data_status
     from mmgraph.tasks import TASKS
 
     status = data_status(args.data)
@@ -117,6 +159,9 @@ def _datasets(args: argparse.Namespace) -> int:
         task = TASKS.get(name)
         present = "yes" if status.get(task.dataset, False) else "no"
         print(f"{name:<22} {task.kind:<6} {task.dataset:<10} {present:<8} {task.description}")
+    print(f"\n{'dataset':<22} {'present':<8} description (mmgraph.datasets.load)")
+    for name, description in available().items():
+        print(f"{name:<22} {'yes' if status[name] else 'no':<8} {description}")
     return 0
 
 
@@ -131,6 +176,22 @@ def _encoders() -> int:
         print(f"{name:<20} {cls.input_kind:<7} {defaults.get(name, ''):<12} {settings}")
     print("\ne.g. mmgraph run --manifest M --source image --target text --encoder image=precomputed:vectors.npz "
           "--encoder text=tfidf:dim=128")
+    return 0
+
+
+def _models() -> int:
+    from mmgraph.evaluation.metrics import METRIC_KINDS, metric_names
+    from mmgraph.models import CONVOLUTIONS, DECODERS, MODELS
+
+    print(f"{'model':<18} {'tasks':<11} {'saves':<6} description")
+    for name in MODELS.names():
+        cls = MODELS.get(name)
+        summary = (cls.__doc__ or "").strip().split("\n")[0]
+        print(f"{name:<18} {'+'.join(cls.kinds):<11} {'yes' if cls.savable() else 'no':<6} {summary}")
+    print(f"\ngnn layers (run --conv): {', '.join(CONVOLUTIONS.names())}")
+    print(f"gnn link decoders (run --decoder): {', '.join(DECODERS.names())}")
+    for kind in METRIC_KINDS:
+        print(f"metrics of {kind} tasks (run, bench): {', '.join(metric_names(kind))}")
     return 0
 
 
@@ -177,7 +238,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     seed = args.seed if args.seed is not None else config.get("seed")
     if args.seed is not None and "seed" in options:
         options["seed"] = args.seed
-    for key in ("conv", "epochs", "k", "training"):
+    for key in ("conv", "decoder", "epochs", "k", "training"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
     if args.knn is not None:
@@ -373,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _datasets(args)
         if args.command == "encoders":
             return _encoders()
+        if args.command == "models":
+            return _models()
         if args.command == "bench":
             return _bench(args)
         if args.command == "predict":

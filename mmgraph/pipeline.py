@@ -44,7 +44,7 @@ from mmgraph.io import (
     output_error,
     remove_leftovers,
 )
-from mmgraph.models.base import SAVABLE, RelationModel, Validate
+from mmgraph.models.base import RelationModel, Validate, savable_models
 from mmgraph.predict import MODEL_FOLDER, Predictor
 from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.training.checkpoint import Checkpoint, fingerprint
@@ -384,11 +384,11 @@ class PipelineResult:
                 staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
                 try:
                     record = self.to_dict()
-                    if self.fitted is not None and self.fitted.name in SAVABLE:
+                    if self.fitted is not None and self.fitted.savable():
                         self.predictor().save(staging / MODEL_FOLDER)
                     else:
                         record["model_saved"] = (f"no: the {self.model!r} model cannot be saved yet "
-                                                 f"(can: {', '.join(SAVABLE)})")
+                                                 f"(can: {', '.join(savable_models())})")
                     (staging / "result.json").write_text(json.dumps(record, indent=2, default=json_default))
                     earlier = _describe(directory / "result.json")
                     _move_in(staging, directory)

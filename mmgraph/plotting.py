@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -29,9 +28,10 @@ from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
 from mmgraph.benchmark import completed_runs, results_frame
-from mmgraph.errors import ConfigError, DataError, MissingFileError, SavedFileError
+from mmgraph.errors import ConfigError, DataError, MissingFileError
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
+from mmgraph.records import RESULTS_FILE, read_records
 from mmgraph.typing import EdgeType, NodeType
 
 __all__ = [
@@ -534,7 +534,7 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
     does). Columns as :func:`mmgraph.benchmark.results_frame`.
     """
     folder = Path(folder)
-    files = sorted(folder.glob("results.json")) + sorted(folder.glob("*/results.json"))
+    files = sorted(folder.glob(RESULTS_FILE)) + sorted(folder.glob(f"*/{RESULTS_FILE}"))
     if not files:
         raise DataError(
             f"read_benchmark_results found no results.json in {str(folder)!r} nor in its sub-folders. "
@@ -542,18 +542,7 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
         )
     latest: dict[tuple, dict] = {}
     for file in files:
-        try:
-            records = json.loads(file.read_text())
-        except json.JSONDecodeError as error:
-            raise SavedFileError(
-                f"{str(file)!r} is not valid JSON ({error}); was it written by mmgraph bench?"
-            ) from error
-        if not isinstance(records, list) or not all(isinstance(r, dict) and {"task", "model", "seed", "kind"} <= set(r)
-                                                    for r in records):
-            raise SavedFileError(
-                f"{str(file)!r} is not a list of `mmgraph bench` records (each with task, kind, model and seed)."
-            )
-        latest.update({(r["task"], r["model"], r["seed"]): r for r in records})
+        latest.update({(r["task"], r["model"], r["seed"]): r for r in read_records(file)})
     return results_frame(list(latest.values()))
 
 

@@ -28,7 +28,7 @@ from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import Catalogue, TrainView
 from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError, SavedFileError
 from mmgraph.io import atomic_write, load_json
-from mmgraph.models.base import SAVABLE, RelationModel
+from mmgraph.models.base import RelationModel, savable_models
 from mmgraph.typing import NodeType
 
 MODEL_FOLDER = "model"
@@ -103,7 +103,7 @@ class Predictor:
         if not (directory / "model.json").exists():
             raise SavedFileError(
                 f"{str(directory)!r} holds no saved model (no model.json). Runs of models that cannot be saved "
-                f"write result.json only; save a run of {', '.join(map(repr, SAVABLE))}."
+                f"write result.json only; save a run of {', '.join(map(repr, savable_models()))}."
             )
         name = load_json(directory / "model.json").get("model")
         if name not in MODELS:

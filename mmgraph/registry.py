@@ -27,13 +27,13 @@ class Registry(Generic[T]):
 
     def register(self, name: str, item: T) -> None:
         """Registers ``item`` under ``name``, lowercased as :meth:`get` looks names up."""
-        key = name.lower()
+        key = name.strip().lower()
         if key in self._items:
             raise ConfigError(f"The {self.kind} name {name!r} is already registered.")
         self._items[key] = item
 
     def get(self, name: str) -> T:
-        key = str(name).lower()
+        key = str(name).strip().lower()
         if key not in self._items:
             choices = "{" + ", ".join(repr(n) for n in sorted(self._items)) + "}"
             raise ConfigError(f"Could not resolve {self.kind} {name!r} among choices {choices}")
@@ -47,7 +47,7 @@ class Registry(Generic[T]):
         return list(self._items.values())
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
+        return isinstance(name, str) and name.strip().lower() in self._items
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"

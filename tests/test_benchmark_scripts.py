@@ -54,3 +54,31 @@ def test_report_keeps_other_encoders_apart_and_compares_them_on_shared_seeds(tmp
     # Only the settings that differ from the encoder's defaults are named; seed 7 has no partner run.
     assert table[2] == ("| digits-audio-image | `audio=gru-logmel:epochs=30` | gnn | mrr | 0.315 ± 0.007 | "
                         "0.500 ± 0.000 | +0.185 | 1, 2 |")
+
+
+def test_compare_records_finds_every_difference_to_the_last_digit(tmp_path, capsys) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import compare_records
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+    def run(model: str, mrr: float, **extra) -> dict:
+        return {"task": "openmoji-text", "kind": "link", "model": model, "seed": 0, "status": "done",
+                "metrics": {"mrr": mrr, "hits@1": 0.25}, "train_seconds": 1.0, **extra}
+
+    old = [run("knn-transfer", 0.3), run("transfer", 0.4), run("gnn", 0.5)]
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "results.json").write_text(json.dumps(old))
+    same = [{**r, "train_seconds": 9.0, "fingerprint": "another version"} for r in reversed(old)]
+    (tmp_path / "same.json").write_text(json.dumps(same))
+    assert compare_records.main([str(tmp_path / "old"), str(tmp_path / "same.json")]) == 0
+    assert "the same to the last digit: 3 run(s)" in capsys.readouterr().out
+    new = [run("knn-transfer", 0.30000000000000004), run("transfer", 0.4, setting="transductive"), old[2]]
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    assert compare_records.main([str(tmp_path / "old"), str(tmp_path / "new.json")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("openmoji-text | knn-transfer | seed 0 | inductive | null: "
+                        "mrr 0.3 -> 0.30000000000000004 (+5.55e-17)")
+    assert sum("only in OLD" in line for line in lines) == 1 and sum("only in NEW" in line for line in lines) == 1
+    assert lines[-1] == "3 difference(s) over 4 run(s)"

@@ -293,7 +293,8 @@ def test_settings_that_cannot_be_used() -> None:
         pipeline(SYNTHETIC, seed=0, setting="deductive")
     with pytest.raises(ConfigTypeError, match=r"unknown setting\(s\) \['epoch'\]"):
         pipeline(SYNTHETIC, model="knn-transfer", seed=0, model_options={"epoch": 3}, cache=None, progress=False)
-    with pytest.raises(NotApplicableError, match="ranks cross-modal links; the task 'lab' is a label task"):
+    with pytest.raises(NotApplicableError, match=r"ranks cross-modal links; the task 'lab' is a label task\. "
+                                                 r"For label tasks use one of \['gnn', 'label-transfer', 'logreg'\]"):
         label = Task(name="lab", description="", kind="label", source="a", dataset="synthetic")
         pipeline(label, model="knn-transfer", seed=0, cache=None, progress=False)
 

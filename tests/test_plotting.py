@@ -285,7 +285,7 @@ def test_read_benchmark_results_errors(tmp_path):
     with pytest.raises(ValueError, match="not valid JSON"):
         read_benchmark_results(tmp_path)
     (tmp_path / "results.json").write_text('[{"task": "t"}]')
-    with pytest.raises(ValueError, match="not a list of `mmgraph bench` records"):
+    with pytest.raises(ValueError, match="holds no list of run records"):
         read_benchmark_results(tmp_path)
 
 

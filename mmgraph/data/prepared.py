@@ -42,13 +42,12 @@ from mmgraph.data.split import DatasetSplit, _matches
 from mmgraph.data.task import CANDIDATE_SETS, Task
 from mmgraph.errors import DataError, NotApplicableError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
-from mmgraph.typing import EdgeType, NodeType
+from mmgraph.typing import DIRECTIONS, EdgeType, NodeType, edge_key
 
 SETTINGS: tuple[str, ...] = ("inductive", "transductive")
 """``"inductive"`` (default): held-out samples do not exist for ``fit``; ``"transductive"``: their
 features (only) are visible to every model alike."""
 
-DIRECTIONS: tuple[str, ...] = ("src->dst", "dst->src")
 _ORDER = {name: i for i, name in enumerate(SPLIT_NAMES)}
 
 
@@ -165,7 +164,7 @@ class TrainView:
         tensors = {f"features/{t}": x for t, x in self.features.items()}
         tensors.update({f"train_rows/{t}": r for t, r in self.train_rows.items()})
         tensors.update({f"labels/{t}": y for t, y in self.labels.items()})
-        tensors.update({f"links/{_edge_key(e)}": links for e, links in self.links.items()})
+        tensors.update({f"links/{edge_key(e)}": links for e, links in self.links.items()})
         save_tensors(directory / "view.safetensors", tensors)
         meta = {
             "task": self.task, "kind": self.kind, "source": self.source, "setting": self.setting,
@@ -191,7 +190,7 @@ class TrainView:
             node_ids={t: np.asarray(ids, dtype=object) for t, ids in meta["node_ids"].items()},
             features={t: tensors[f"features/{t}"] for t in node_types},
             train_rows={t: tensors[f"train_rows/{t}"] for t in node_types},
-            links={tuple(e): tensors[f"links/{_edge_key(tuple(e))}"] for e in meta["links"]},
+            links={tuple(e): tensors[f"links/{edge_key(tuple(e))}"] for e in meta["links"]},
             cold_link_types=tuple(tuple(t) for t in meta["cold_link_types"]), classes=tuple(meta["classes"]),
             labels={t: tensors[f"labels/{t}"] for t in node_types if f"labels/{t}" in tensors},
         )
@@ -661,10 +660,6 @@ def component_classes(
     relabel[kept] = np.arange(len(kept))  # -1 (no component) maps to relabel[-1] = -1
     coverage = float(sizes[kept].sum() / sizes.sum()) if sizes.sum() else 0.0
     return {t: relabel[c] for t, c in components.items()}, coverage
-
-
-def _edge_key(edge_type: EdgeType) -> str:
-    return "|".join(edge_type)
 
 
 def _check_part(part: str) -> None:

@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmgraph.data.dataset import DataError, MultimodalDataset
-from mmgraph.datasets._checks import choices_text
 from mmgraph.datasets._paths import DataNotFoundError, cache_dir, data_root
 from mmgraph.datasets.digits import MNIST_IMAGES, MNIST_LABELS, load_digits
 from mmgraph.datasets.emoji import CLDR_LANGUAGES, EMOJI_TEST, NOTO_FONT, load_emoji
 from mmgraph.datasets.openmoji import load_openmoji
 from mmgraph.datasets.synthetic import load_synthetic
 from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr, wn18rr_triples
-from mmgraph.errors import ConfigError, ConfigTypeError
+from mmgraph.errors import ConfigTypeError
+from mmgraph.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -38,58 +38,46 @@ class _Loader:
     needs: tuple[str, ...] = ()  # files and folders under the data root; () = needs no data
 
 
-LOADERS: dict[str, _Loader] = {
-    "emoji": _Loader(
-        load_emoji,
-        "3,655 Unicode 15.0 emoji: Noto and OpenMoji drawings, CLDR names in up to 11 "
-        "languages; label = emoji group (10), group = base emoji",
-        (
-            EMOJI_TEST,
-            NOTO_FONT,
-            *(f"emoji/cldr/{kind}/{lang}.xml" for kind in ("annotations", "annotationsDerived")
-              for lang in CLDR_LANGUAGES),
-        ),
+DATASETS: Registry[_Loader] = Registry("dataset")
+"""Every dataset :func:`load` knows, by name: its loader, a description and the data it needs."""
+DATASETS.register("emoji", _Loader(
+    load_emoji,
+    "3,655 Unicode 15.0 emoji: Noto and OpenMoji drawings, CLDR names in up to 11 "
+    "languages; label = emoji group (10), group = base emoji",
+    (
+        EMOJI_TEST,
+        NOTO_FONT,
+        *(f"emoji/cldr/{kind}/{lang}.xml" for kind in ("annotations", "annotationsDerived") for lang in CLDR_LANGUAGES),
     ),
-    "openmoji": _Loader(
-        load_openmoji,
-        "OpenMoji drawings of the emoji package's emoji with their names; label = Unicode "
-        "block; needs no data folder",
-    ),
-    "digits": _Loader(
-        load_digits,
-        "3,000 spoken digits (FSDD, 6 speakers) and 10,000 handwritten digits (MNIST test "
-        "set); label = digit",
-        ("fsdd/recordings", MNIST_IMAGES, MNIST_LABELS),
-    ),
-    "wn18rr": _Loader(
-        load_wn18rr,
-        "40,943 WordNet synsets with texts and 93,003 typed links in the standard "
-        "train/val/test split",
-        (ENTITY_TEXTS, *SPLIT_FILES.values()),
-    ),
-    "synthetic": _Loader(
-        load_synthetic,
-        "any number of items seen through several modalities as random features; "
-        "needs no data folder",
-    ),
-}
+))
+DATASETS.register("openmoji", _Loader(
+    load_openmoji,
+    "OpenMoji drawings of the emoji package's emoji with their names; label = Unicode block; needs no data folder",
+))
+DATASETS.register("digits", _Loader(
+    load_digits,
+    "3,000 spoken digits (FSDD, 6 speakers) and 10,000 handwritten digits (MNIST test set); label = digit",
+    ("fsdd/recordings", MNIST_IMAGES, MNIST_LABELS),
+))
+DATASETS.register("wn18rr", _Loader(
+    load_wn18rr,
+    "40,943 WordNet synsets with texts and 93,003 typed links in the standard train/val/test split",
+    (ENTITY_TEXTS, *SPLIT_FILES.values()),
+))
+DATASETS.register("synthetic", _Loader(
+    load_synthetic,
+    "any number of items seen through several modalities as random features; needs no data folder",
+))
 
 
 def available() -> dict[str, str]:
     """The name and a one-line description of every dataset :func:`load` knows."""
-    return {name: loader.description for name, loader in LOADERS.items()}
-
-
-def _resolve(name: str) -> _Loader:
-    key = name.strip().lower() if isinstance(name, str) else name
-    if key not in LOADERS:
-        raise ConfigError(f"Could not resolve {name!r} among choices {choices_text(LOADERS)}")
-    return LOADERS[key]
+    return {name: DATASETS.get(name).description for name in DATASETS.names()}
 
 
 def loader_options(name: str) -> dict[str, object]:
     """The options of one loader and their defaults."""
-    parameters = inspect.signature(_resolve(name).function).parameters
+    parameters = inspect.signature(DATASETS.get(name).function).parameters
     return {p.name: p.default for p in parameters.values() if p.kind is p.KEYWORD_ONLY}
 
 
@@ -113,7 +101,7 @@ def load(
         DataNotFoundError: if the data is not where it was looked for; the message names
             the path and how to point elsewhere.
     """
-    loader = _resolve(name)
+    loader = DATASETS.get(name)
     valid = loader_options(name)
     unknown = sorted(set(options) - set(valid))
     if unknown:
@@ -132,17 +120,17 @@ def data_status(root: str | os.PathLike | None = None) -> dict[str, bool]:
         folder = data_root(root)
     except DataNotFoundError:
         folder = None
-    return {
-        name: not loader.needs
-        or (folder is not None and all((folder / path).exists() for path in loader.needs))
-        for name, loader in LOADERS.items()
-    }
+    status = {}
+    for name in DATASETS.names():
+        needs = DATASETS.get(name).needs
+        status[name] = not needs or (folder is not None and all((folder / path).exists() for path in needs))
+    return status
 
 
 __all__ = [
     "DataError",
     "DataNotFoundError",
-    "LOADERS",
+    "DATASETS",
     "available",
     "cache_dir",
     "data_root",

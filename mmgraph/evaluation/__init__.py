@@ -6,11 +6,9 @@ from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_a
 from mmgraph.evaluation.kg import KnownTriples, evaluate_triples, triple_metrics, triple_ranks
 from mmgraph.evaluation.ranking import (
     evaluate_link_classification,
-    evaluate_link_ranking,
     link_ranks,
     rank_of_true,
     ranking_metrics,
-    sample_negatives,
 )
 
 __all__ = [
@@ -20,12 +18,10 @@ __all__ = [
     "evaluate_link_auc",
     "evaluate_link_queries",
     "evaluate_link_classification",
-    "evaluate_link_ranking",
     "evaluate_triples",
     "link_ranks",
     "rank_of_true",
     "ranking_metrics",
-    "sample_negatives",
     "triple_metrics",
     "triple_ranks",
 ]

@@ -17,10 +17,20 @@ from mmgraph.data.prepared import LabelQueries, LinkQueries
 from mmgraph.evaluation.classification import evaluate_labels
 from mmgraph.evaluation.metrics import metric_names
 from mmgraph.evaluation.ranking import evaluate_link_classification, link_ranks, ranking_metrics
-from mmgraph.typing import EdgeType
+from mmgraph.typing import EdgeType, ScoreFn
 
-LinkScoreFn = Callable[..., Tensor]
-"""``score_fn(edge_type, query, candidates, *, reverse) -> (b, c)`` scores, as ``Scorer.link_scores``."""
+LinkScores = Callable[..., Tensor]
+"""A fitted model's ``Scorer.link_scores``: ``(edge_type, query, candidates, *, reverse) -> (b, c)``,
+the :data:`~mmgraph.typing.ScoreFn` of every link type."""
+
+
+def of_type(link_scores: LinkScores, edge_type: EdgeType) -> ScoreFn:
+    """The :data:`~mmgraph.typing.ScoreFn` of one link type of ``link_scores``."""
+
+    def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
+        return link_scores(edge_type, query, candidates, reverse=reverse)
+
+    return score
 
 
 def subsample(queries: LinkQueries, max_links: int | None, seed: int = 0) -> LinkQueries:
@@ -37,7 +47,7 @@ def subsample(queries: LinkQueries, max_links: int | None, seed: int = 0) -> Lin
 
 
 def score_queries(
-    score_fn: LinkScoreFn, queries: LinkQueries, *, batch_size: int = 512
+    score_fn: LinkScores, queries: LinkQueries, *, batch_size: int = 512
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """Scores the distinct queries of ``queries`` against its candidates, a batch at a time.
 
@@ -48,11 +58,11 @@ def score_queries(
     distinct = torch.unique(queries.links[0])
     for start in range(0, distinct.numel(), batch_size):
         batch = distinct[start : start + batch_size]
-        yield batch, score_fn(queries.edge_type, batch, queries.candidates, reverse=queries.reverse)
+        yield batch, of_type(score_fn, queries.edge_type)(batch, queries.candidates, queries.reverse)
 
 
 def evaluate_link_queries(
-    score_fn: LinkScoreFn,
+    score_fn: LinkScores,
     queries: Mapping[str, LinkQueries],
     *,
     batch_size: int = 512,
@@ -70,12 +80,9 @@ def evaluate_link_queries(
     metrics: dict[str, float] = {}
     for direction, asked in queries.items():
         asked = subsample(asked, max_links, seed)
-
-        def one_direction(query: Tensor, _: str, asked: LinkQueries = asked) -> Tensor:
-            return score_fn(asked.edge_type, query, asked.candidates, reverse=asked.reverse)
-
         ranks = link_ranks(
-            one_direction, asked.links, num_src=asked.num_query, num_dst=asked.num_answer,
+            _asked_as(of_type(score_fn, asked.edge_type), asked.reverse), asked.links,
+            num_src=asked.num_query, num_dst=asked.num_answer,
             known_edges=asked.known, candidates=asked.candidates, batch_size=batch_size,
         )
         for name, value in ranking_metrics(ranks).items():
@@ -89,7 +96,13 @@ def evaluate_link_queries(
     return metrics
 
 
-def evaluate_link_auc(score_fn: LinkScoreFn, queries: Mapping[str, LinkQueries], *, seed: int) -> dict[str, float]:
+def _asked_as(score_fn: ScoreFn, reverse: bool) -> ScoreFn:
+    """``score_fn`` in the direction of a question: :func:`link_ranks` ranks its ``(query, answer)``
+    links, stored query first, as ``"src->dst"``."""
+    return lambda query, candidates, _: score_fn(query, candidates, reverse)
+
+
+def evaluate_link_auc(score_fn: LinkScores, queries: Mapping[str, LinkQueries], *, seed: int) -> dict[str, float]:
     """AUC and AP of the asked links against as many non-links, drawn like the ranking candidates.
 
     Each asked link ``(q, a)`` of each direction gives one negative ``(q, c)``, ``c`` drawn
@@ -110,19 +123,20 @@ def evaluate_link_auc(score_fn: LinkScoreFn, queries: Mapping[str, LinkQueries],
             todo = todo[known.contains(query[todo], drawn[todo])]
         ok = torch.ones(query.numel(), dtype=torch.bool)
         ok[todo] = False  # queries linked to every candidate have no negative
-        positives.append(_pair_scores(score_fn, asked.edge_type, asked.links, asked.reverse))
-        negatives.append(_pair_scores(score_fn, asked.edge_type, torch.stack([query[ok], drawn[ok]]), asked.reverse))
+        one_type = of_type(score_fn, asked.edge_type)
+        positives.append(_pair_scores(one_type, asked.links, asked.reverse))
+        negatives.append(_pair_scores(one_type, torch.stack([query[ok], drawn[ok]]), asked.reverse))
     positives, negatives = torch.cat([torch.zeros(0), *positives]), torch.cat([torch.zeros(0), *negatives])
     if not positives.numel() or not negatives.numel():
         return {}  # undefined: nothing asked, or every candidate is an answer
     return evaluate_link_classification(positives, negatives)
 
 
-def _pair_scores(score_fn: LinkScoreFn, edge_type: EdgeType, pairs: Tensor, reverse: bool, chunk: int = 512) -> Tensor:
+def _pair_scores(score_fn: ScoreFn, pairs: Tensor, reverse: bool, chunk: int = 512) -> Tensor:
     out = [torch.zeros(0)]
     for start in range(0, pairs.shape[1], chunk):
         q, c = pairs[0, start : start + chunk], pairs[1, start : start + chunk]
-        out.append(score_fn(edge_type, q, c, reverse=reverse).diagonal().float())
+        out.append(score_fn(q, c, reverse).diagonal().float())
     return torch.cat(out)
 
 

@@ -116,8 +116,8 @@ def triple_ranks(
     ranks = {}
     for side in SIDES:
 
-        def score(query: Tensor, _: str, fn: TripleScoreFn = score_of[side]) -> Tensor:
-            return fn(query // known.num_relations, query % known.num_relations)
+        def score(query: Tensor, candidates: Tensor, reverse: bool, fn: TripleScoreFn = score_of[side]) -> Tensor:
+            return fn(query // known.num_relations, query % known.num_relations)  # every entity is a candidate
 
         ranks[side] = link_ranks(
             score,

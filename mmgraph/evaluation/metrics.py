@@ -24,6 +24,7 @@ import torch
 from sklearn.metrics import accuracy_score, f1_score
 from torch import Tensor
 
+from mmgraph.checks import check_positive_int
 from mmgraph.errors import ConfigError
 from mmgraph.registry import Registry
 
@@ -98,9 +99,15 @@ def _macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(f1_score(y_true, y_pred, average="macro", zero_division=0))
 
 
+def hits_at(k: int) -> Metric:
+    """The Hits@k metric (not registered: ``register(hits_at(5))`` reports Hits@5 too)."""
+    k = check_positive_int(k, "k", "hits_at")
+    return Metric(f"hits@{k}", "link", partial(_hits, k=k), f"share of true candidates ranked in the top {k}")
+
+
 register(Metric("mrr", "link", _reciprocal_rank, "mean reciprocal rank of the true candidate"))
 for _k in (1, 3, 10):
-    register(Metric(f"hits@{_k}", "link", partial(_hits, k=_k), f"share of true candidates ranked in the top {_k}"))
+    register(hits_at(_k))
 register(Metric("accuracy", "label", _accuracy, "share of labels predicted right"))
 register(Metric("macro_f1", "label", _macro_f1, "unweighted mean F1 over the labels"))
 

@@ -13,7 +13,6 @@ of the query are removed from the competition ("filtered" ranking), and ties cou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -24,14 +23,10 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.errors import ConfigError, DataError
-from mmgraph.evaluation.metrics import metric_names, metrics_of
+from mmgraph.evaluation.metrics import metrics_of
+from mmgraph.typing import DIRECTIONS, Direction, ScoreFn
 
-Direction = Literal["src->dst", "dst->src"]
 RankKind = Literal["realistic", "optimistic", "pessimistic"]
-ScoreFn = Callable[[Tensor, str], Tensor]
-"""``score_fn(query_index, direction) -> scores``, see :func:`evaluate_link_ranking`."""
-
-DIRECTIONS: tuple[str, ...] = ("src->dst", "dst->src")
 RANK_KINDS: tuple[str, ...] = ("realistic", "optimistic", "pessimistic")
 
 
@@ -159,14 +154,38 @@ def link_ranks(
 ) -> Tensor:
     """Returns the filtered rank of every test link in one direction.
 
-    See :func:`evaluate_link_ranking` for the meaning of the arguments; ``candidates`` is the
-    pool of the side being ranked (targets for ``"src->dst"``, sources for ``"dst->src"``).
-    ``known_edges`` may also be a :class:`SameLabelPairs` (sources to targets): a same-label
-    relation, filtered from the labels without materialising its pairs.
+    For a test link ``(s, d)``, direction ``"src->dst"`` scores source ``s`` against every
+    candidate target and ranks ``d`` among them; the other known true targets of ``s`` are left
+    out of the ranking. ``"dst->src"`` does the reverse. Queries are scored ``batch_size`` at a
+    time, so memory stays at one batch of scores.
+
+    Args:
+        score_fn: ``score_fn(query, candidates, reverse)`` (:data:`~mmgraph.typing.ScoreFn`),
+            called with ``reverse=True`` for ``"dst->src"``; higher means more likely linked.
+        test_edges: the links to rank, ``[source indices, target indices]``.
+        num_src: the number of source nodes.
+        num_dst: the number of target nodes.
+        known_edges: every true link known in any split (train, val and test), used for
+            filtering; it must include the test links. Also a :class:`SameLabelPairs` (sources
+            to targets): a same-label relation, filtered from the labels without materialising
+            its pairs.
+        direction: ``"src->dst"`` or ``"dst->src"``.
+        candidates: the pool of the side being ranked (targets for ``"src->dst"``, sources for
+            ``"dst->src"``), in the order ``score_fn`` gets it; default all of them.
+        batch_size: the number of queries scored at once.
+        kind: the rank variant, see :func:`rank_of_true`; report ``"realistic"``.
 
     Shapes:
         test_edges: ``(2, n)``, known_edges: ``(2, m)``, candidates: ``(num_candidates,)``,
         returns ``(n,)`` float, in the order of ``test_edges``.
+
+    Example:
+        >>> scores = torch.tensor([[0.9, 0.1], [0.3, 0.2]])
+        >>> def score_fn(query, candidates, reverse):
+        ...     return scores.T[query][:, candidates] if reverse else scores[query][:, candidates]
+        >>> edges = torch.tensor([[0, 1], [0, 1]])
+        >>> link_ranks(score_fn, edges, num_src=2, num_dst=2, known_edges=edges).tolist()
+        [1.0, 2.0]
     """
     where = "link_ranks"
     num_src = check_positive_int(num_src, "num_src", where)
@@ -208,7 +227,8 @@ def link_ranks(
     # ``position[node]`` is the column of ``node`` in the scores, -1 if it is not in the pool.
     if candidates is None:
         num_candidates = num_target
-        position = torch.arange(num_target, device=device)
+        candidates = torch.arange(num_target, device=device)
+        position = candidates
     else:
         name = "candidates_dst" if direction == "src->dst" else "candidates_src"
         _check_index_vector(candidates, name, where, length=None, upper=num_target)
@@ -234,13 +254,12 @@ def link_ranks(
     for start in range(0, query.numel(), batch_size):
         batch_query = query[start : start + batch_size]
         batch_true = position[target[start : start + batch_size]]
-        scores = score_fn(batch_query, direction)
+        scores = score_fn(batch_query, candidates, direction == "dst->src")
         _check_scores(scores, len(batch_query), num_candidates, direction)
         scores = scores.detach()
 
         if isinstance(known, SameLabelPairs):
-            pool = torch.arange(num_target) if candidates is None else candidates.cpu()
-            mask = known.mask(batch_query.cpu(), pool).to(device)
+            mask = known.mask(batch_query.cpu(), candidates.cpu()).to(device)
         else:
             row, other_target = known.targets_of(batch_query.cpu())
             row, column = row.to(device), position[other_target.to(device)]
@@ -251,108 +270,11 @@ def link_ranks(
     return torch.cat(ranks)
 
 
-def evaluate_link_ranking(
-    score_fn: ScoreFn,
-    test_edges: Tensor,
-    *,
-    num_src: int,
-    num_dst: int,
-    known_edges: Tensor,
-    candidates_src: Tensor | None = None,
-    candidates_dst: Tensor | None = None,
-    batch_size: int = 1024,
-    directions: Sequence[str] = DIRECTIONS,
-    kind: RankKind = "realistic",
-    return_ranks: bool = False,
-) -> dict[str, float] | tuple[dict[str, float], dict[str, Tensor]]:
-    """Ranks every test link against all candidates, filtered, in both directions.
-
-    For a test link ``(s, d)``, direction ``"src->dst"`` asks ``score_fn`` for the scores of
-    source ``s`` against every candidate target and ranks ``d`` among them; the other known
-    true targets of ``s`` are left out of the ranking. ``"dst->src"`` does the reverse.
-    Queries are scored ``batch_size`` at a time, so memory stays at one batch of scores.
-
-    Args:
-        score_fn: ``score_fn(query_index, direction)`` returns the scores of the query nodes
-            (source indices for ``"src->dst"``, target indices for ``"dst->src"``) against
-            every candidate of the other side: all of them, or the given pool in its order.
-            Higher means more likely linked.
-        test_edges: the links to rank, ``[source indices, target indices]``.
-        num_src: the number of source nodes.
-        num_dst: the number of target nodes.
-        known_edges: every true link known in any split (train, val and test), used for
-            filtering. It must include the test links.
-        candidates_src: optional pool of source nodes ranked in ``"dst->src"``; default all.
-        candidates_dst: optional pool of target nodes ranked in ``"src->dst"``; default all.
-        batch_size: the number of queries scored at once.
-        directions: which of ``"src->dst"`` and ``"dst->src"`` to evaluate.
-        kind: the rank variant, see :func:`rank_of_true`; report ``"realistic"``.
-        return_ranks: also return the rank of every test link per direction.
-
-    Returns:
-        ``{"src->dst/mrr", "src->dst/hits@1", ..., "dst->src/hits@10", "mrr", "hits@1",
-        "hits@3", "hits@10", "num_test"}``; the keys without a direction are the means over
-        the evaluated directions. With ``return_ranks``, a pair ``(metrics, {direction:
-        ranks})``.
-
-    Shapes:
-        test_edges: ``(2, n)``, known_edges: ``(2, m)``, candidates_src:
-        ``(num_src_candidates,)``, candidates_dst: ``(num_dst_candidates,)``; score_fn maps
-        ``(b,)`` to ``(b, num_candidates)``; ranks: ``(n,)``.
-
-    Example:
-        >>> scores = torch.tensor([[0.9, 0.1], [0.3, 0.2]])
-        >>> def score_fn(query, direction):
-        ...     return scores[query] if direction == "src->dst" else scores[:, query].T
-        >>> edges = torch.tensor([[0, 1], [0, 1]])
-        >>> metrics = evaluate_link_ranking(score_fn, edges, num_src=2, num_dst=2,
-        ...                                 known_edges=edges)
-        >>> metrics["src->dst/mrr"], metrics["dst->src/mrr"]
-        (0.75, 1.0)
-    """
-    where = "evaluate_link_ranking"
-    if isinstance(directions, str):
-        directions = (directions,)
-    if (
-        not directions
-        or len(set(directions)) != len(directions)
-        or any(direction not in DIRECTIONS for direction in directions)
-    ):
-        raise ConfigError(
-            f"The 'directions' parameter of {where} must name distinct directions among "
-            f"{list(DIRECTIONS)}, at least one. Got {directions!r} instead."
-        )
-    metrics: dict[str, float] = {}
-    all_ranks: dict[str, Tensor] = {}
-    for direction in directions:
-        candidates = candidates_dst if direction == "src->dst" else candidates_src
-        ranks = link_ranks(
-            score_fn,
-            test_edges,
-            num_src=num_src,
-            num_dst=num_dst,
-            known_edges=known_edges,
-            direction=direction,  # type: ignore[arg-type]
-            candidates=candidates,
-            batch_size=batch_size,
-            kind=kind,
-        )
-        all_ranks[direction] = ranks
-        for name, value in ranking_metrics(ranks).items():
-            metrics[f"{direction}/{name}"] = value
-    for name in metric_names("link"):
-        metrics[name] = float(np.mean([metrics[f"{d}/{name}"] for d in directions]))
-    metrics["num_test"] = int(test_edges.shape[1])
-    if return_ranks:
-        return metrics, all_ranks
-    return metrics
-
-
 def evaluate_link_classification(pos_scores: Tensor, neg_scores: Tensor) -> dict[str, float]:
     """Returns the ROC AUC and the average precision of positive against negative scores.
 
-    These come second to :func:`evaluate_link_ranking`: they depend on how the negatives were
-    drawn (see :func:`sample_negatives`).
+    These come second to the ranks of :func:`link_ranks`: they depend on how the negatives were
+    drawn.
 
     Args:
         pos_scores: the scores of true links.
@@ -375,67 +297,6 @@ def evaluate_link_classification(pos_scores: Tensor, neg_scores: Tensor) -> dict
     }
 
 
-def sample_negatives(
-    test_edges: Tensor,
-    *,
-    num_src: int,
-    num_dst: int,
-    known_edges: Tensor,
-    num_per_positive: int = 1,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Draws negative links by corrupting the target of every test link, never a known link.
-
-    Each negative keeps the source of its positive and takes a target drawn uniformly among
-    the targets not linked to that source in ``known_edges``. Draws that hit a known link are
-    drawn again, all at once, until none is left.
-
-    Args:
-        test_edges: the positive links, ``[source indices, target indices]``.
-        num_src: the number of source nodes.
-        num_dst: the number of target nodes.
-        known_edges: every true link known in any split; must include the test links.
-        num_per_positive: how many negatives to draw for each positive.
-        generator: optional random generator, for reproducible draws.
-
-    Returns:
-        The negatives; the ``num_per_positive`` negatives of test link ``i`` are the columns
-        ``i * num_per_positive`` to ``(i + 1) * num_per_positive - 1``.
-
-    Shapes:
-        test_edges: ``(2, n)``, known_edges: ``(2, m)``, returns ``(2, n * num_per_positive)``.
-    """
-    where = "sample_negatives"
-    num_src = check_positive_int(num_src, "num_src", where)
-    num_dst = check_positive_int(num_dst, "num_dst", where)
-    num_per_positive = check_positive_int(num_per_positive, "num_per_positive", where)
-    _check_edges(test_edges, "test_edges", where, num_src, num_dst, allow_empty=False)
-    _check_edges(known_edges, "known_edges", where, num_src, num_dst, allow_empty=True)
-    test_edges = test_edges.cpu().long()
-    known_edges = known_edges.cpu().long()
-    known = KnownPairs(known_edges, num_query=num_src, num_target=num_dst)
-    _check_test_in_known(test_edges, known, where)
-
-    # The number of distinct known targets of every source.
-    linked = torch.bincount(torch.unique(known_edges, dim=1)[0], minlength=num_src)
-    full = linked[test_edges[0]] >= num_dst
-    if full.any():
-        source = int(test_edges[0][full][0])
-        raise DataError(
-            f"Source {source} is linked to all {num_dst} targets in 'known_edges', so "
-            f"{where} cannot draw a negative for it ({int(full.sum())} test links have such a "
-            "source). Drop those test links or rank them with evaluate_link_ranking instead."
-        )
-
-    src = test_edges[0].repeat_interleave(num_per_positive)
-    dst = torch.empty_like(src)
-    todo = torch.arange(src.numel())
-    while todo.numel() > 0:
-        dst[todo] = torch.randint(num_dst, (todo.numel(),), generator=generator)
-        todo = todo[known.contains(src[todo], dst[todo])]
-    return torch.stack([src, dst])
-
-
 def _check_test_in_known(test_edges: Tensor, known: KnownPairs | SameLabelPairs, where: str) -> None:
     """Raises unless every test link is in ``known`` (pairs ``(source, target)``)."""
     missing = ~known.contains(test_edges[0].cpu(), test_edges[1].cpu())
@@ -452,14 +313,14 @@ def _check_test_in_known(test_edges: Tensor, known: KnownPairs | SameLabelPairs,
 def _check_scores(scores: object, b: int, num_candidates: int, direction: str) -> None:
     if not isinstance(scores, Tensor) or tuple(scores.shape) != (b, num_candidates):
         raise DataError(
-            f"The score_fn given to evaluate_link_ranking must return a tensor of shape "
+            f"The score_fn given to link_ranks must return a tensor of shape "
             f"(num_queries, num_candidates) = ({b}, {num_candidates}) for direction "
             f"{direction!r}. Got {_describe(scores)} instead. Score every query against every "
             "candidate of the pool, in the pool's order."
         )
     if scores.is_floating_point() and torch.isnan(scores).any():
         raise DataError(
-            f"The score_fn given to evaluate_link_ranking returned NaN scores for direction "
+            f"The score_fn given to link_ranks returned NaN scores for direction "
             f"{direction!r} ({int(torch.isnan(scores).sum())} of {scores.numel()} values). "
             "Check the model for NaN weights or inputs."
         )

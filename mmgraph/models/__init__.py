@@ -4,20 +4,18 @@ Every model follows :class:`~mmgraph.models.base.RelationModel`: ``fit(train_vie
 then ``scorer(new_samples)``.
 """
 
-from mmgraph.models.base import RelationModel, Scorer, Validate
+from mmgraph.models.base import MODELS, RelationModel, Scorer, Validate, models_for, savable_models
 from mmgraph.models.baselines import BASELINES
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
 from mmgraph.models.gnn_model import GNNConfig, GNNModel
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
-from mmgraph.registry import Registry
 
-MODELS: Registry[type] = Registry("model")
 MODELS.register("gnn", GNNModel)
 for _name, _baseline in BASELINES.items():  # cosine, siamese, fusion, ..., logreg, label-transfer
     MODELS.register(_name, _baseline)
 
 __all__ = [
     "CONVOLUTIONS", "DECODERS", "MODELS", "GNNConfig", "GNNModel", "HeteroGNN", "RelationLearner",
-    "RelationLearnerConfig", "RelationModel", "Scorer", "Validate",
+    "RelationLearnerConfig", "RelationModel", "Scorer", "Validate", "models_for", "savable_models",
 ]

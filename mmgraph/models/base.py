@@ -22,13 +22,12 @@ from torch import Tensor
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigTypeError, NotApplicableError, NotFittedError, SavedFileError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
+from mmgraph.registry import Registry
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
-SAVE_FORMAT = 2  # 2: the GNN stores its kNN graph
+SAVE_FORMAT = 3  # 2: the GNN stores its kNN graph; 3: the training view keys link types by edge_key
 """The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
-
-SAVABLE = ("gnn", "knn-transfer", "siamese", "transfer")
 
 
 class Scorer(Protocol):
@@ -132,6 +131,12 @@ class RelationModel(ABC):
         """
 
     # ------------------------------------------------------------------ persistence
+    @classmethod
+    def savable(cls) -> bool:
+        """Whether a fitted model of this class can be saved: its class (or a base below
+        :class:`RelationModel`) implements :meth:`_state` and :meth:`_restore`."""
+        return cls._state is not RelationModel._state and cls._restore is not RelationModel._restore
+
     def save(self, directory: str | os.PathLike) -> Path:
         """Writes ``model.json`` (name, settings, choices, shapes) and ``weights.safetensors``.
 
@@ -187,7 +192,8 @@ class RelationModel(ABC):
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         """The fitted state: tensors and a JSON-able description (a model that can be saved overrides it)."""
         raise NotApplicableError(
-            f"The {self.name!r} model cannot be saved yet; the models that can: {', '.join(map(repr, SAVABLE))}."
+            f"The {self.name!r} model cannot be saved yet (its class implements no _state); "
+            "mmgraph.models.savable_models() names the models that can."
         )
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
@@ -202,13 +208,28 @@ class RelationModel(ABC):
             )
 
 
+MODELS: Registry[type[RelationModel]] = Registry("model")
+"""Every relation model by its name; :mod:`mmgraph.models` registers the GNN and the baselines.
+The lists below are read from it and from each class, never written by hand."""
+
+
+def models_for(kind: str) -> list[str]:
+    """The registered models that do ``kind`` tasks (``"link"`` or ``"label"``), by their ``kinds``."""
+    return [name for name in MODELS.names() if kind in MODELS.get(name).kinds]
+
+
+def savable_models() -> list[str]:
+    """The registered models that can be saved (see :meth:`RelationModel.savable`)."""
+    return [name for name in MODELS.names() if MODELS.get(name).savable()]
+
+
+_KIND_WORK: dict[str, str] = {"link": "ranks cross-modal links", "label": "predicts node labels"}
+"""What a model of each task kind does, for messages."""
+
+
 def _wrong_kind(name: str, kinds: tuple[str, ...], train: TrainView) -> str:
-    if "link" in kinds:
-        return (
-            f"The {name!r} model ranks cross-modal links; the task {train.task!r} is a {train.kind} task. "
-            "For label tasks use 'logreg', 'label-transfer' or 'gnn'."
-        )
+    does = " and ".join(_KIND_WORK.get(kind, f"does {kind} tasks") for kind in kinds)
     return (
-        f"The {name!r} model predicts node labels; the task {train.task!r} is a {train.kind} task. "
-        "For link tasks use 'knn-transfer', 'transfer', 'siamese' or 'gnn'."
+        f"The {name!r} model {does}; the task {train.task!r} is a {train.kind} task. "
+        f"For {train.kind} tasks use one of {models_for(train.kind)}."
     )

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GATConv, GraphConv, HeteroConv, HGTConv, SAGEConv
 
+from mmgraph.models.standardize import Standardize
 from mmgraph.registry import Registry
 from mmgraph.typing import EdgeType, NodeType
 
@@ -44,32 +45,6 @@ CONVOLUTIONS.register("hgt", _hgt)
 
 # Convolutions that take a per-edge weight; the others ignore similarity weights.
 WEIGHTED_CONVOLUTIONS = frozenset({"graphconv"})
-
-
-class Standardize(nn.Module):
-    """Zero mean and unit variance per input feature, with statistics set by :meth:`fit`.
-
-    Encoders give features of very different scales (EfficientNet activations, unit-length
-    MiniLM vectors, log-mel statistics); standardised inputs train much better (emoji-image-text
-    validation MRR 0.230 -> 0.279 in BENCHMARKS.md). The statistics are buffers, saved with the
-    weights, so new nodes are scaled like the training graph.
-    """
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(dim))
-        self.register_buffer("std", torch.ones(dim))
-
-    @torch.no_grad()
-    def fit(self, x: Tensor) -> Standardize:
-        if x.shape[0] > 1:
-            std = x.std(0)
-            self.mean.copy_(x.mean(0))
-            self.std.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
-        return self
-
-    def forward(self, x: Tensor) -> Tensor:
-        return (x - self.mean) / self.std
 
 
 class HeteroGNN(nn.Module):

@@ -27,6 +27,7 @@ from mmgraph.training.loop import train_epochs
 from mmgraph.training.masking import cold_start_batch
 from mmgraph.training.negatives import SimilarNeighbours, split_links
 from mmgraph.typing import EdgeType, NodeType
+from mmgraph.typing import edge_key as _key
 
 
 @dataclass
@@ -491,10 +492,6 @@ def _materialise_lazy(learner: RelationLearner, graph: HeteroData) -> None:
     """Runs one forward pass so that lazily sized layers get their weights' shapes."""
     with torch.no_grad():
         learner.encoder_(graph.x_dict, graph.edge_index_dict)
-
-
-def _key(edge_type: EdgeType) -> str:
-    return "__".join(edge_type)
 
 
 def take_rows(matrix: Tensor, index: Tensor | None) -> Tensor:

@@ -10,6 +10,7 @@ from PIL import Image
 
 from mmgraph.data import DataError
 from mmgraph.datasets import (
+    DATASETS,
     DataNotFoundError,
     available,
     cache_dir,
@@ -19,6 +20,7 @@ from mmgraph.datasets import (
     loader_options,
 )
 from mmgraph.datasets._paths import save_png_atomic
+from mmgraph.registry import Registry
 
 
 def test_available_lists_every_loader_with_a_description() -> None:
@@ -31,13 +33,14 @@ def test_unknown_name_lists_the_choices() -> None:
     with pytest.raises(ValueError) as error:
         load("emoj")
     assert str(error.value) == (
-        "Could not resolve 'emoj' among choices "
+        "Could not resolve dataset 'emoj' among choices "
         "{'digits', 'emoji', 'openmoji', 'synthetic', 'wn18rr'}"
     )
 
 
 def test_names_are_case_insensitive() -> None:
-    assert len(load("Synthetic", num_items=3)) == 9
+    assert len(load(" Synthetic", num_items=3)) == 9
+    assert isinstance(DATASETS, Registry) and DATASETS.names() == sorted(available())
 
 
 def test_unknown_option_lists_the_valid_ones() -> None:

@@ -3,8 +3,6 @@ one ``register`` call is computed and reported everywhere (the "a metric" recipe
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pytest
 import torch
@@ -14,7 +12,7 @@ from mmgraph.benchmark import benchmark, markdown_report
 from mmgraph.datasets import load
 from mmgraph.errors import ConfigError
 from mmgraph.evaluation import evaluate_labels, ranking_metrics
-from mmgraph.evaluation.metrics import METRICS, Metric, main_metric, metric_names, register
+from mmgraph.evaluation.metrics import METRICS, Metric, hits_at, main_metric, metric_names, register
 from mmgraph.tasks import Task
 
 
@@ -33,15 +31,11 @@ def test_unknown_kinds_and_names_are_refused_with_the_choices() -> None:
         register(Metric("mrr", "link", float, "again"))
 
 
-def _hits(ranks: torch.Tensor, *, k: int) -> float:
-    return float((ranks <= k).double().mean())
-
-
 @pytest.fixture
 def added_metrics(monkeypatch):
     """The recipe: two ``register`` calls, undone after the test."""
     monkeypatch.setattr(METRICS, "_items", dict(METRICS._items))
-    register(Metric("hits@5", "link", partial(_hits, k=5), "share of true candidates in the top 5"))
+    register(hits_at(5))
     register(Metric("balanced_accuracy", "label", lambda t, p: float(balanced_accuracy_score(t, p)),
                     "mean recall over the labels"))
 

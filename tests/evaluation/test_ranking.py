@@ -3,14 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mmgraph.evaluation import (
-    evaluate_link_classification,
-    evaluate_link_ranking,
-    link_ranks,
-    rank_of_true,
-    ranking_metrics,
-    sample_negatives,
-)
+from mmgraph.evaluation import evaluate_link_classification, link_ranks, rank_of_true, ranking_metrics
+from mmgraph.typing import DIRECTIONS
 
 # A non-symmetric score matrix, 3 sources x 4 targets, with ranks worked out by hand below.
 SCORES = torch.tensor(
@@ -25,17 +19,14 @@ TRAIN = torch.tensor([[0, 2], [0, 2]])  # links (0, 0), (2, 2)
 KNOWN = torch.cat([TRAIN, TEST], dim=1)
 
 
-def full_score_fn(query: torch.Tensor, direction: str) -> torch.Tensor:
-    return SCORES[query] if direction == "src->dst" else SCORES[:, query].T
+def score_fn(query: torch.Tensor, candidates: torch.Tensor, reverse: bool) -> torch.Tensor:
+    return SCORES.T[query][:, candidates] if reverse else SCORES[query][:, candidates]
 
 
-def pool_score_fn(candidates_src: torch.Tensor, candidates_dst: torch.Tensor):
-    def score_fn(query: torch.Tensor, direction: str) -> torch.Tensor:
-        if direction == "src->dst":
-            return SCORES[query][:, candidates_dst]
-        return SCORES[candidates_src][:, query].T
-
-    return score_fn
+def both_directions(score=score_fn, test=TEST, **settings) -> dict[str, torch.Tensor]:
+    """The ranks of ``test`` in each direction (3 sources, 4 targets unless ``settings`` say otherwise)."""
+    settings = {"num_src": 3, "num_dst": 4, "known_edges": KNOWN, **settings}
+    return {d: link_ranks(score, test, direction=d, **settings) for d in DIRECTIONS}
 
 
 # rank_of_true ---------------------------------------------------------------------------
@@ -107,13 +98,11 @@ def test_ranking_metrics_from_hand_ranks():
     assert ranking_metrics(torch.tensor([3.5]))["hits@3"] == 0.0  # a realistic 3.5 is not a hit at 3
 
 
-# evaluate_link_ranking -------------------------------------------------------------------
+# link_ranks ------------------------------------------------------------------------------
 
 
 def test_both_directions_filtered_by_hand():
-    metrics, ranks = evaluate_link_ranking(
-        full_score_fn, TEST, num_src=3, num_dst=4, known_edges=KNOWN, return_ranks=True
-    )
+    ranks = both_directions()
     # src->dst
     #   (0, 1): row 0 [0.9, 0.5, 0.5, 0.1]; 0.9 is the known link (0, 0), filtered; the tie
     #           with target 2 counts half -> 1.5 (unfiltered it would be 2.5).
@@ -126,96 +115,57 @@ def test_both_directions_filtered_by_hand():
     #   (1, 3): column 3 [0.1, 0.8, 0.0] -> 1.
     #   (2, 0): column 0 [0.9, 0.2, 0.4]; 0.9 is the known link (0, 0), filtered -> 1.
     assert ranks["dst->src"].tolist() == [3.0, 1.0, 1.0]
-
-    assert metrics["src->dst/mrr"] == pytest.approx((1 / 1.5 + 1 / 1.5 + 1 / 2) / 3)  # 11/18
-    assert metrics["src->dst/hits@1"] == 0.0
-    assert metrics["src->dst/hits@3"] == 1.0
-    assert metrics["dst->src/mrr"] == pytest.approx(7 / 9)
-    assert metrics["dst->src/hits@1"] == pytest.approx(2 / 3)
-    assert metrics["dst->src/hits@3"] == 1.0
-    assert metrics["mrr"] == pytest.approx((11 / 18 + 7 / 9) / 2)
-    assert metrics["hits@1"] == pytest.approx(1 / 3)
-    assert metrics["hits@10"] == 1.0
-    assert metrics["num_test"] == 3
-    assert set(metrics) == {
-        f"{prefix}{name}"
-        for prefix in ("", "src->dst/", "dst->src/")
-        for name in ("mrr", "hits@1", "hits@3", "hits@10")
-    } | {"num_test"}
+    assert ranking_metrics(ranks["src->dst"])["mrr"] == pytest.approx((1 / 1.5 + 1 / 1.5 + 1 / 2) / 3)  # 11/18
+    assert ranking_metrics(ranks["dst->src"])["hits@1"] == pytest.approx(2 / 3)
 
 
 def test_unfiltered_ranks_are_worse_exactly_where_a_known_link_scores_higher():
     # With only the test links as known edges, (0, 0) and (2, 2) compete again.
-    _, ranks = evaluate_link_ranking(
-        full_score_fn, TEST, num_src=3, num_dst=4, known_edges=TEST, return_ranks=True
-    )
+    ranks = both_directions(known_edges=TEST)
     assert ranks["src->dst"].tolist() == [2.5, 1.5, 3.0]
     assert ranks["dst->src"].tolist() == [3.0, 1.0, 2.0]
 
 
-def test_one_direction_only_and_its_mean():
-    metrics = evaluate_link_ranking(
-        full_score_fn, TEST, num_src=3, num_dst=4, known_edges=KNOWN, directions=("dst->src",)
-    )
-    assert metrics["mrr"] == pytest.approx(7 / 9)
-    assert "src->dst/mrr" not in metrics
-
-
 def test_pessimistic_kind_is_passed_through():
-    _, ranks = evaluate_link_ranking(
-        full_score_fn,
-        TEST,
-        num_src=3,
-        num_dst=4,
-        known_edges=KNOWN,
-        kind="pessimistic",
-        return_ranks=True,
-    )
-    assert ranks["src->dst"].tolist() == [2.0, 2.0, 2.0]
+    assert both_directions(kind="pessimistic")["src->dst"].tolist() == [2.0, 2.0, 2.0]
 
 
 def test_candidate_pools_in_their_own_order():
     candidates_dst = torch.tensor([3, 1, 0])  # target 2 is not evaluated
     candidates_src = torch.tensor([2, 0, 1])
-    _, ranks = evaluate_link_ranking(
-        pool_score_fn(candidates_src, candidates_dst),
-        TEST,
-        num_src=3,
-        num_dst=4,
-        known_edges=KNOWN,
-        candidates_src=candidates_src,
-        candidates_dst=candidates_dst,
-        return_ranks=True,
-    )
+    common = {"num_src": 3, "num_dst": 4, "known_edges": KNOWN}
     # src->dst over targets [3, 1, 0]
     #   (0, 1): [0.1, 0.5, 0.9]; 0.9 is known (0, 0), filtered; the tie with target 2 is gone.
     #   (1, 3): [0.8, 0.8, 0.2] -> 1.5.
     #   (2, 0): [0.0, 0.6, 0.4]; the known (2, 2) is outside the pool; 0.6 higher -> 2.
-    assert ranks["src->dst"].tolist() == [1.0, 1.5, 2.0]
+    assert link_ranks(score_fn, TEST, candidates=candidates_dst, **common).tolist() == [1.0, 1.5, 2.0]
     # dst->src: the pool holds every source, so only the order changes: same as without pool.
-    assert ranks["dst->src"].tolist() == [3.0, 1.0, 1.0]
+    ranks = link_ranks(score_fn, TEST, direction="dst->src", candidates=candidates_src, **common)
+    assert ranks.tolist() == [3.0, 1.0, 1.0]
+
+
+def test_score_fn_gets_the_pool_and_the_direction():
+    calls = []
+
+    def recording(query, candidates, reverse):
+        calls.append((query.tolist(), candidates.tolist(), reverse))
+        return score_fn(query, candidates, reverse)
+
+    both_directions(recording, batch_size=2)
+    link_ranks(recording, TEST, num_src=3, num_dst=4, known_edges=KNOWN, candidates=torch.tensor([3, 1, 0]))
+    assert calls == [
+        ([0, 1], [0, 1, 2, 3], False), ([2], [0, 1, 2, 3], False),
+        ([1, 3], [0, 1, 2], True), ([0], [0, 1, 2], True),
+        ([0, 1, 2], [3, 1, 0], False),
+    ]
 
 
 def test_true_target_outside_the_pool_is_an_error():
-    candidates_dst = torch.tensor([0, 2, 3])
+    common = {"num_src": 3, "num_dst": 4, "known_edges": KNOWN}
     with pytest.raises(ValueError, match=r"true target of 1 test links is not in 'candidates_dst'"):
-        evaluate_link_ranking(
-            pool_score_fn(torch.arange(3), candidates_dst),
-            TEST,
-            num_src=3,
-            num_dst=4,
-            known_edges=KNOWN,
-            candidates_dst=candidates_dst,
-        )
+        link_ranks(score_fn, TEST, candidates=torch.tensor([0, 2, 3]), **common)
     with pytest.raises(ValueError, match=r"'candidates_src'.*distinct source indices"):
-        evaluate_link_ranking(
-            full_score_fn,
-            TEST,
-            num_src=3,
-            num_dst=4,
-            known_edges=KNOWN,
-            candidates_src=torch.tensor([0, 1, 2, 2]),
-        )
+        link_ranks(score_fn, TEST, direction="dst->src", candidates=torch.tensor([0, 1, 2, 2]), **common)
 
 
 def brute_force_ranks(scores, test, known, direction):
@@ -246,43 +196,21 @@ def test_batching_matches_one_query_at_a_time_and_the_definition(seed):
     known = torch.stack([keys // num_dst, keys % num_dst])
     test = known[:, :25]
 
-    def score_fn(query, direction):
-        return scores[query] if direction == "src->dst" else scores[:, query].T
+    def score(query, candidates, reverse):
+        return scores.T[query][:, candidates] if reverse else scores[query][:, candidates]
 
-    results = [
-        evaluate_link_ranking(
-            score_fn,
-            test,
-            num_src=num_src,
-            num_dst=num_dst,
-            known_edges=known,
-            batch_size=batch_size,
-            return_ranks=True,
-        )
-        for batch_size in (1, 4, 1024)
-    ]
-    for direction in ("src->dst", "dst->src"):
+    for direction in DIRECTIONS:
         expected = brute_force_ranks(scores, test, known, direction)
-        for _, ranks in results:
-            assert ranks[direction].tolist() == expected
-    assert results[0][0] == results[1][0] == results[2][0]
-
-
-def test_score_fn_is_called_in_batches():
-    sizes = []
-
-    def score_fn(query, direction):
-        sizes.append((direction, len(query)))
-        return full_score_fn(query, direction)
-
-    evaluate_link_ranking(score_fn, TEST, num_src=3, num_dst=4, known_edges=KNOWN, batch_size=2)
-    assert sizes == [("src->dst", 2), ("src->dst", 1), ("dst->src", 2), ("dst->src", 1)]
+        for batch_size in (1, 4, 1024):
+            ranks = link_ranks(score, test, num_src=num_src, num_dst=num_dst, known_edges=known,
+                               direction=direction, batch_size=batch_size)
+            assert ranks.tolist() == expected
 
 
 def test_bad_inputs_raise_clear_errors():
-    def run(score_fn=full_score_fn, test=TEST, known=KNOWN, **kwargs):
+    def run(score=score_fn, test=TEST, known=KNOWN, **kwargs):
         settings = {"num_src": 3, "num_dst": 4, **kwargs}
-        return evaluate_link_ranking(score_fn, test, known_edges=known, **settings)
+        return both_directions(score, test, known_edges=known, **settings)
 
     with pytest.raises(ValueError, match=r"'test_edges'.*shape \(2, num_edges\).*\(3, 3\)"):
         run(test=torch.zeros(3, 3, dtype=torch.long))
@@ -306,30 +234,21 @@ def test_bad_inputs_raise_clear_errors():
         run(num_dst=0)
     with pytest.raises(ValueError, match=r"'batch_size' parameter.*Got 0 instead"):
         run(batch_size=0)
-    with pytest.raises(ValueError, match=r"'directions'.*Got \('src->dst', 'src->dst'\)"):
-        run(directions=("src->dst", "src->dst"))
-    with pytest.raises(ValueError, match=r"'directions'.*Got \('forward',\)"):
-        run(directions=("forward",))
+    with pytest.raises(ValueError, match=r"'direction' parameter of link_ranks.*Got 'forward'"):
+        link_ranks(score_fn, TEST, num_src=3, num_dst=4, known_edges=KNOWN, direction="forward")
     with pytest.raises(ValueError, match=r"must return a tensor of shape .* = \(3, 4\).*\(3, 3\)"):
-        run(score_fn=lambda q, d: full_score_fn(q, d)[:, :3], directions=("src->dst",))
+        run(score=lambda q, c, r: score_fn(q, c, r)[:, :3])
     with pytest.raises(ValueError, match=r"must return a tensor.*Got a list"):
-        run(score_fn=lambda q, d: full_score_fn(q, d).tolist())
+        run(score=lambda q, c, r: score_fn(q, c, r).tolist())
 
-    def one_nan_backwards(query, direction):
-        scores = full_score_fn(query, direction).clone()
-        if direction == "dst->src":
+    def one_nan_backwards(query, candidates, reverse):
+        scores = score_fn(query, candidates, reverse).clone()
+        if reverse:
             scores[0, 2] = float("nan")
         return scores
 
     with pytest.raises(ValueError, match=r"returned NaN scores for direction 'dst->src' \(1 of 9"):
-        run(score_fn=one_nan_backwards)
-
-
-def test_link_ranks_is_one_direction():
-    ranks = link_ranks(
-        full_score_fn, TEST, num_src=3, num_dst=4, known_edges=KNOWN, direction="dst->src"
-    )
-    assert ranks.tolist() == [3.0, 1.0, 1.0]
+        run(score=one_nan_backwards)
 
 
 # evaluate_link_classification ----------------------------------------------------------
@@ -348,65 +267,3 @@ def test_link_classification_rejects_bad_scores():
         evaluate_link_classification(torch.tensor([0.9]), torch.tensor([]))
     with pytest.raises(ValueError, match=r"'pos_scores'.*1 NaN or infinite"):
         evaluate_link_classification(torch.tensor([float("nan"), 1.0]), torch.tensor([0.0]))
-
-
-# sample_negatives ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("seed", range(20))
-def test_negatives_never_hit_a_known_link(seed):
-    generator = torch.Generator().manual_seed(seed)
-    num_src, num_dst = 6, 7
-    # About three in four pairs are known; every source keeps at least one free target.
-    known_mask = torch.rand(num_src, num_dst, generator=generator) < 0.75
-    free = torch.randint(num_dst, (num_src,), generator=generator)
-    known_mask[torch.arange(num_src), free] = False
-    known = known_mask.nonzero().T
-    test = known[:, torch.randperm(known.shape[1], generator=generator)[:10]]
-
-    negatives = sample_negatives(
-        test,
-        num_src=num_src,
-        num_dst=num_dst,
-        known_edges=known,
-        num_per_positive=5,
-        generator=generator,
-    )
-    assert negatives.shape == (2, test.shape[1] * 5)
-    assert negatives[0].tolist() == test[0].repeat_interleave(5).tolist()
-    assert not known_mask[negatives[0], negatives[1]].any()
-    assert ((negatives[1] >= 0) & (negatives[1] < num_dst)).all()
-
-
-def test_a_source_with_one_free_target_always_gets_it_and_seeds_reproduce():
-    num_dst = 5
-    known = torch.tensor([[0, 0, 0, 0], [0, 1, 3, 4]])  # only target 2 is free for source 0
-    negatives = sample_negatives(
-        known[:, :1], num_src=1, num_dst=num_dst, known_edges=known, num_per_positive=50
-    )
-    assert negatives[1].tolist() == [2] * 50
-
-    known = torch.tensor([[0, 1], [0, 1]])
-    draws = [
-        sample_negatives(
-            known,
-            num_src=2,
-            num_dst=50,
-            known_edges=known,
-            num_per_positive=8,
-            generator=torch.Generator().manual_seed(3),
-        )
-        for _ in range(2)
-    ]
-    assert torch.equal(draws[0], draws[1])
-    assert draws[0][1].unique().numel() > 1  # really random, not a constant
-
-
-def test_negatives_are_impossible_for_a_source_linked_to_every_target():
-    known = torch.tensor([[0, 0, 0, 1], [0, 1, 2, 0]])
-    with pytest.raises(ValueError, match=r"Source 0 is linked to all 3 targets.*\(1 test links"):
-        sample_negatives(known[:, [0, 3]], num_src=2, num_dst=3, known_edges=known)
-    with pytest.raises(ValueError, match=r"must include every test link"):
-        sample_negatives(torch.tensor([[1], [2]]), num_src=2, num_dst=3, known_edges=known)
-    with pytest.raises(ValueError, match=r"'num_per_positive' parameter.*Got 0"):
-        sample_negatives(known, num_src=2, num_dst=3, known_edges=known, num_per_positive=0)

@@ -22,8 +22,8 @@ from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_a
 from mmgraph.models import MODELS
 from mmgraph.models.base import RelationModel
 from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
-from mmgraph.models.baselines._common import Standardizer
 from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
+from mmgraph.models.standardize import Standardize
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b")
 LABEL = Task(name="synlab", description="", kind="label", source="a")
@@ -486,14 +486,18 @@ def test_statistics_come_from_training_rows(synthetic, class_linked, name: str) 
     assert bool(scores.isfinite().all()), name
 
 
-def test_standardizer_reads_its_rows_only() -> None:
+def test_standardize_takes_the_statistics_of_the_rows_it_is_fitted_on() -> None:
     x = torch.randn(10, 3)
     rows = torch.arange(6)
-    standardize = Standardizer(x, rows)
+    standardize = Standardize(3).fit(x[rows])
     y = x.clone()
     y[6:] = 1e6
-    torch.testing.assert_close(Standardizer(y, rows)(x), standardize(x))
+    torch.testing.assert_close(Standardize(3).fit(y[rows])(x), standardize(x))
     torch.testing.assert_close(standardize(x)[rows].mean(0), torch.zeros(3), atol=1e-5, rtol=0)
+    torch.testing.assert_close(standardize(x)[rows].std(0), torch.ones(3))
+    constant = torch.ones(4, 2)  # a feature that does not vary is only centred
+    assert Standardize(2).fit(constant)(constant + 1).tolist() == [[1.0, 1.0]] * 4
+    assert repr(standardize) == "Standardize(dim=3)"
 
 
 def test_settings_repr_and_errors() -> None:

@@ -18,7 +18,7 @@ from mmgraph.data.prepared import PreparedTask
 from mmgraph.data.task import Task
 from mmgraph.evaluation.evaluator import score_queries
 from mmgraph.models import MODELS
-from mmgraph.predict import CATALOGUES, Predictor
+from mmgraph.predict import Predictor
 from mmgraph.tasks import TASKS
 
 LINK_TASKS = [name for name in TASKS.names() if TASKS.get(name).kind == "link"]
@@ -141,11 +141,6 @@ def test_label_classes_come_from_training_samples_and_an_unseen_class_counts_as_
     metrics = evaluate_label_queries(always_right.__getitem__, queries)
     assert metrics["accuracy"] == pytest.approx(1 - 1 / len(queries.nodes))
 
-
-def test_cli_offers_every_catalogue() -> None:
-    from mmgraph.cli import PREDICT_CATALOGUES
-
-    assert PREDICT_CATALOGUES == CATALOGUES
 
 
 def test_an_encoder_that_learns_is_never_fitted_on_held_out_samples_only() -> None:

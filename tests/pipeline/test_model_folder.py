@@ -12,6 +12,7 @@ import pytest
 from mmgraph.cli import main
 from mmgraph.data import Task, from_manifest
 from mmgraph.errors import DataError, MissingFileError
+from mmgraph.models import savable_models
 from mmgraph.pipeline import pipeline, predict_links
 from mmgraph.predict import Predictor
 from mmgraph.testing import write_tiny_manifest
@@ -23,20 +24,24 @@ QUERIES = ["a small cat", "the pale moon", "a red rose"]
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory) -> dict:
-    """GNN and kNN-transfer runs on the tiny real-file manifest (English -> French names), saved."""
+    """A run of every model that can be saved on the tiny real-file manifest (English -> French names), saved."""
     root = tmp_path_factory.mktemp("model-folder")
     dataset = from_manifest(write_tiny_manifest(root / "data"))
     task = Task.for_manifest(dataset, source="text_en", target="text_fr", candidates="all")
     out = {}
-    models = (("gnn", {"epochs": 5, "k": 2}), ("knn-transfer", None), ("siamese", {"epochs": 5}), ("transfer", None))
-    for name, options in models:
-        result = pipeline(task, dataset=dataset, model=name, seed=0, progress=False, model_options=options)
+    options = {"gnn": {"epochs": 5, "k": 2}, "siamese": {"epochs": 5}, "siamese-l2": {"epochs": 5}}
+    for name in savable_models():
+        result = pipeline(task, dataset=dataset, model=name, seed=0, progress=False, model_options=options.get(name))
         folder = result.save(root / name)
         out[name] = (result, folder, predict_links(result, QUERIES, modality="text_en", k=3))
     return out
 
 
-@pytest.mark.parametrize("name", ["gnn", "knn-transfer", "siamese", "transfer"])
+def test_the_models_that_can_be_saved_are_those_whose_class_saves_its_state() -> None:
+    assert savable_models() == ["gnn", "knn-transfer", "siamese", "siamese-l2", "transfer"]  # l2: the siamese towers
+
+
+@pytest.mark.parametrize("name", savable_models())
 def test_a_fresh_process_predicts_the_same_top_k(saved, name: str) -> None:
     _, folder, before = saved[name]
     script = (
@@ -74,7 +79,7 @@ def test_a_model_that_cannot_be_saved_says_so(tmp_path) -> None:
     task = Task.for_manifest(dataset, source="text_en", target="text_fr")
     folder = pipeline(task, dataset=dataset, model="late-fusion", seed=0, progress=False).save(tmp_path / "fusion")
     assert json.loads((folder / "result.json").read_text())["model_saved"].startswith("no: the 'late-fusion' model")
-    with pytest.raises(DataError, match="holds no saved model.*'gnn', 'knn-transfer', 'siamese', 'transfer'"):
+    with pytest.raises(DataError, match="holds no saved model.*" + ", ".join(map(repr, savable_models()))):
         Predictor.load(folder)
 
 

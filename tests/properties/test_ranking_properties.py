@@ -13,7 +13,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mmgraph.evaluation.ranking import evaluate_link_ranking, link_ranks, rank_of_true, ranking_metrics
+from mmgraph.evaluation.metrics import hits_at
+from mmgraph.evaluation.ranking import link_ranks, rank_of_true, ranking_metrics
+from mmgraph.typing import DIRECTIONS
 
 SCORES = st.integers(-2, 2).map(float)  # few values: ties everywhere
 
@@ -49,11 +51,11 @@ def test_ranks_ignore_candidate_order_and_realistic_lies_between(case) -> None:
 @given(ranks=st.lists(st.floats(1, 50).map(lambda r: round(2 * r) / 2), min_size=1, max_size=20))
 @settings(max_examples=50)
 def test_mrr_is_in_unit_interval_and_hits_grow_with_k(ranks: list[float]) -> None:
-    ks = tuple(range(1, 52))
-    metrics = ranking_metrics(torch.tensor(ranks), ks=ks)
+    metrics = ranking_metrics(torch.tensor(ranks))
     assert 0 < metrics["mrr"] <= 1
     assert (metrics["mrr"] == 1) == all(r == 1 for r in ranks)
-    hits = [metrics[f"hits@{k}"] for k in ks]
+    sorted_ranks = torch.tensor(ranks, dtype=torch.double).sort().values
+    hits = [hits_at(k).compute(sorted_ranks) for k in range(1, 52)]
     assert all(0 <= h <= 1 for h in hits) and hits == sorted(hits), "hits@k falls as k grows"
     assert hits[-1] == 1
 
@@ -75,12 +77,19 @@ def link_cases(draw: st.DrawFn) -> dict:
     }
 
 
-def _score_fn(scores: torch.Tensor, candidates_src: torch.Tensor, candidates_dst: torch.Tensor):
-    def score(query: torch.Tensor, direction: str) -> torch.Tensor:
-        if direction == "src->dst":
-            return scores[query][:, candidates_dst]
-        return scores[:, query].T[:, candidates_src]
+def _score_fn(scores: torch.Tensor):
+    def score(query: torch.Tensor, candidates: torch.Tensor, reverse: bool) -> torch.Tensor:
+        return scores.T[query][:, candidates] if reverse else scores[query][:, candidates]
     return score
+
+
+def _ranks(scores, test, candidates_src, candidates_dst, **settings) -> tuple[dict, dict]:
+    """Ranks and metrics per direction, and the metrics' means over both directions."""
+    ranks = {d: link_ranks(_score_fn(scores), test, direction=d,
+                           candidates=candidates_dst if d == "src->dst" else candidates_src, **settings)
+             for d in DIRECTIONS}
+    metrics = {d: ranking_metrics(r) for d, r in ranks.items()}
+    return ranks, {name: float(np.mean([m[name] for m in metrics.values()])) for name in metrics[DIRECTIONS[0]]}
 
 
 @given(case=link_cases())
@@ -97,17 +106,12 @@ def test_link_ranks_ignore_the_order_of_candidates_and_links(case: dict) -> None
     candidates_src, candidates_dst = torch.tensor(case["candidates_src"]), torch.tensor(case["candidates_dst"])
     num_src, num_dst = scores.shape
     common = {"num_src": num_src, "num_dst": num_dst, "known_edges": known}
-    metrics, ranks = evaluate_link_ranking(
-        _score_fn(scores, candidates_src, candidates_dst), test, candidates_src=candidates_src,
-        candidates_dst=candidates_dst, return_ranks=True, **common,
-    )
+    ranks, metrics = _ranks(scores, test, candidates_src, candidates_dst, **common)
     shuffled_src = candidates_src[torch.tensor(case["order_src"])]
     shuffled_dst = candidates_dst[torch.tensor(case["order_dst"])]
     order = torch.tensor(case["order"])
-    again, ranks_again = evaluate_link_ranking(
-        _score_fn(scores, shuffled_src, shuffled_dst), test[:, order], candidates_src=shuffled_src,
-        candidates_dst=shuffled_dst, return_ranks=True, batch_size=case["batch_size"], **common,
-    )
+    ranks_again, again = _ranks(scores, test[:, order], shuffled_src, shuffled_dst, batch_size=case["batch_size"],
+                                **common)
     for direction, rank in ranks.items():
         assert torch.equal(ranks_again[direction], rank[order]), f"{direction} ranks depend on the order"
     assert again == metrics, "the metrics depend on the order of the candidates or of the links"
@@ -119,6 +123,5 @@ def test_link_ranks_ignore_the_order_of_candidates_and_links(case: dict) -> None
         for column, rank in enumerate(ranks[direction].tolist()):
             true = {int(known[a, j]) for j in range(known.shape[1]) if known[q, j] == test[q, column]}
             assert 1 <= rank <= 1 + len(set(pool.tolist()) - true)
-    pessimistic = link_ranks(_score_fn(scores, candidates_src, candidates_dst), test, candidates=candidates_dst,
-                             kind="pessimistic", **common)
+    pessimistic = link_ranks(_score_fn(scores), test, candidates=candidates_dst, kind="pessimistic", **common)
     assert bool((ranks["src->dst"] <= pessimistic).all())

@@ -72,12 +72,6 @@ from mmgraph.models.baselines.transfer import (
     TransferConfig,
 )
 
-LINK_BASELINES: tuple[str, ...] = (
-    "cosine", "siamese", "siamese-l2", "autoencoder", "fusion", "attention-fusion", "transfer", "knn-transfer",
-    "late-fusion", "component-class",
-)
-LABEL_BASELINES: tuple[str, ...] = ("logreg", "label-transfer")
-
 BASELINES: dict[str, type] = {
     cls.name: cls
     for cls in (
@@ -87,6 +81,11 @@ BASELINES: dict[str, type] = {
     )
 }
 """Every baseline by its registered name."""
+
+LINK_BASELINES: tuple[str, ...] = tuple(name for name, cls in BASELINES.items() if "link" in cls.kinds)
+"""The baselines that rank links (their ``kinds``), in the order of :data:`BASELINES`."""
+LABEL_BASELINES: tuple[str, ...] = tuple(name for name, cls in BASELINES.items() if "label" in cls.kinds)
+"""The baselines that predict labels (their ``kinds``), in the order of :data:`BASELINES`."""
 
 __all__ = [
     "BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline", "AttentionFusionConfig",

@@ -11,7 +11,7 @@ training samples) reads that row and the learned state, never another new sample
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import torch
@@ -22,11 +22,9 @@ from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, DataError, NotApplicableError
 from mmgraph.models.base import RelationModel, Validate
+from mmgraph.models.standardize import Standardize
 from mmgraph.training.selection import grid_search
-from mmgraph.typing import EdgeType, NodeType
-
-DIRECTIONS: tuple[str, str] = ("src->dst", "dst->src")
-"""Scoring directions; ``reverse=False`` is ``"src->dst"``."""
+from mmgraph.typing import DIRECTIONS, EdgeType, NodeType, ScoreFn
 
 
 # ---------------------------------------------------------------------- settings checks
@@ -59,33 +57,34 @@ def statistic_rows(train: TrainView, node_type: NodeType) -> Tensor:
     return rows if rows.numel() else torch.arange(train.num_nodes(node_type))
 
 
-class Standardizer:
-    """Zero mean, unit variance per feature, with the statistics of the training rows only.
+def standardizers(train: TrainView, node_types: Iterable[NodeType]) -> dict[NodeType, Standardize]:
+    """A :class:`~mmgraph.models.standardize.Standardize` per node type, with the statistics of its
+    training rows (:func:`statistic_rows`)."""
+    out = {}
+    for t in node_types:
+        x = train.features[t]
+        out[t] = Standardize(x.shape[1]).fit(x[statistic_rows(train, t)])
+    return out
 
-    Args:
-        x: the view's features of one modality.
-        rows: the rows the statistics come from.
 
-    Shapes:
-        x: ``(num_nodes, dim)``, rows: ``(r,)``.
-    """
+def standardizer_tensors(standardize: Mapping[NodeType, Standardize], edge_type: EdgeType) -> dict[str, Tensor]:
+    """The statistics of both ends' standardizers, as tensors to save (``standardize.src.mean``, ...)."""
+    src, _, dst = edge_type
+    return {
+        f"standardize.{side}.{key}": value
+        for side, t in (("src", src), ("dst", dst)) for key, value in standardize[t].state_dict().items()
+    }
 
-    def __init__(self, x: Tensor, rows: Tensor) -> None:
-        ref = x.float()[rows]
-        std = ref.std(0) if len(rows) > 1 else torch.ones(x.shape[1])
-        self.mean = ref.mean(0)
-        self.scale = torch.where(std > 1e-6, std, torch.ones_like(std))
 
-    @classmethod
-    def from_statistics(cls, mean: Tensor, scale: Tensor) -> Standardizer:
-        """A standardizer with saved statistics (see :meth:`RelationModel.load`)."""
-        standardizer = cls.__new__(cls)
-        standardizer.mean, standardizer.scale = mean, scale
-        return standardizer
-
-    def __call__(self, x: Tensor) -> Tensor:
-        """Standardises every row of ``x`` (``(n, dim)`` -> ``(n, dim)``)."""
-        return (x.float() - self.mean) / self.scale
+def saved_standardizers(tensors: Mapping[str, Tensor], edge_type: EdgeType) -> dict[NodeType, Standardize]:
+    """Both ends' standardizers back from :func:`standardizer_tensors`."""
+    src, _, dst = edge_type
+    out = {}
+    for side, t in (("src", src), ("dst", dst)):
+        statistics = {key: tensors[f"standardize.{side}.{key}"] for key in ("mean", "std")}
+        out[t] = Standardize(statistics["mean"].numel())
+        out[t].load_state_dict(statistics)
+    return out
 
 
 def unit(x: Tensor, center: Tensor | None = None) -> Tensor:
@@ -135,10 +134,6 @@ def extended(view: Tensor, new: Mapping[NodeType, Tensor] | None, node_type: Nod
 
 
 # ---------------------------------------------------------------------- the bases
-ScoreFn = Callable[[Tensor, Tensor, bool], Tensor]
-"""``score(query, candidates, reverse) -> (b, c)`` over the extended index space."""
-
-
 class LinkScorer:
     """The :class:`~mmgraph.models.base.Scorer` of a link baseline: scores of one link type."""
 

@@ -13,10 +13,9 @@ from mmgraph.errors import ConfigError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
     LinkBaseline,
-    Standardizer,
     check_positive,
     check_positive_ints,
-    statistic_rows,
+    standardizers,
 )
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.loop import train_epochs
@@ -49,7 +48,7 @@ class TrainedLinkBaseline(LinkBaseline):
         generator = torch.Generator().manual_seed(c.seed)
         src, _, dst = self.edge_type_
         # Features standardised with statistics of the training rows of each modality.
-        self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
+        self.standardize_ = standardizers(train, (src, dst))
         x = {t: self.standardize_[t](self.features_[t]) for t in (src, dst)}
         self._prepare(train, links)
         self.module_ = self._build(x[src].shape[1], x[dst].shape[1])

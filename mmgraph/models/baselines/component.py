@@ -23,16 +23,14 @@ from mmgraph.data.prepared import TrainView, component_classes, link_components
 from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
-    DIRECTIONS,
     EmbeddingLinkBaseline,
-    Standardizer,
     check_positive,
     check_positive_ints,
     per_direction,
-    statistic_rows,
+    standardizers,
 )
 from mmgraph.training.selection import grid_search
-from mmgraph.typing import NodeType
+from mmgraph.typing import DIRECTIONS, NodeType
 
 
 @dataclass
@@ -113,7 +111,7 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
                 f"component per pair: use 'transfer', 'knn-transfer', 'siamese' or 'gnn' there."
             )
         self.num_classes_ = num_classes
-        self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
+        self.standardize_ = standardizers(train, (src, dst))
         fitted: dict[tuple[NodeType, float], _Linear] = {}
 
         def classifier(node_type: NodeType, C: float) -> _Linear:

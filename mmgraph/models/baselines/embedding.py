@@ -24,17 +24,17 @@ from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
-    DIRECTIONS,
     EmbeddingLinkBaseline,
-    Standardizer,
     per_direction,
     row_mean,
+    saved_standardizers,
+    standardizer_tensors,
     statistic_rows,
     unit,
 )
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
 from mmgraph.training.selection import grid_search
-from mmgraph.typing import NodeType
+from mmgraph.typing import DIRECTIONS, NodeType
 
 
 @dataclass
@@ -218,20 +218,14 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         src, _, dst = self.edge_type_
         tensors = {f"module.{k}": v for k, v in self.module_.state_dict().items()}
-        for side, t in (("src", src), ("dst", dst)):
-            tensors[f"standardize.{side}.mean"] = self.standardize_[t].mean
-            tensors[f"standardize.{side}.scale"] = self.standardize_[t].scale
+        tensors.update(standardizer_tensors(self.standardize_, self.edge_type_))
         return tensors, {"edge_type": list(self.edge_type_)}
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
         self.edge_type_ = tuple(state["edge_type"])
         src, _, dst = self.edge_type_
         self.features_ = {t: train.features[t].float() for t in (src, dst)}
-        self.standardize_ = {}
-        for side, t in (("src", src), ("dst", dst)):
-            self.standardize_[t] = Standardizer.from_statistics(
-                tensors[f"standardize.{side}.mean"], tensors[f"standardize.{side}.scale"]
-            )
+        self.standardize_ = saved_standardizers(tensors, self.edge_type_)
         self.module_ = self._build(self.standardize_[src].mean.numel(), self.standardize_[dst].mean.numel())
         self.module_.load_state_dict({k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")})
         self.module_.eval()

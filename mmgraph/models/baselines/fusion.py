@@ -17,9 +17,8 @@ from torch import Tensor, nn
 
 from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
-from mmgraph.models.baselines._common import ScoreFn
 from mmgraph.models.baselines._training import TrainedLinkBaseline
-from mmgraph.typing import NodeType
+from mmgraph.typing import NodeType, ScoreFn
 
 
 @dataclass

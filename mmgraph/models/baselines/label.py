@@ -19,11 +19,11 @@ from mmgraph.data.prepared import TrainView
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
     LabelBaseline,
-    Standardizer,
     check_int_ks,
     check_positive,
     check_positive_ints,
     row_mean,
+    standardizers,
     statistic_rows,
     topk_similar,
     unit,
@@ -75,7 +75,7 @@ class LogRegBaseline(LabelBaseline):
         validate: Validate | None, progress: bool,
     ) -> None:
         c = self.settings
-        self.standardize_ = {t: Standardizer(self.features_[t], statistic_rows(train, t)) for t in sources}
+        self.standardize_ = standardizers(train, sources)
         features = {t: self.standardize_[t](self.features_[t]).numpy() for t in sources}
         fitted: dict[float, dict[NodeType, LogisticRegression | int]] = {}
 

@@ -19,21 +19,21 @@ from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
 from mmgraph.models.base import Validate
 from mmgraph.models.baselines._common import (
-    DIRECTIONS,
     EmbeddingLinkBaseline,
     LinkBaseline,
-    ScoreFn,
-    Standardizer,
     check_int_ks,
     check_positive,
     per_direction,
     row_mean,
+    saved_standardizers,
+    standardizer_tensors,
+    standardizers,
     statistic_rows,
     topk_similar,
     unit,
 )
 from mmgraph.training.selection import grid_search
-from mmgraph.typing import NodeType
+from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
 
 TRANSFER_MODES: tuple[str, ...] = ("carry-query", "carry-candidate", "sum")
 """How ``transfer`` scores a direction: the query mapped into the candidates' space, the
@@ -149,9 +149,10 @@ class TransferBaseline(EmbeddingLinkBaseline):
     def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
-        rows = {t: statistic_rows(train, t) for t in (src, dst)}
-        self.standardize_ = {t: Standardizer(self.features_[t], rows[t]) for t in (src, dst)}
-        self.center_ = {t: row_mean(self.features_[t], rows[t]) if c.center else None for t in (src, dst)}
+        self.standardize_ = standardizers(train, (src, dst))
+        self.center_ = {
+            t: row_mean(self.features_[t], statistic_rows(train, t)) if c.center else None for t in (src, dst)
+        }
         outputs = {t: self._output(t, self.features_[t]) for t in (src, dst)}
         fitted: dict[tuple[float, bool], dict[bool, _RidgeMap]] = {}
 
@@ -190,10 +191,8 @@ class TransferBaseline(EmbeddingLinkBaseline):
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         src, _, dst = self.edge_type_
-        tensors = {}
+        tensors = standardizer_tensors(self.standardize_, self.edge_type_)
         for side, t in (("src", src), ("dst", dst)):
-            tensors[f"standardize.{side}.mean"] = self.standardize_[t].mean
-            tensors[f"standardize.{side}.scale"] = self.standardize_[t].scale
             if self.center_[t] is not None:
                 tensors[f"center.{side}"] = self.center_[t]
         for reverse in (False, True):  # each direction's two maps (src -> dst, dst -> src) of its setting
@@ -208,12 +207,8 @@ class TransferBaseline(EmbeddingLinkBaseline):
         self.edge_type_ = tuple(state["edge_type"])
         src, _, dst = self.edge_type_
         self.features_ = {t: train.features[t].float() for t in (src, dst)}
-        self.standardize_, self.center_ = {}, {}
-        for side, t in (("src", src), ("dst", dst)):
-            self.standardize_[t] = Standardizer.from_statistics(
-                tensors[f"standardize.{side}.mean"], tensors[f"standardize.{side}.scale"]
-            )
-            self.center_[t] = tensors.get(f"center.{side}")
+        self.standardize_ = saved_standardizers(tensors, self.edge_type_)
+        self.center_ = {t: tensors.get(f"center.{side}") for side, t in (("src", src), ("dst", dst))}
         self.setting_ = {r: tuple(state["setting"][int(r)]) for r in (False, True)}
         self.maps_ = {r: {} for r in (False, True)}
         for reverse in (False, True):
@@ -351,8 +346,7 @@ class KNNTransferBaseline(LinkBaseline):
         self.num_neighbours_ = state["num_neighbours"]
         self.k_ = {False: state["k"][0], True: state["k"][1]}
         self.temperature_ = {False: state["temperature"][0], True: state["temperature"][1]}
-        weighting = state.get("weighting", ["softmax", "softmax"])  # saved before the weightings were chosen
-        self.weighting_ = {False: weighting[0], True: weighting[1]}
+        self.weighting_ = {False: state["weighting"][0], True: state["weighting"][1]}
         self.keys_, self.transferred_, self.neighbours_ = {}, {}, {}
         for reverse in (False, True):
             tag = "reverse" if reverse else "forward"

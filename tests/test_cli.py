@@ -1,0 +1,92 @@
+"""The command line offers what the library registers: its choices are read from the registries,
+so a new model, convolution, decoder or dataset needs no edit of the CLI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mmgraph.cli import main
+from mmgraph.data.prepared import SETTINGS
+from mmgraph.data.task import CANDIDATE_SETS
+from mmgraph.datasets import DATASETS
+from mmgraph.evaluation.metrics import METRICS
+from mmgraph.models import CONVOLUTIONS, DECODERS, MODELS
+from mmgraph.models.gnn_model import TRAINING_MODES
+from mmgraph.predict import CATALOGUES
+from mmgraph.tasks import TASKS
+
+
+def _offered(command: str, capsys, monkeypatch) -> dict[str, list[str]]:
+    """The choices ``mmgraph COMMAND --help`` shows, per option (read from the printed help)."""
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    offered = {}
+    for line in capsys.readouterr().out.splitlines():
+        found = re.match(r"\s+(--[\w-]+) [A-Z]+\s+(.*)", line)
+        if found:
+            option, text = found.groups()
+            offered[option] = re.findall(r"[\w-]+", text)
+    return offered
+
+
+def test_run_offers_every_registered_convolution_and_decoder(capsys, monkeypatch) -> None:
+    offered = _offered("run", capsys, monkeypatch)
+    for option, registry in (("--conv", CONVOLUTIONS), ("--decoder", DECODERS)):
+        missing = set(registry.names()) - set(offered[option])
+        assert not missing, f"mmgraph run {option} does not offer the registered {registry.kind}s {sorted(missing)}"
+    for option, names in (("--training", TRAINING_MODES), ("--candidates", CANDIDATE_SETS), ("--setting", SETTINGS)):
+        assert set(names) <= set(offered[option]), option
+    assert set(CATALOGUES) <= set(_offered("predict", capsys, monkeypatch)["--catalogue"])
+
+
+def test_models_lists_every_registered_model_convolution_decoder_and_metric(capsys) -> None:
+    assert main(["models"]) == 0
+    table, gnn_parts = capsys.readouterr().out.split("\n\n")
+    rows = {line.split()[0]: line.split()[1:3] for line in table.splitlines()}
+    missing = set(MODELS.names()) - set(rows)
+    assert not missing, f"mmgraph models does not list the registered models {sorted(missing)}"
+    assert rows["siamese-l2"] == ["link", "yes"] and rows["gnn"] == ["link+label", "yes"]
+    assert rows["logreg"] == ["label", "no"]
+    listed = set(re.findall(r"[\w@-]+", gnn_parts))
+    missing = (set(CONVOLUTIONS.names()) | set(DECODERS.names()) | set(METRICS.names())) - listed
+    assert not missing, f"mmgraph models does not list {sorted(missing)}"
+
+
+def test_datasets_lists_every_registered_dataset_and_task(capsys) -> None:
+    assert main(["datasets"]) == 0
+    first_words = [line.split(" ", 1)[0] for line in capsys.readouterr().out.splitlines()]
+    missing = (set(DATASETS.names()) | set(TASKS.names())) - set(first_words)
+    assert not missing, f"mmgraph datasets does not list {sorted(missing)}"
+
+
+def test_a_choice_not_registered_is_refused_with_the_registered_ones(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--task", "openmoji-text", "--conv", "grpahsage"])
+    error = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "invalid choice: 'grpahsage' (choose from 'gat', 'graphconv', 'hgt', 'sage')" in error
+    # a value the registry knows passes the parser (and goes on to the model's settings)
+    args = _parsed(["run", "--task", "t", "--conv", "hgt", "--decoder", "mlp", "--training", "minibatch"])
+    assert (args.conv, args.decoder, args.training) == ("hgt", "mlp", "minibatch")
+
+
+def _parsed(argv: list[str]):
+    from mmgraph.cli import _parser
+
+    return _parser().parse_args(argv)
+
+
+def test_the_top_level_help_reads_no_registry() -> None:
+    """``mmgraph --help`` stays fast: the registries (torch, PyG) are read only when a choice is needed."""
+    script = ("import sys; from mmgraph.cli import main\n"
+              "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in ('torch', 'mmgraph.models') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
