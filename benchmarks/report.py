@@ -23,11 +23,11 @@ import pandas as pd
 import torch
 
 from mmgraph import __version__
-from mmgraph.benchmark import completed_runs, markdown_report, results_frame, write_report
+from mmgraph.benchmark import markdown_report, write_report
 from mmgraph.encoders import resolve
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
-from mmgraph.records import RESULTS_FILE, read_records
+from mmgraph.records import RESULTS_FILE, completed_runs, read_records, results_frame
 
 REPO = Path(__file__).resolve().parents[1]
 RELATIVE_GAIN = 0.20  # the bar of issue 5: the default relation learner beats the best baseline by 20%

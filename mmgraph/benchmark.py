@@ -22,10 +22,8 @@ Example:
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import math
 import os
 import platform
 import re
@@ -42,18 +40,17 @@ from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import ConfigError, NotApplicableError
-from mmgraph.evaluation.metrics import METRIC_KINDS, main_metric, metric_names
+from mmgraph.evaluation.metrics import metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
-from mmgraph.records import RESULTS_FILE, read_records
+from mmgraph.plotting import plot_benchmark
+from mmgraph.records import CANDIDATE_METRICS, RESULTS_FILE, completed_runs, read_records, results_frame
 from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.training.checkpoint import fingerprint
 
 logger = logging.getLogger(__name__)
 
 
-CANDIDATE_METRICS: tuple[str, ...] = ("held-out/mrr", "held-out/hits@10", "all/mrr", "all/hits@10")
-"""Link metrics on both candidate sets, reported beside the declared one."""
 
 
 def benchmark(
@@ -261,7 +258,8 @@ def write_report(frame: pd.DataFrame, out: str | os.PathLike, *, total_seconds: 
             remove_leftovers(out, ["results.md", *(f"{_file_name(str(task))}.png" for task in frame["task"].unique())])
             atomic_write(out / "results.md", markdown_report(frame, total_seconds=total_seconds))
             for task, rows in frame.groupby("task", sort=False):
-                _plot(rows, out / f"{_file_name(str(task))}.png")
+                if len(completed_runs(rows)):  # the report links the plots of these tasks only
+                    plot_benchmark(rows, ncols=1, path=out / f"{_file_name(str(task))}.png")
     except OSError as error:
         raise output_error(out, error) from error
 
@@ -296,43 +294,6 @@ def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:
     if kinds is not None and task.kind not in kinds:
         return f"the {name!r} model does {' and '.join(kinds)} tasks, not {task.kind} tasks"
     return None
-
-
-def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per run from the records of :func:`benchmark` (as in ``results.json``).
-
-    Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
-    task's declared set (from the record, else from the named task).
-    """
-    kinds = [kind for kind in METRIC_KINDS if any(r["kind"] == kind for r in records)]
-    metrics = [m for kind in kinds for m in metric_names(kind)]
-    if "link" in kinds:
-        metrics += list(CANDIDATE_METRICS)
-    rows = []
-    for r in records:
-        row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}
-        row["candidates"] = r.get("candidates") or _declared_candidates(r["task"]) if r["kind"] == "link" else None
-        row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
-        row["train_seconds"] = r.get("train_seconds", math.nan)
-        row["skipped"] = r.get("skipped")
-        row["error"] = r.get("error")
-        rows.append(row)
-    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped", "error"]
-    frame = pd.DataFrame(rows, columns=columns)
-    for column in ("skipped", "error"):
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return frame
-
-
-def completed_runs(rows: pd.DataFrame) -> pd.DataFrame:
-    """The runs that gave metrics: neither skipped nor failed."""
-    return rows[rows["skipped"].isna() & rows["error"].isna()]
-
-
-def _declared_candidates(task: str) -> str | None:
-    from mmgraph.tasks import TASKS
-
-    return TASKS.get(task).candidates if task in TASKS else None
 
 
 # ---------------------------------------------------------------------- the report
@@ -416,41 +377,6 @@ def _stats_table(ran: pd.DataFrame, metrics: list[str], *, with_seconds: bool) -
 
 def _std(values: pd.Series) -> float:
     return float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def _plot(rows: pd.DataFrame, path: Path) -> None:
-    """A bar chart of the main metric per model (mean ± std over seeds), written atomically; link
-    tasks show the MRR of both candidate sets side by side."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    kind = rows["kind"].iloc[0] if len(rows) else "label"
-    ran = completed_runs(rows)
-    series = [("all/mrr", "all"), ("held-out/mrr", "held-out")] if kind == "link" else [(main_metric(kind), None)]
-    series = [(m, label) for m, label in series if m in ran and ran[m].notna().any()]
-    figure = Figure(figsize=(max(4.5, 1.1 * ran["model"].nunique() + 1.5), 3.8), layout="constrained")
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    if len(ran) and series:
-        models = list(dict.fromkeys(ran["model"]))
-        width = 0.8 / len(series)
-        for i, (metric, label) in enumerate(series):
-            stats = ran.groupby("model", sort=False)[metric].agg(["mean", _std]).reindex(models)
-            positions = np.arange(len(models)) + (i - (len(series) - 1) / 2) * width
-            axes.bar(positions, stats["mean"].fillna(0), width, yerr=stats["_std"].fillna(0), capsize=3,
-                     label=f"{label} candidates" if label else None)
-        axes.set_xticks(np.arange(len(models)), models, rotation=30, ha="right")
-        if kind == "link":
-            axes.legend(fontsize="small")
-    else:
-        axes.text(0.5, 0.5, "no model applied", ha="center", va="center", transform=axes.transAxes)
-    axes.set_ylim(0, 1)
-    axes.set_ylabel("MRR (test)" if kind == "link" else f"{main_metric(kind)} (test)")
-    task = rows["task"].iloc[0] if len(rows) else path.stem
-    axes.set_title(f"{task}: mean ± std over {ran['seed'].nunique() if len(ran) else 0} seed(s)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    atomic_write(path, buffer.getvalue())
 
 
 # ---------------------------------------------------------------------- files

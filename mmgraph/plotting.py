@@ -27,11 +27,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
-from mmgraph.benchmark import completed_runs, results_frame
 from mmgraph.errors import ConfigError, DataError, MissingFileError
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
-from mmgraph.records import RESULTS_FILE, read_records
+from mmgraph.records import RESULTS_FILE, completed_runs, read_records, results_frame
 from mmgraph.typing import EdgeType, NodeType
 
 __all__ = [
@@ -531,7 +530,7 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
 
     Reads ``folder/results.json`` and every ``folder/*/results.json`` in sorted order; a later
     record of the same task, model and seed replaces an earlier one (as ``benchmarks/report.py``
-    does). Columns as :func:`mmgraph.benchmark.results_frame`.
+    does). Columns as :func:`mmgraph.records.results_frame`.
     """
     folder = Path(folder)
     files = sorted(folder.glob(RESULTS_FILE)) + sorted(folder.glob(f"*/{RESULTS_FILE}"))

@@ -8,11 +8,17 @@ sets of runs.
 from __future__ import annotations
 
 import json
+import math
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from mmgraph.errors import MissingFileError, SavedFileError
+from mmgraph.evaluation.metrics import METRIC_KINDS, metric_names
+from mmgraph.tasks import TASKS
 
 RESULTS_FILE = "results.json"
 """The records of every run a benchmark wrote to its ``out`` folder."""
@@ -45,3 +51,42 @@ def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:
             "not written by mmgraph bench; give another --out folder or move the file away."
         )
     return records
+
+
+CANDIDATE_METRICS: tuple[str, ...] = ("held-out/mrr", "held-out/hits@10", "all/mrr", "all/hits@10")
+"""Link metrics on both candidate sets, reported beside the declared one."""
+
+
+def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run from the records of :func:`benchmark` (as in ``results.json``).
+
+    Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
+    task's declared set (from the record, else from the named task).
+    """
+    kinds = [kind for kind in METRIC_KINDS if any(r["kind"] == kind for r in records)]
+    metrics = [m for kind in kinds for m in metric_names(kind)]
+    if "link" in kinds:
+        metrics += list(CANDIDATE_METRICS)
+    rows = []
+    for r in records:
+        row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}
+        row["candidates"] = r.get("candidates") or _declared_candidates(r["task"]) if r["kind"] == "link" else None
+        row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
+        row["train_seconds"] = r.get("train_seconds", math.nan)
+        row["skipped"] = r.get("skipped")
+        row["error"] = r.get("error")
+        rows.append(row)
+    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped", "error"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in ("skipped", "error"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def completed_runs(rows: pd.DataFrame) -> pd.DataFrame:
+    """The runs that gave metrics: neither skipped nor failed."""
+    return rows[rows["skipped"].isna() & rows["error"].isna()]
+
+
+def _declared_candidates(task: str) -> str | None:
+    return TASKS.get(task).candidates if task in TASKS else None
