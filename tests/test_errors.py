@@ -379,7 +379,6 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
         "unknown model": ([*own, "--model", "gnm"], "Could not resolve model 'gnm'"),
         "bad encoder spec": ([*own, "--encoder", "image"], "An encoder spec reads MODALITY=NAME"),
         "unknown encoder modality": ([*own, "--encoder", "video=tfidf"], "Encoders were given for ['video']"),
-        "zero epochs": ([*own, "--epochs", "0"], "'epochs'"),
         "out is a file": ([*own, "--out", str(tmp / "a-file")], "it is a file. Give a folder"),
         "out under a file": ([*own, "--out", str(tmp / "a-file" / "run")], "Cannot write to the output folder"),
         "missing config": ([*run, "--config", str(tmp / "none.json")], "does not exist"),
@@ -391,12 +390,8 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
         "missing model folder": (["predict", "--model-dir", str(tmp / "none"), "--input", "x"], "No model folder"),
         "damaged model folder": (["predict", "--model-dir", str(tmp / "damaged"), "--input", "x"],
                                  "holds no saved model"),
-        "zero top-k": (["predict", "--model-dir", str(saved), "--input", "x", "--modality", "a", "--top-k", "0"],
-                       "'k' parameter of predict_links must be a positive int. Got 0"),
         "missing inputs file": (["predict", "--model-dir", str(saved), "--inputs-from", str(tmp / "none.txt")],
                                 "Cannot read --inputs-from"),
-        "zero threads": (["bench", "--tasks", "x", "--models", "gnn", "--out", str(tmp / "b"), "--threads", "0"],
-                         "--threads must be a positive int"),
         "bad seed list": (["bench", "--tasks", "x", "--models", "gnn", "--out", str(tmp / "b"), "--seed-list", "a"],
                           "--seed-list must be comma-separated ints"),
     }
@@ -404,11 +399,10 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
 
 CLI_CASES = [
     "missing manifest", "self-link", "unknown source", "unknown task", "unknown model", "bad encoder spec",
-    "unknown encoder modality", "zero epochs", "out is a file", "out under a file", "missing config",
+    "unknown encoder modality", "out is a file", "out under a file", "missing config",
     "damaged result as config",
     "config of the wrong type", "config with an unknown key", "broken yaml", "own data without manifest",
-    "missing model folder", "damaged model folder", "zero top-k", "missing inputs file", "zero threads",
-    "bad seed list",
+    "missing model folder", "damaged model folder", "missing inputs file", "bad seed list",
 ]
 
 
@@ -438,6 +432,24 @@ def test_argparse_errors_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--seed", "not-a-number"])
     assert exit_.value.code == 2 and "invalid int value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments", [
+    ["predict", "--model-dir", "M", "--input", "x", "--top-k", "0"],
+    ["run", "--task", "t", "--epochs", "0"],
+    ["run", "--task", "t", "--k", "-2"],
+    ["run", "--task", "t", "--checkpoint-every", "0"],
+    ["bench", "--tasks", "t", "--models", "gnn", "--out", "B", "--seeds", "0"],
+    ["bench", "--tasks", "t", "--models", "gnn", "--out", "B", "--threads", "two"],
+])
+def test_a_count_that_is_not_positive_is_named_by_its_option(arguments, capsys) -> None:
+    """The option the user typed, not the parameter of the function it reaches."""
+    option, value = arguments[-2:]
+    with pytest.raises(SystemExit) as exit_:
+        main(arguments)
+    shown = repr(value) if value == "two" else value
+    assert exit_.value.code == 2
+    assert f"argument {option}: must be a positive integer, got {shown}" in capsys.readouterr().err
 
 
 def test_output_exists_is_an_output_error(tmp_path) -> None:
