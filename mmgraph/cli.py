@@ -310,6 +310,8 @@ def _vectors(path: str, ids: list[str], predictor, modality: str | None):
 
 def _lines(path: str | None, option: str) -> list[str]:
     """The non-empty lines of a list file given to ``option`` (none without a path)."""
+    from mmgraph.io import not_utf8_message
+
     if not path:
         return []
     try:
@@ -319,6 +321,8 @@ def _lines(path: str | None, option: str) -> list[str]:
         raise MissingFileError(
             f"Cannot read {option} {path!r}: {error.strerror}. Give a text file, one entry a line."
         ) from None
+    except UnicodeDecodeError as error:
+        raise DataError(not_utf8_message(path, f"The {option} file")) from error
 
 
 def _bench(args: argparse.Namespace) -> int:

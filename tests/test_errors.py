@@ -367,6 +367,8 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
     (tmp / "broken.yaml").write_text("task: [unclosed\n")
     (tmp / "own-data.json").write_text(json.dumps({"task": {**SYNTHETIC.spec(), "dataset": None}}))
     (tmp / "a-file").write_text("x")
+    latin = "a cat\na café\n"
+    (tmp / "latin.txt").write_bytes(latin.encode("latin-1"))  # one byte a character: é is 0xe9
     run = ["run", "--quiet", "--examples", "0"]
     own = [*run, "--manifest", str(manifest), "--source", "image", "--target", "text_en"]
     return {
@@ -392,6 +394,10 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
                                  "holds no saved model"),
         "missing inputs file": (["predict", "--model-dir", str(saved), "--inputs-from", str(tmp / "none.txt")],
                                 "Cannot read --inputs-from"),
+        "inputs file not utf-8": (["predict", "--model-dir", str(saved), "--inputs-from", str(tmp / "latin.txt")],
+                                  f"The --inputs-from file '{tmp / 'latin.txt'}' is not UTF-8 text at line 2 (byte "
+                                  f"{latin.index('é')}: 0xe9): mmgraph reads text files as UTF-8. Save it as UTF-8, "
+                                  "e.g. from Latin-1"),
         "bad seed list": (["bench", "--tasks", "x", "--models", "gnn", "--out", str(tmp / "b"), "--seed-list", "a"],
                           "--seed-list must be comma-separated ints"),
     }
@@ -402,7 +408,8 @@ CLI_CASES = [
     "unknown encoder modality", "out is a file", "out under a file", "missing config",
     "damaged result as config",
     "config of the wrong type", "config with an unknown key", "broken yaml", "own data without manifest",
-    "missing model folder", "damaged model folder", "missing inputs file", "bad seed list",
+    "missing model folder", "damaged model folder", "missing inputs file", "inputs file not utf-8",
+    "bad seed list",
 ]
 
 

@@ -134,6 +134,22 @@ def test_bad_files(tmp_path: Path) -> None:
         from_manifest(tmp_path / "broken.jsonl")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("table", ["manifest", "links table"])
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_the_fix(tmp_path: Path, fmt: str, table: str) -> None:
+    """A Latin-1 file (an 'é' is the byte 0xe9): not pandas' "'utf-8' codec can't decode byte 0xe9"."""
+    manifest = write_tiny_manifest(tmp_path, fmt=fmt)
+    latin = manifest if table == "manifest" else tmp_path / f"links.{fmt}"
+    text = latin.read_text(encoding="utf-8")
+    latin.write_bytes(text.replace("cat", "café", 2).encode("latin-1"))
+    line = text[: text.index("cat")].count("\n") + 1
+    with pytest.raises(DataError) as error:
+        from_manifest(manifest, links=tmp_path / f"links.{fmt}")
+    message = str(error.value)
+    assert message.startswith(f"The {table} {str(latin)!r} is not UTF-8 text at line {line} (byte ")
+    assert ": 0xe9)" in message and f"iconv -f latin1 -t utf-8 {latin} > {latin}.utf8" in message
+
+
 def test_a_failed_load_returns_nothing(tmp_path: Path) -> None:
     manifest = _bad(tmp_path, "csv", lambda t: _set(t, "image:cat", "path", "images/missing.png"))
     result = None
