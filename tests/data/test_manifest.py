@@ -108,6 +108,22 @@ def test_bad_manifest(tmp_path: Path, fmt: str, change, message: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_empty_texts_are_named_all_at_once(tmp_path: Path, fmt: str) -> None:
+    """A blank text is no payload: every sample without one is named, not only the first."""
+    blank = {"text_en:dog": "", "text_fr:sun": "   ", "text_en:rose": "\t"}
+    order = []
+
+    def blank_some(table: pd.DataFrame) -> pd.DataFrame:
+        order.extend(table["id"])
+        return table.assign(text=[blank.get(i, x) for i, x in zip(table["id"], table["text"], strict=True)])
+
+    manifest = _bad(tmp_path, fmt, blank_some)
+    named = ", ".join(f"row {order.index(i) + 1} \\(id '{i}'\\)" for i in sorted(blank, key=order.index))
+    with pytest.raises(DataError, match=rf"^The samples at {named} have neither 'path' nor 'text' \(an empty or blank"):
+        from_manifest(manifest)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_link_to_unknown_id(tmp_path: Path, fmt: str) -> None:
     manifest = write_tiny_manifest(tmp_path, fmt=fmt)
     links = pd.DataFrame({"src": ["image:cat", "image:cow"], "dst": ["image:dog"] * 2})
