@@ -397,9 +397,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _one_line(error: BaseException) -> str:
-    """The message of ``error`` on one line (a message quoting a file's text may span several)."""
-    return " ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
+def _one_line(error: MMGraphError) -> str:
+    """The message of ``error`` as the command says it (:attr:`MMGraphError.cli_message`, if it
+    has one), on one line (a message quoting a file's text may span several)."""
+    message = getattr(error, "cli_message", None) or str(error)
+    return " ".join(part.strip() for part in message.splitlines() if part.strip()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def encode_dataset(
             continue
         ids = dataset.node_ids(modality)
         payloads = dataset.payloads(modality)
-        choice = (encoders or {}).get(modality) or default_encoder(payloads)
+        choice = (encoders or {}).get(modality) or default_encoder(payloads, modality=modality)
         encoder = resolve(choice)
         if encoder.input_kind == "id":  # features a user holds, looked up by sample id
             payloads = [str(i) for i in ids]

@@ -459,6 +459,39 @@ def test_a_count_that_is_not_positive_is_named_by_its_option(arguments, capsys) 
     assert f"argument {option}: must be a positive integer, got {shown}" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_member_carries_the_message_the_command_prints(name) -> None:
+    """A fix spelled as a Python call in ``message`` is spelled as an option in ``cli_message``."""
+    error = getattr(errors, name)("use f(x=1)", cli_message="use --x 1")
+    assert str(error) == "use f(x=1)" and error.cli_message == "use --x 1"
+    assert getattr(errors, name)("plain").cli_message is None
+
+
+def test_the_command_offers_options_where_python_offers_calls(tmp_path, capsys) -> None:
+    """A fix the command prints is one a user of the command can type: an option, not a Python call."""
+    rows = []
+    for i in range(12):
+        (tmp_path / f"v{i}.npy").write_bytes(b"\0" * 8)  # a file no default encoder reads
+        rows += [{"id": f"v{i}", "modality": "vectors", "path": f"v{i}.npy", "item": f"i{i}"},
+                 {"id": f"t{i}", "modality": "text", "text": f"word {i}", "item": f"i{i}"}]
+    write_table(pd.DataFrame(rows), tmp_path / "m.csv")
+    own = ["run", "--quiet", "--manifest", str(tmp_path / "m.csv"), "--source", "vectors", "--target", "text"]
+    for arguments, option, call in [
+        (own, "--encoder vectors=precomputed:path=FILE", "resolve('precomputed', path=...)"),
+        (["run", "--quiet", "--task", "emoji-crosslingual", "--data", str(tmp_path / "none")],
+         "Pass the data folder with --data /path/to/shared/data", "load(..., root="),
+    ]:
+        assert main(arguments) == 2
+        line = capsys.readouterr().err
+        assert option in line and call not in line, line
+    dataset = from_manifest(tmp_path / "m.csv")
+    task = Task.for_manifest(dataset, source="vectors", target="text")
+    with pytest.raises(DataError, match=r"Sample 0 of modality 'vectors' .*resolve\('precomputed', path=\.\.\.\)"):
+        pipeline(task, dataset=dataset, model="knn-transfer", seed=0, progress=False, cache=None)
+    with pytest.raises(DataNotFoundError, match=r"with load\(\.\.\., root='/path/to/shared/data'\)"):
+        load("emoji", root=tmp_path / "none")
+
+
 def test_output_exists_is_an_output_error(tmp_path) -> None:
     from mmgraph.pipeline import check_result_folder
 
