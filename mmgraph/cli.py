@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _one_line(error: MMGraphError) -> str:
     """The message of ``error`` as the command says it (:attr:`MMGraphError.cli_message`, if it
     has one), on one line (a message quoting a file's text may span several)."""
-    message = getattr(error, "cli_message", None) or str(error)
+    message = error.cli_message or str(error)
     return " ".join(part.strip() for part in message.splitlines() if part.strip()) or type(error).__name__
 
 
