@@ -54,6 +54,18 @@ KNN_HELP = ("kNN method of the similarity graph: auto (default: exact on small d
             "exact, flat, hnsw or ivf")
 
 
+def _positive_int(text: str) -> int:
+    """The argparse type of every option that takes a count (``--top-k``, ``--epochs``, ...):
+    argparse then says ``argument --top-k: must be a positive integer, got 0`` and exits with 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmgraph", description="Multimodal relation learning on heterogeneous graphs."
@@ -80,9 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="the model (default: gnn, the relation learner; see `mmgraph models`)")
     run.add_argument("--conv", **_choices("mmgraph.models:CONVOLUTIONS", "NAME"), help="GNN layers: %(choices)s")
     run.add_argument("--decoder", **_choices("mmgraph.models:DECODERS", "NAME"), help="GNN link decoder: %(choices)s")
-    run.add_argument("--epochs", type=int, help="training epochs of the GNN")
+    run.add_argument("--epochs", type=_positive_int, help="training epochs of the GNN")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
-    run.add_argument("--k", type=int, help="GNN: similarity neighbours per node (default 10)")
+    run.add_argument("--k", type=_positive_int, help="GNN: similarity neighbours per node (default 10)")
     run.add_argument("--knn", metavar="METHOD", help=KNN_HELP)
     run.add_argument("--training", **_choices("mmgraph.models.gnn_model:TRAINING_MODES", "MODE"),
                      help="GNN: %(choices)s; full-batch or mini-batch training (default auto: mini-batch beyond "
@@ -103,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-dir",
                      help="folder for training checkpoints (default: OUT/checkpoints with --out, else none); the same "
                           "command started again after a crash resumes from the last one; removed after success")
-    run.add_argument("--checkpoint-every", type=int, default=10, metavar="N",
+    run.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N",
                      help="epochs between checkpoints (default 10)")
     run.add_argument("--examples", type=int, default=3,
                      help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
@@ -118,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
                               "run with a precomputed encoder; --input then picks ids (default: every id)")
     predict.add_argument("--modality", help="the inputs' modality (default: told from the inputs)")
     predict.add_argument("--target", help="the candidates' modality (default: the other end of the relation)")
-    predict.add_argument("--top-k", type=int, default=10, help="candidates per input (default 10)")
+    predict.add_argument("--top-k", type=_positive_int, default=10, help="candidates per input (default 10)")
     predict.add_argument("--candidate", action="append", default=[],
                          help="a new candidate (path or text) to rank beside the catalogue (repeatable)")
     predict.add_argument("--candidates-from", help="a text file with one new candidate per line")
@@ -134,14 +146,14 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="run models x tasks x seeds; write a table, a report and plots")
     bench.add_argument("--tasks", required=True, help="comma-separated task names (see `mmgraph datasets`)")
     bench.add_argument("--models", required=True, help="comma-separated model names, e.g. gnn,knn-transfer")
-    bench.add_argument("--seeds", type=int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
+    bench.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds, run as 0..N-1 (default 3)")
     bench.add_argument("--seed-list", help="comma-separated seeds to run instead of 0..N-1, e.g. 3,4")
     bench.add_argument("--out", required=True,
                        help="folder for results.json (the records of every run written there: earlier ones are "
                             "kept), results.md and a PNG per task (this command's runs); run again with the same "
                             "folder, the finished runs are not run again and a run killed while training resumes")
     bench.add_argument("--data", help="folder of the shared data (default: $MMGRAPH_DATA)")
-    bench.add_argument("--threads", type=int, help="torch threads (1 is fastest on a busy machine)")
+    bench.add_argument("--threads", type=_positive_int, help="torch threads (1 is fastest on a busy machine)")
     bench.add_argument("--encoder", action="append", default=[], metavar="MODALITY=NAME[:OPTIONS]",
                        help="the encoder of a modality for every task that has it, e.g. audio=gru-logmel (repeatable)")
     bench.add_argument("--knn", metavar="METHOD", help=KNN_HELP + "; for every model run")
@@ -359,6 +371,8 @@ def _vectors(path: str, ids: list[str], predictor, modality: str | None):
 
 def _lines(path: str | None, option: str) -> list[str]:
     """The non-empty lines of a list file given to ``option`` (none without a path)."""
+    from mmgraph.io import not_utf8_message
+
     if not path:
         return []
     try:
@@ -368,6 +382,8 @@ def _lines(path: str | None, option: str) -> list[str]:
         raise MissingFileError(
             f"Cannot read {option} {path!r}: {error.strerror}. Give a text file, one entry a line."
         ) from None
+    except UnicodeDecodeError as error:
+        raise DataError(not_utf8_message(path, f"The {option} file")) from error
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -376,8 +392,6 @@ def _bench(args: argparse.Namespace) -> int:
     from mmgraph.benchmark import benchmark, markdown_report
 
     if args.threads is not None:
-        if args.threads < 1:
-            raise ConfigError(f"--threads must be a positive int. Got {args.threads} instead.")
         torch.set_num_threads(args.threads)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     models = [m.strip() for m in args.models.split(",") if m.strip()]
@@ -446,9 +460,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _one_line(error: BaseException) -> str:
-    """The message of ``error`` on one line (a message quoting a file's text may span several)."""
-    return " ".join(part.strip() for part in str(error).splitlines() if part.strip()) or type(error).__name__
+def _one_line(error: MMGraphError) -> str:
+    """The message of ``error`` as the command says it (:attr:`MMGraphError.cli_message`, if it
+    has one), on one line (a message quoting a file's text may span several)."""
+    message = error.cli_message or str(error)
+    return " ".join(part.strip() for part in message.splitlines() if part.strip()) or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Every error that a user's input can cause (data, files, settings, saved folders,
 arguments) is a member, with a message that names the thing, the value found and the fix. Each
 member also subclasses the standard exception it refines (``ValueError``, ``TypeError``,
 ``FileNotFoundError``, ...), so ``except ValueError`` keeps working. Anything else that escapes
-mmgraph is a bug; the ``mmgraph`` command prints members as one line and exits with status 2::
+mmgraph is a bug; the ``mmgraph`` command prints members as one line (their ``cli_message``
+where the fix is spelled as an option there) and exits with status 2::
 
     MMGraphError
     ├── DataError (ValueError)              a dataset, manifest, links table, payload, feature
@@ -36,7 +37,19 @@ __all__ = [
 
 
 class MMGraphError(Exception):
-    """The base of every error a user of mmgraph can cause."""
+    """The base of every error a user of mmgraph can cause.
+
+    Args:
+        message: what is wrong, the value found and the fix, as said to a Python caller.
+        cli_message: the same message as the ``mmgraph`` command prints it, where the fix is
+            spelled otherwise on the command line (``--encoder image=precomputed:path=FILE``
+            where ``message`` names ``resolve('precomputed', path=...)``); ``None``: the command
+            prints ``message``. The place that raises builds both from one text.
+    """
+
+    def __init__(self, message: str = "", *, cli_message: str | None = None) -> None:
+        super().__init__(message)
+        self.cli_message = cli_message
 
 
 class DataError(MMGraphError, ValueError):
@@ -51,8 +64,10 @@ class EncodingError(DataError):
         payload: the payload itself (a path, a text or an id).
     """
 
-    def __init__(self, message: str, *, index: int | None = None, payload: object = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, *, index: int | None = None, payload: object = None, cli_message: str | None = None
+    ) -> None:
+        super().__init__(message, cli_message=cli_message)
         self.index = index
         self.payload = payload
 

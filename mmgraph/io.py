@@ -1,4 +1,5 @@
-"""Writing output safely: the one atomic write, the one folder lock, the one writability check."""
+"""Files: the one atomic write, the one folder lock, the one writability check, and the one
+message for a user's text file that is not UTF-8."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import glob
 import json
 import logging
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -73,6 +75,42 @@ def atomic_write(path: str | os.PathLike, content: str | bytes | Callable[[Binar
         if os.path.exists(temporary):
             os.remove(temporary)
     return path
+
+
+def not_utf8_message(path: str | os.PathLike, what: str = "The file") -> str:
+    """The message for a user's text file (a manifest, a links table, a list of inputs, a
+    configuration) that is not UTF-8: it names the file, where its first byte that is not UTF-8
+    is (line and byte offset) and how to convert the file. Readers raise the error of their own
+    family with it (:class:`~mmgraph.errors.DataError` for data, :class:`~mmgraph.errors.ConfigError`
+    for a configuration).
+
+    Args:
+        path: the file, read again here to find the byte (a parser's own error counts from
+            the start of a block, not of the file).
+        what: how the message names the file (``"The manifest"``).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "m.csv"
+        >>> _ = path.write_bytes(b"id,text\\na,caf\\xe9\\n")
+        >>> not_utf8_message(path, "The manifest").split(":")[0].endswith("line 2 (byte 13")
+        True
+    """
+    where = ""
+    try:
+        data = Path(path).read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        where = f" at line {line} (byte {error.start}: 0x{data[error.start]:02x})"
+    except OSError:
+        pass
+    quoted = shlex.quote(str(path))
+    return (
+        f"{what} {str(path)!r} is not UTF-8 text{where}: mmgraph reads text files as UTF-8. Save it as UTF-8, e.g. "
+        f"from Latin-1 (or Windows cp1252): iconv -f latin1 -t utf-8 {quoted} > {shlex.quote(str(path) + '.utf8')}, "
+        "then give the new file."
+    )
 
 
 def save_tensors(path: str | os.PathLike, tensors: Mapping[str, Any]) -> Path:

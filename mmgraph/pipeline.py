@@ -9,6 +9,7 @@ import logging
 import os
 import platform
 import random
+import reprlib
 import shutil
 import tempfile
 import time
@@ -41,6 +42,7 @@ from mmgraph.io import (
     check_writable,
     folder_lock,
     load_json,
+    not_utf8_message,
     output_error,
     remove_leftovers,
 )
@@ -105,7 +107,7 @@ def encode_dataset(
             continue
         ids = dataset.node_ids(modality)
         payloads = dataset.payloads(modality)
-        choice = (encoders or {}).get(modality) or default_encoder(payloads)
+        choice = (encoders or {}).get(modality) or default_encoder(payloads, modality=modality)
         encoder = resolve(choice)
         if encoder.input_kind == "id":  # features a user holds, looked up by sample id
             payloads = [str(i) for i in ids]
@@ -683,20 +685,33 @@ def load_config(path: str | os.PathLike) -> dict[str, Any]:
     import yaml
 
     yaml_file = path.suffix.lower() in (".yaml", ".yml")
+    example = "'task: openmoji-text' and 'model: gnn' on lines of their own" if yaml_file else (
+        '{"task": "openmoji-text", "model": "gnn"}'
+    )
+    expected = f"a mapping of settings such as {example} (keys {list(CONFIG_KEYS)}, 'task' at least)"
     try:
         text = path.read_text(encoding="utf-8")
-        record = yaml.safe_load(text) if yaml_file else json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError, yaml.YAMLError) as error:  # JSONDecodeError: ValueError
+        record = (yaml.safe_load(text) if yaml_file else json.loads(text)) if text.strip() else None
+    except UnicodeDecodeError as error:
+        raise ConfigError(not_utf8_message(path, "The configuration file")) from error
+    except (ValueError, RecursionError, yaml.YAMLError) as error:  # JSONDecodeError: ValueError
         raise ConfigError(
             f"The configuration file {str(path)!r} cannot be parsed as {'YAML' if yaml_file else 'JSON'} ({error})."
         ) from error
-    if isinstance(record, dict) and isinstance(record.get("config"), dict) and "metrics" in record:
+    if record is None:  # an empty file, only comments, or a bare null
+        raise ConfigError(f"The configuration file {str(path)!r} is empty; it must be {expected}.")
+    if not isinstance(record, dict):
+        kinds = {list: "a list", str: "a text", int: "a number", float: "a number", bool: "a boolean"}
+        raise ConfigError(
+            f"The configuration file {str(path)!r} must be {expected}. Found {kinds.get(type(record), 'a value')}: "
+            f"{reprlib.repr(record)}."
+        )
+    if isinstance(record.get("config"), dict) and "metrics" in record:
         record = record["config"]  # a saved result: its configuration
-    if not isinstance(record, dict) or "task" not in record:
+    if "task" not in record:
         raise ConfigError(
             f"The configuration file {str(path)!r} holds no run configuration: expected a result.json or a mapping "
-            f"with the keys {list(CONFIG_KEYS)} ('task' at least). Got {type(record).__name__}"
-            + (f" with the keys {sorted(record)}." if isinstance(record, dict) else ".")
+            f"with the keys {list(CONFIG_KEYS)} ('task' at least). Got a mapping with the keys {sorted(record)}."
         )
     unknown = sorted(set(record) - set(CONFIG_KEYS))
     if unknown:

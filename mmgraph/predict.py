@@ -26,7 +26,7 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import Catalogue, TrainView
-from mmgraph.errors import ConfigError, DataError, MissingFileError, MMGraphError, SavedFileError
+from mmgraph.errors import ConfigError, DataError, EncodingError, MissingFileError, MMGraphError, SavedFileError
 from mmgraph.io import atomic_write, load_json
 from mmgraph.models.base import RelationModel, savable_models
 from mmgraph.typing import NodeType
@@ -132,19 +132,70 @@ class Predictor:
             ) from error
 
     # ------------------------------------------------------------------ prediction
+    def _ends(self) -> list[NodeType]:
+        edge_type = self.train.target_edge_type
+        return list(dict.fromkeys([edge_type[0], edge_type[2]] if edge_type else self.encoders))
+
+    def _input_forms(self, modalities: Sequence[NodeType] | None = None) -> str:
+        """What an input of each of ``modalities`` (default: both ends of the relation) is, for
+        messages: ``"'image' takes an image file (.png, ...), 'text' takes an inline text ..."``."""
+        from mmgraph.encoders import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS
+
+        forms = {
+            "text": "an inline text (the text itself, not a file)",
+            "image": f"an image file ({', '.join(IMAGE_EXTENSIONS)})",
+            "audio": f"an audio file ({', '.join(AUDIO_EXTENSIONS)})",
+            "id": "a sample id of its vectors (--vectors FILE)",
+        }
+        described = [
+            (m, forms.get(self.encoders[m].input_kind, "an input of its encoder") if m in self.encoders else "features")
+            for m in modalities or self._ends()
+        ]
+        return ", ".join(f"{m!r} takes {form}" for m, form in described)
+
+    def _check_payloads(self, payloads: Sequence[str], *, what: str = "input",
+                       modalities: Sequence[NodeType] | None = None) -> None:
+        """Raises :class:`EncodingError` for a payload that names a folder, or a file that none of
+        ``modalities`` (default: both ends of the relation) takes (a ``.txt`` file, an image for a
+        text modality): the text encoders would read its path as a text and rank it, exit 0. The
+        message says what an input of those modalities is."""
+        from mmgraph.encoders import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS
+
+        modalities = list(modalities or self._ends())
+        kinds = {self.encoders[m].input_kind for m in modalities if m in self.encoders}
+        if not kinds & {"text", "image", "audio"}:  # ids of a vectors file, or features: no path to check
+            return
+        for index, payload in enumerate(payloads):
+            if not isinstance(payload, str | os.PathLike):
+                continue  # the encoder names a payload of the wrong type
+            suffix = Path(payload).suffix.lower()
+            kind = "image" if suffix in IMAGE_EXTENSIONS else "audio" if suffix in AUDIO_EXTENSIONS else None
+            if os.path.isdir(payload):
+                found, fix = "a folder", " Give the files in it one at a time."
+            elif os.path.isfile(payload) and kind not in kinds:
+                found = f"an {kind} file" if kind else f"a file of no known kind ({suffix or 'no extension'!r})"
+                fix = ""
+            else:
+                continue
+            raise EncodingError(
+                f"The {what} {index} ({os.fspath(payload)!r}) is {found}. Each {what} is a file of its modality, or "
+                f"an inline text for a text modality: here {self._input_forms(modalities)}.{fix}",
+                index=index, payload=payload,
+            )
+
     def modality_of(self, payload: str) -> NodeType:
         """The modality a payload belongs to, from its kind (text, image or audio file) and the
         fitted encoders; raises when none or several modalities take that kind."""
         from mmgraph.encoders import payload_kind
 
         kind = payload_kind([payload])
-        edge_type = self.train.target_edge_type
-        ends = [edge_type[0], edge_type[2]] if edge_type else list(self.encoders)
-        matches = [m for m in dict.fromkeys(ends) if m in self.encoders and self.encoders[m].input_kind == kind]
+        ends = self._ends()
+        matches = [m for m in ends if m in self.encoders and self.encoders[m].input_kind == kind]
         if len(matches) != 1:
             raise DataError(
                 f"Cannot tell the modality of {payload!r} (a {kind} payload): "
-                + (f"the modalities {matches} all take {kind}" if matches else f"no modality of {ends} takes {kind}")
+                + (f"the modalities {matches} all take {kind}" if matches else f"no modality of {ends} takes {kind} "
+                   f"(here {self._input_forms(ends)})")
                 + ". Name it with --modality (modality=...)."
             )
         return matches[0]
@@ -196,6 +247,8 @@ class Predictor:
         edge_type = self.train.target_edge_type
         if edge_type is None:
             raise DataError(f"The task {self.task.get('name')!r} predicts labels, not links.")
+        if not isinstance(inputs, Tensor):
+            self._check_payloads(inputs, modalities=[modality] if modality else None)
         if modality is None:
             if isinstance(inputs, Tensor):
                 raise DataError("Name the modality of inputs given as features (modality=...).")
@@ -229,6 +282,7 @@ class Predictor:
                 extra.append(new_candidates)
                 extra_ids += new_candidate_ids or [f"new:{i}" for i in range(len(new_candidates))]
             else:
+                self._check_payloads(new_candidates, what="new candidate", modalities=[other])
                 extra.append(self.encode(new_candidates, other))
                 new_candidate_ids = new_candidate_ids or [str(x) for x in new_candidates]
                 payload_of.update(zip(new_candidate_ids, new_candidates, strict=True))

@@ -368,6 +368,8 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
     (tmp / "broken.yaml").write_text("task: [unclosed\n")
     (tmp / "own-data.json").write_text(json.dumps({"task": {**SYNTHETIC.spec(), "dataset": None}}))
     (tmp / "a-file").write_text("x")
+    latin = "a cat\na café\n"
+    (tmp / "latin.txt").write_bytes(latin.encode("latin-1"))  # one byte a character: é is 0xe9
     run = ["run", "--quiet", "--examples", "0"]
     own = [*run, "--manifest", str(manifest), "--source", "image", "--target", "text_en"]
     return {
@@ -380,7 +382,6 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
         "unknown model": ([*own, "--model", "gnm"], "Could not resolve model 'gnm'"),
         "bad encoder spec": ([*own, "--encoder", "image"], "An encoder spec reads MODALITY=NAME"),
         "unknown encoder modality": ([*own, "--encoder", "video=tfidf"], "Encoders were given for ['video']"),
-        "zero epochs": ([*own, "--epochs", "0"], "'epochs'"),
         "out is a file": ([*own, "--out", str(tmp / "a-file")], "it is a file. Give a folder"),
         "out under a file": ([*own, "--out", str(tmp / "a-file" / "run")], "Cannot write to the output folder"),
         "missing config": ([*run, "--config", str(tmp / "none.json")], "does not exist"),
@@ -392,12 +393,12 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
         "missing model folder": (["predict", "--model-dir", str(tmp / "none"), "--input", "x"], "No model folder"),
         "damaged model folder": (["predict", "--model-dir", str(tmp / "damaged"), "--input", "x"],
                                  "holds no saved model"),
-        "zero top-k": (["predict", "--model-dir", str(saved), "--input", "x", "--modality", "a", "--top-k", "0"],
-                       "'k' parameter of predict_links must be a positive int. Got 0"),
         "missing inputs file": (["predict", "--model-dir", str(saved), "--inputs-from", str(tmp / "none.txt")],
                                 "Cannot read --inputs-from"),
-        "zero threads": (["bench", "--tasks", "x", "--models", "gnn", "--out", str(tmp / "b"), "--threads", "0"],
-                         "--threads must be a positive int"),
+        "inputs file not utf-8": (["predict", "--model-dir", str(saved), "--inputs-from", str(tmp / "latin.txt")],
+                                  f"The --inputs-from file '{tmp / 'latin.txt'}' is not UTF-8 text at line 2 (byte "
+                                  f"{latin.index('é')}: 0xe9): mmgraph reads text files as UTF-8. Save it as UTF-8, "
+                                  "e.g. from Latin-1"),
         "bad seed list": (["bench", "--tasks", "x", "--models", "gnn", "--out", str(tmp / "b"), "--seed-list", "a"],
                           "--seed-list must be comma-separated ints"),
     }
@@ -405,10 +406,10 @@ def _bad_inputs(tmp: Path, saved: Path) -> dict[str, tuple[list[str], str]]:
 
 CLI_CASES = [
     "missing manifest", "self-link", "unknown source", "unknown task", "unknown model", "bad encoder spec",
-    "unknown encoder modality", "zero epochs", "out is a file", "out under a file", "missing config",
+    "unknown encoder modality", "out is a file", "out under a file", "missing config",
     "damaged result as config",
     "config of the wrong type", "config with an unknown key", "broken yaml", "own data without manifest",
-    "missing model folder", "damaged model folder", "zero top-k", "missing inputs file", "zero threads",
+    "missing model folder", "damaged model folder", "missing inputs file", "inputs file not utf-8",
     "bad seed list",
 ]
 
@@ -439,6 +440,57 @@ def test_argparse_errors_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as exit_:
         main(["run", "--seed", "not-a-number"])
     assert exit_.value.code == 2 and "invalid int value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("arguments", [
+    ["predict", "--model-dir", "M", "--input", "x", "--top-k", "0"],
+    ["run", "--task", "t", "--epochs", "0"],
+    ["run", "--task", "t", "--k", "-2"],
+    ["run", "--task", "t", "--checkpoint-every", "0"],
+    ["bench", "--tasks", "t", "--models", "gnn", "--out", "B", "--seeds", "0"],
+    ["bench", "--tasks", "t", "--models", "gnn", "--out", "B", "--threads", "two"],
+])
+def test_a_count_that_is_not_positive_is_named_by_its_option(arguments, capsys) -> None:
+    """The option the user typed, not the parameter of the function it reaches."""
+    option, value = arguments[-2:]
+    with pytest.raises(SystemExit) as exit_:
+        main(arguments)
+    shown = repr(value) if value == "two" else value
+    assert exit_.value.code == 2
+    assert f"argument {option}: must be a positive integer, got {shown}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", errors.__all__)
+def test_every_member_carries_the_message_the_command_prints(name) -> None:
+    """A fix spelled as a Python call in ``message`` is spelled as an option in ``cli_message``."""
+    error = getattr(errors, name)("use f(x=1)", cli_message="use --x 1")
+    assert str(error) == "use f(x=1)" and error.cli_message == "use --x 1"
+    assert getattr(errors, name)("plain").cli_message is None
+
+
+def test_the_command_offers_options_where_python_offers_calls(tmp_path, capsys) -> None:
+    """A fix the command prints is one a user of the command can type: an option, not a Python call."""
+    rows = []
+    for i in range(12):
+        (tmp_path / f"v{i}.npy").write_bytes(b"\0" * 8)  # a file no default encoder reads
+        rows += [{"id": f"v{i}", "modality": "vectors", "path": f"v{i}.npy", "item": f"i{i}"},
+                 {"id": f"t{i}", "modality": "text", "text": f"word {i}", "item": f"i{i}"}]
+    write_table(pd.DataFrame(rows), tmp_path / "m.csv")
+    own = ["run", "--quiet", "--manifest", str(tmp_path / "m.csv"), "--source", "vectors", "--target", "text"]
+    for arguments, option, call in [
+        (own, "--encoder vectors=precomputed:path=FILE", "resolve('precomputed', path=...)"),
+        (["run", "--quiet", "--task", "emoji-crosslingual", "--data", str(tmp_path / "none")],
+         "Pass the data folder with --data /path/to/shared/data", "load(..., root="),
+    ]:
+        assert main(arguments) == 2
+        line = capsys.readouterr().err
+        assert option in line and call not in line, line
+    dataset = from_manifest(tmp_path / "m.csv")
+    task = Task.for_manifest(dataset, source="vectors", target="text")
+    with pytest.raises(DataError, match=r"Sample 0 of modality 'vectors' .*resolve\('precomputed', path=\.\.\.\)"):
+        pipeline(task, dataset=dataset, model="knn-transfer", seed=0, progress=False, cache=None)
+    with pytest.raises(DataNotFoundError, match=r"with load\(\.\.\., root='/path/to/shared/data'\)"):
+        load("emoji", root=tmp_path / "none")
 
 
 def test_output_exists_is_an_output_error(tmp_path) -> None:

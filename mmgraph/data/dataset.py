@@ -25,6 +25,9 @@ ITEM_RELATION = "same_item"
 
 SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
 
+MISSING_SHOWN = 10
+"""How many samples without a payload :meth:`MultimodalDataset.validate` names (then: "and N more")."""
+
 
 def _clean_str(value: object) -> str | None:
     """Returns ``value`` as a stripped string, or ``None`` for missing or blank values."""
@@ -192,12 +195,21 @@ class MultimodalDataset:
                     f"sample {self.node_ids(modality)[row]!r}). Clean or impute them first."
                 )
             check_informative(array, f"The features of modality {modality!r}")
-        for i, row in enumerate(samples[["id", "modality", "path", "text"]].itertuples(index=False)):
-            if row.path is None and row.text is None and row.modality not in self.features:
-                raise DataError(
-                    f"The sample at {_row(i, row.id)} has neither 'path' nor 'text'. Give a file "
-                    "path or an inline text for every sample."
-                )
+        rows = list(enumerate(samples[["id", "modality", "path", "text"]].itertuples(index=False)))
+        # a blank text reads as no text (_clean_str): an empty payload would be encoded as if it meant something
+        missing = [
+            _row(i, r.id) for i, r in rows if r.path is None and r.text is None and r.modality not in self.features
+        ]
+        if missing:
+            shown = ", ".join(missing[:MISSING_SHOWN]) + (
+                f" and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+            )
+            raise DataError(
+                f"The sample{'s' if len(missing) > 1 else ''} at {shown} "
+                f"{'have' if len(missing) > 1 else 'has'} neither 'path' nor 'text' (an empty or blank text is "
+                "no text). Give a file path or an inline text for every sample, or drop those rows."
+            )
+        for i, row in rows:
             if row.path is not None and row.text is not None:
                 raise DataError(
                     f"The sample at {_row(i, row.id)} has both 'path' and 'text'. Give one payload."

@@ -15,6 +15,7 @@ from mmgraph.data.dataset import (
     _check_readable,
     _clean_str,
 )
+from mmgraph.io import not_utf8_message
 
 MANIFEST_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 
@@ -23,7 +24,7 @@ def read_table(path: str | os.PathLike, *, what: str = "manifest") -> pd.DataFra
     """Reads a CSV, JSONL or Parquet table with every value as read (ids stay strings).
 
     Raises:
-        DataError: if the file is missing, has an unknown suffix or cannot be parsed.
+        DataError: if the file is missing, has an unknown suffix, is not UTF-8 or cannot be parsed.
     """
     path = Path(path)
     _check_readable(path, f"The {what}")
@@ -40,7 +41,9 @@ def read_table(path: str | os.PathLike, *, what: str = "manifest") -> pd.DataFra
             table = pd.read_json(path, lines=True, dtype=False)
         else:
             table = pd.read_parquet(path)
-    except (ValueError, OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise DataError(not_utf8_message(path, f"The {what}")) from error
+    except (ValueError, OSError) as error:
         raise DataError(f"The {what} {str(path)!r} could not be parsed as {kind}: {error}") from error
     for column in table.columns:
         # JSONL and Parquet turn integer columns with gaps into floats (3 -> 3.0); undo that so

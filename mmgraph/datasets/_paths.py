@@ -17,10 +17,14 @@ DATA_ENV = "MMGRAPH_DATA"
 CACHE_ENV = "MMGRAPH_CACHE"
 """The environment variable naming the cache folder for generated files."""
 
-_HINT = (
-    f"Pass the data folder with load(..., root='/path/to/shared/data') or set "
-    f"{DATA_ENV}=/path/to/shared/data."
-)
+
+def _not_found(message: str) -> DataNotFoundError:
+    """The error of data that is not found, with the fix as said in Python and on the command line."""
+    variable = f"or set {DATA_ENV}=/path/to/shared/data."
+    return DataNotFoundError(
+        f"{message} Pass the data folder with load(..., root='/path/to/shared/data') {variable}",
+        cli_message=f"{message} Pass the data folder with --data /path/to/shared/data {variable}",
+    )
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -39,17 +43,13 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     if root is None:
         value = os.environ.get(DATA_ENV, "").strip()
         if not value:
-            raise DataNotFoundError(
-                f"No data folder is set: load() got no 'root' and {DATA_ENV} is not set. {_HINT}"
-            )
+            raise _not_found(f"No data folder is set: none was given and {DATA_ENV} is not set.")
         root, source = value, f"from {DATA_ENV}"
     else:
-        source = "from the 'root' argument"
+        source = "as given"
     path = Path(root).expanduser()
     if not path.is_dir():
-        raise DataNotFoundError(
-            f"The data folder {str(path)!r} ({source}) does not exist or is not a folder. {_HINT}"
-        )
+        raise _not_found(f"The data folder {str(path)!r} ({source}) does not exist or is not a folder.")
     return path
 
 
@@ -57,10 +57,7 @@ def require(root: Path, relative: str, *, dataset: str) -> Path:
     """The file or folder ``root / relative``, or a clear error naming where it looked."""
     path = root / relative
     if not path.exists():
-        raise DataNotFoundError(
-            f"The {dataset!r} dataset needs {relative!r}, which is not at {str(path)!r}. "
-            f"{_HINT}"
-        )
+        raise _not_found(f"The {dataset!r} dataset needs {relative!r}, which is not at {str(path)!r}.")
     return path
 
 

@@ -199,8 +199,9 @@ def _extra_keys(cls: type[Encoder]) -> set[str]:
     return {"features"} if cls is PrecomputedEncoder else set()
 
 
-def _kind_of(payload: Any, index: int) -> str:
+def _kind_of(payload: Any, index: int, modality: str | None = None) -> str:
     """Returns ``"text"``, ``"image"`` or ``"audio"`` for one payload, or raises."""
+    sample = f"Sample {index}" + (f" of modality {modality!r}" if modality else "")
     if isinstance(payload, os.PathLike) or (
         isinstance(payload, str) and "\n" not in payload and len(payload) < 4096
     ):
@@ -210,26 +211,31 @@ def _kind_of(payload: Any, index: int) -> str:
         if suffix in AUDIO_EXTENSIONS:
             return "audio"
         if isinstance(payload, os.PathLike) or os.path.isfile(payload):
-            raise DataError(
-                f"Sample {index} ({describe_payload(payload)}) is a file of an unknown kind "
+            found = (
+                f"{sample} ({describe_payload(payload)}) is a file of an unknown kind "
                 f"({suffix or 'no extension'!r}). Known extensions: images "
                 f"{', '.join(IMAGE_EXTENSIONS)}; audio {', '.join(AUDIO_EXTENSIONS)}. Name an "
-                f"encoder for this modality instead, e.g. resolve('precomputed', path=...) or "
-                f"any of {_choices()}."
+                "encoder for this modality instead, e.g. "
+            )
+            choices = f" or any of {_choices()}."
+            raise DataError(
+                found + "resolve('precomputed', path=...)" + choices,
+                cli_message=found + f"--encoder {modality or 'MODALITY'}=precomputed:path=FILE" + choices,
             )
     if isinstance(payload, str):
         return "text"
     raise DataError(
-        f"Sample {index} ({describe_payload(payload)}) is neither a text nor a file path but a "
+        f"{sample} ({describe_payload(payload)}) is neither a text nor a file path but a "
         f"{type(payload).__name__}; fill or drop missing payloads first."
     )
 
 
-def payload_kind(payloads: Sequence[Any]) -> str:
+def payload_kind(payloads: Sequence[Any], *, modality: str | None = None) -> str:
     """Returns the kind of a modality's payloads: ``"text"``, ``"image"`` or ``"audio"``.
 
     A payload is an image or audio file when its extension says so (see ``IMAGE_EXTENSIONS``
     and ``AUDIO_EXTENSIONS``); any other string that is not an existing file is inline text.
+    ``modality``, if given, is named in the errors.
 
     Raises:
         ValueError: no payloads, kinds mixed, a file of unknown type, or a non-text value.
@@ -241,7 +247,7 @@ def payload_kind(payloads: Sequence[Any]) -> str:
     items = list(payloads)
     if not items:
         raise DataError("payload_kind needs at least one payload to tell its kind. Got none.")
-    kinds = [_kind_of(payload, index) for index, payload in enumerate(items)]
+    kinds = [_kind_of(payload, index, modality) for index, payload in enumerate(items)]
     first = {}
     for index, kind in enumerate(kinds):
         first.setdefault(kind, index)
@@ -256,16 +262,16 @@ def payload_kind(payloads: Sequence[Any]) -> str:
     return kinds[0]
 
 
-def default_encoder(payloads: Sequence[Any]) -> str:
+def default_encoder(payloads: Sequence[Any], *, modality: str | None = None) -> str:
     """Returns the registry name of the encoder suited to the payloads' kind.
 
     Inline text gives ``"minilm"``, image files ``"efficientnet-lite0"``, audio files
     ``"logmel"``.
 
     Raises:
-        ValueError: see :func:`payload_kind`.
+        ValueError: see :func:`payload_kind` (which names ``modality``, if given).
     """
-    return DEFAULT_ENCODERS[payload_kind(payloads)]
+    return DEFAULT_ENCODERS[payload_kind(payloads, modality=modality)]
 
 
 __all__ = [

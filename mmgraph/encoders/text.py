@@ -25,11 +25,15 @@ _MODELS_LOCK = threading.Lock()
 
 
 def _check_text(payload: object) -> str:
+    """The payload check of every text encoder: a non-empty str (an empty text would get the
+    features of no words, and be ranked as if it meant something)."""
     if not isinstance(payload, str):
         raise DataError(
             f"a text payload must be a str, not {type(payload).__name__}; fill or drop missing "
             f"texts before encoding"
         )
+    if not payload.strip():
+        raise DataError("the text is empty" + (" (only whitespace)" if payload else "") + "; give a text with words")
     return payload
 
 

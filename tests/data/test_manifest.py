@@ -108,6 +108,22 @@ def test_bad_manifest(tmp_path: Path, fmt: str, change, message: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_empty_texts_are_named_all_at_once(tmp_path: Path, fmt: str) -> None:
+    """A blank text is no payload: every sample without one is named, not only the first."""
+    blank = {"text_en:dog": "", "text_fr:sun": "   ", "text_en:rose": "\t"}
+    order = []
+
+    def blank_some(table: pd.DataFrame) -> pd.DataFrame:
+        order.extend(table["id"])
+        return table.assign(text=[blank.get(i, x) for i, x in zip(table["id"], table["text"], strict=True)])
+
+    manifest = _bad(tmp_path, fmt, blank_some)
+    named = ", ".join(f"row {order.index(i) + 1} \\(id '{i}'\\)" for i in sorted(blank, key=order.index))
+    with pytest.raises(DataError, match=rf"^The samples at {named} have neither 'path' nor 'text' \(an empty or blank"):
+        from_manifest(manifest)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_link_to_unknown_id(tmp_path: Path, fmt: str) -> None:
     manifest = write_tiny_manifest(tmp_path, fmt=fmt)
     links = pd.DataFrame({"src": ["image:cat", "image:cow"], "dst": ["image:dog"] * 2})
@@ -132,6 +148,22 @@ def test_bad_files(tmp_path: Path) -> None:
     (tmp_path / "broken.jsonl").write_text('{"id": 1,\n')
     with pytest.raises(DataError, match="could not be parsed as jsonl"):
         from_manifest(tmp_path / "broken.jsonl")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("table", ["manifest", "links table"])
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_the_fix(tmp_path: Path, fmt: str, table: str) -> None:
+    """A Latin-1 file (an 'é' is the byte 0xe9): not pandas' "'utf-8' codec can't decode byte 0xe9"."""
+    manifest = write_tiny_manifest(tmp_path, fmt=fmt)
+    latin = manifest if table == "manifest" else tmp_path / f"links.{fmt}"
+    text = latin.read_text(encoding="utf-8")
+    latin.write_bytes(text.replace("cat", "café", 2).encode("latin-1"))
+    line = text[: text.index("cat")].count("\n") + 1
+    with pytest.raises(DataError) as error:
+        from_manifest(manifest, links=tmp_path / f"links.{fmt}")
+    message = str(error.value)
+    assert message.startswith(f"The {table} {str(latin)!r} is not UTF-8 text at line {line} (byte ")
+    assert ": 0xe9)" in message and f"iconv -f latin1 -t utf-8 {latin} > {latin}.utf8" in message
 
 
 def test_a_failed_load_returns_nothing(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_tfidf_clamps_dim_to_the_corpus_and_records_it():
 
 
 def test_tfidf_unknown_words_give_a_finite_vector(tfidf):
-    out = tfidf.encode(["", "zzzz qqqq"])
+    out = tfidf.encode(["?!", "zzzz qqqq"])
     assert np.isfinite(out).all()
 
 
@@ -91,7 +92,16 @@ def test_tfidf_fit_needs_words():
     with pytest.raises(ValueError, match="at least 2 texts"):
         TfidfEncoder().fit(["alone"])
     with pytest.raises(ValueError, match="found no usable terms"):
-        TfidfEncoder().fit(["", ""])
+        TfidfEncoder().fit(["!", "?"])
+
+
+@pytest.mark.parametrize("empty", ["", "  ", "\n\t"])
+def test_an_empty_text_is_an_encoding_error_naming_the_sample(tfidf, empty):
+    """An empty text has no meaning to rank by; every text encoder refuses it (MiniLM before loading its model)."""
+    for encode in (tfidf.encode, TfidfEncoder(dim=8).fit, MiniLMEncoder().encode):
+        with pytest.raises(EncodingError, match=rf"sample 1 \({re.escape(repr(empty))}\): the text is empty") as err:
+            encode(["pear", empty, "tiger"])
+        assert err.value.index == 1 and err.value.payload == empty
 
 
 def test_minilm_rejects_non_strings_before_loading_the_model():

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
+from mmgraph.cli import main
 from mmgraph.data import MultimodalDataset
+from mmgraph.errors import EncodingError
 from mmgraph.pipeline import pipeline, predict_links
 from mmgraph.tasks import Task
 
@@ -100,3 +104,39 @@ def test_wrong_modalities_are_named(result) -> None:
         predict_links(result, ["x"], modality="text_en", target="text_en")
     with pytest.raises(ValueError, match=r"the modalities \['text_en', 'text_fr'\] all take text.*--modality"):
         predict_links(result, ["une phrase"])
+
+
+@pytest.fixture(scope="module")
+def saved_folder(result, tmp_path_factory):
+    return result.save(tmp_path_factory.mktemp("words") / "run")
+
+
+@pytest.mark.parametrize("modality", [None, "text_en"])
+def test_a_folder_or_a_file_is_not_read_as_an_inline_text(result, tmp_path, modality) -> None:
+    """Before, the path of a folder (or of a file no modality takes) was ranked as a text, silently."""
+    (tmp_path / "notes.txt").write_text("a red star number 3")
+    for payload, found in [(tmp_path, "a folder"), (tmp_path / "notes.txt", r"a file of no known kind \('.txt'\)")]:
+        message = (rf"The input 1 \('{payload}'\) is {found}\. Each input is a file of its modality, or an inline "
+                   r"text for a text modality: here 'text_en' takes an inline text")
+        with pytest.raises(EncodingError, match=message) as error:
+            predict_links(result, ["a red star", str(payload)], modality=modality, target="text_fr")
+        assert error.value.index == 1 and error.value.payload == str(payload)
+    with pytest.raises(EncodingError, match=rf"The new candidate 0 \('{tmp_path}'\) is a folder.*'text_fr' takes"):
+        result.predictor().predict_links(["a red star"], modality="text_en", new_candidates=[str(tmp_path)])
+
+
+@pytest.mark.parametrize("empty", ["", "   "])
+def test_an_empty_input_is_an_encoding_error(result, empty) -> None:
+    with pytest.raises(EncodingError, match=r"could not encode sample 0 .*: the text is empty"):
+        predict_links(result, [empty], modality="text_en")
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ("FOLDER", r"The input 0 \('.*'\) is a folder\. Each input is a file of its modality"),
+    ("", r"could not encode sample 0 \(''\): the text is empty"),
+])
+def test_the_command_refuses_a_folder_or_an_empty_input(saved_folder, payload, message, capsys) -> None:
+    payload = str(saved_folder) if payload == "FOLDER" else payload
+    assert main(["predict", "--model-dir", str(saved_folder), "--input", payload, "--modality", "text_en"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and re.match(rf"mmgraph: error: .*{message}", captured.err)

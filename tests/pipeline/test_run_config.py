@@ -73,3 +73,27 @@ def test_load_config_reads_results_and_bare_configurations(tmp_path) -> None:
         (tmp_path / "bad.json").write_text(json.dumps(record))
         with pytest.raises(ConfigError, match=message):
             load_config(tmp_path / "bad.json")
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("empty.yaml", "", r"is empty; it must be a mapping of settings such as 'task: openmoji-text'"),
+    ("comments.yml", "# nothing yet\n", r"is empty; it must be a mapping of settings"),
+    ("blank.json", " \n", r"""is empty; it must be a mapping of settings such as \{"task": "openmoji-text\""""),
+    ("list.yaml", "- openmoji-text\n- gnn\n", r"must be a mapping of .*Found a list: \['openmoji-text', 'gnn'\]"),
+    ("name.yaml", "openmoji-text\n", r"must be a mapping of settings .*Found a text: 'openmoji-text'"),
+    ("number.json", "3", r"must be a mapping of settings .*Found a number: 3"),
+])
+def test_a_configuration_that_is_not_a_mapping_says_what_it_must_be(tmp_path, name, content, message) -> None:
+    (tmp_path / name).write_text(content)
+    with pytest.raises(ConfigError, match=rf"The configuration file '.*{name}' {message}"):
+        load_config(tmp_path / name)
+
+
+def test_a_configuration_that_is_not_utf8_is_named_with_the_fix(tmp_path, capsys) -> None:
+    text = "task: openmoji-text\nmodel: gnn # café\n"
+    (tmp_path / "run.yaml").write_bytes(text.encode("latin-1"))  # one byte a character: é is 0xe9
+    assert main(["run", "--config", str(tmp_path / "run.yaml")]) == 2
+    message = capsys.readouterr().err
+    where = f"at line 2 (byte {text.index('é')}: 0xe9)"
+    assert f"configuration file '{tmp_path / 'run.yaml'}' is not UTF-8 text {where}" in message
+    assert f"iconv -f latin1 -t utf-8 {tmp_path / 'run.yaml'}" in message
