@@ -280,7 +280,6 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _print_examples(result, count: int, k: int = 3) -> None:
     """Predictions for a few held-out samples of the query modality, through the predict path."""
-    from mmgraph.pipeline import predict_links
 
     prepared = result.prepared
     edge_type = prepared.target_edge_type
@@ -301,7 +300,7 @@ def _print_examples(result, count: int, k: int = 3) -> None:
     payloads = [payload_of[i] for i in samples["id"]]
     if result.encoders[source].input_kind == "id":
         payloads = samples["id"].tolist()
-    top = predict_links(result, payloads, modality=source, k=k)  # the declared candidates, as the metrics rank
+    top = result.predictor().predict_links(payloads, modality=source, k=k)  # the declared set, as the metrics rank
     print(f"\n{len(samples)} held-out {source!r} samples, top-{k} {target!r} (* marks a true link):")
     for position, (sample_id, payload) in enumerate(zip(samples["id"], payloads, strict=True)):
         truth = set(links.loc[links["src"] == sample_id, "dst"])

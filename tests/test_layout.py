@@ -57,9 +57,10 @@ def test_no_import_cycle() -> None:
 
 
 def test_models_and_evaluation_stay_apart() -> None:
-    """Models never import the evaluator (they get a validation callback); nothing imports the
-    pipeline, the CLI or the benchmark harness but the top layer (the CLI, the harness and the
-    plotting helpers, which read benchmark records); nothing imports the plotting helpers."""
+    """Models never import the evaluator (they get a validation callback); nothing outside the
+    pipeline package imports it, the CLI or the benchmark harness but the top layer (the CLI, the
+    harness and the plotting helpers, which read benchmark records); only the CLI and the harness
+    import the plotting helpers."""
     graph = import_graph()
     top = ("mmgraph.cli", "mmgraph.benchmark", "mmgraph.plotting")
     for module in graph:
@@ -67,5 +68,8 @@ def test_models_and_evaluation_stay_apart() -> None:
         if module.startswith("mmgraph.models"):
             assert not {t for t in targets if t.startswith("mmgraph.evaluation")}, module
         if module not in top:
-            assert not targets & {"mmgraph.pipeline", "mmgraph.cli", "mmgraph.benchmark"}, module
-        assert "mmgraph.plotting" not in targets, module
+            if not module.startswith("mmgraph.pipeline"):
+                assert not {t for t in targets if t.split(".")[:2] == ["mmgraph", "pipeline"]}, module
+            assert not targets & {"mmgraph.cli", "mmgraph.benchmark"}, module
+        if module not in ("mmgraph.cli", "mmgraph.benchmark"):
+            assert "mmgraph.plotting" not in targets, module

@@ -13,7 +13,7 @@ from mmgraph.cli import main
 from mmgraph.data import Task, from_manifest
 from mmgraph.errors import DataError, MissingFileError
 from mmgraph.models import savable_models
-from mmgraph.pipeline import pipeline, predict_links
+from mmgraph.pipeline import pipeline
 from mmgraph.predict import Predictor
 from mmgraph.testing import write_tiny_manifest
 
@@ -33,7 +33,7 @@ def saved(tmp_path_factory) -> dict:
     for name in savable_models():
         result = pipeline(task, dataset=dataset, model=name, seed=0, progress=False, model_options=options.get(name))
         folder = result.save(root / name)
-        out[name] = (result, folder, predict_links(result, QUERIES, modality="text_en", k=3))
+        out[name] = (result, folder, result.predictor().predict_links(QUERIES, modality="text_en", k=3))
     return out
 
 

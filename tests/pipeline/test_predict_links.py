@@ -12,7 +12,7 @@ import torch
 from mmgraph.cli import main
 from mmgraph.data import MultimodalDataset
 from mmgraph.errors import EncodingError
-from mmgraph.pipeline import pipeline, predict_links
+from mmgraph.pipeline import pipeline
 from mmgraph.tasks import Task
 
 COLOURS = ["red", "green", "blue", "yellow", "black", "white", "pink"]
@@ -37,7 +37,7 @@ def result():
 
 def test_new_samples_get_top_k_candidates(result) -> None:
     queries = ["a blue star number 900", "a pink moon number 901"]
-    top = predict_links(result, queries, modality="text_en", target="text_fr", k=4)
+    top = result.predictor().predict_links(queries, modality="text_en", target="text_fr", k=4)
     assert list(top.columns) == ["query", "rank", "id", "payload", "score"]
     assert top["payload"].str.startswith("un ").all()  # the French names of the catalogue
     assert len(top) == 8 and sorted(top["query"].unique()) == [0, 1]
@@ -45,7 +45,7 @@ def test_new_samples_get_top_k_candidates(result) -> None:
         assert rows["rank"].tolist() == [1, 2, 3, 4]
         assert rows["score"].is_monotonic_decreasing
         assert rows["id"].str.startswith("fr").all() and rows["id"].is_unique
-    again = predict_links(result, queries, modality="text_en", target="text_fr", k=4)
+    again = result.predictor().predict_links(queries, modality="text_en", target="text_fr", k=4)
     pd.testing.assert_frame_equal(top, again)
 
 
@@ -53,7 +53,7 @@ def test_reverse_direction_and_state_restored(result) -> None:
     edge_type = result.prepared.target_edge_type
     pairs = torch.arange(5), torch.arange(5)
     before = result.fitted.scorer().link_scores(edge_type, *pairs, reverse=False)
-    top = predict_links(result, ["un coeur rouge numero 902"], modality="text_fr", target="text_en", k=3)
+    top = result.predictor().predict_links(["un coeur rouge numero 902"], modality="text_fr", target="text_en", k=3)
     assert top["id"].str.startswith("en").all()
     after = result.fitted.scorer().link_scores(edge_type, *pairs, reverse=False)
     assert before.equal(after), "predict_links left the fitted model changed"
@@ -99,11 +99,11 @@ def test_evaluator_top_k_is_what_predict_returns(model: str) -> None:
 
 def test_wrong_modalities_are_named(result) -> None:
     with pytest.raises(ValueError, match="'audio' is not one of their ends"):
-        predict_links(result, ["x"], modality="audio", target="text_fr")
+        result.predictor().predict_links(["x"], modality="audio", target="text_fr")
     with pytest.raises(ValueError, match="'text_en' samples rank 'text_fr', not 'text_en'"):
-        predict_links(result, ["x"], modality="text_en", target="text_en")
+        result.predictor().predict_links(["x"], modality="text_en", target="text_en")
     with pytest.raises(ValueError, match=r"the modalities \['text_en', 'text_fr'\] all take text.*--modality"):
-        predict_links(result, ["une phrase"])
+        result.predictor().predict_links(["une phrase"])
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_a_folder_or_a_file_is_not_read_as_an_inline_text(result, tmp_path, moda
         message = (rf"The input 1 \('{payload}'\) is {found}\. Each input is a file of its modality, or an inline "
                    r"text for a text modality: here 'text_en' takes an inline text")
         with pytest.raises(EncodingError, match=message) as error:
-            predict_links(result, ["a red star", str(payload)], modality=modality, target="text_fr")
+            result.predictor().predict_links(["a red star", str(payload)], modality=modality, target="text_fr")
         assert error.value.index == 1 and error.value.payload == str(payload)
     with pytest.raises(EncodingError, match=rf"The new candidate 0 \('{tmp_path}'\) is a folder.*'text_fr' takes"):
         result.predictor().predict_links(["a red star"], modality="text_en", new_candidates=[str(tmp_path)])
@@ -128,7 +128,7 @@ def test_a_folder_or_a_file_is_not_read_as_an_inline_text(result, tmp_path, moda
 @pytest.mark.parametrize("empty", ["", "   "])
 def test_an_empty_input_is_an_encoding_error(result, empty) -> None:
     with pytest.raises(EncodingError, match=r"could not encode sample 0 .*: the text is empty"):
-        predict_links(result, [empty], modality="text_en")
+        result.predictor().predict_links([empty], modality="text_en")
 
 
 @pytest.mark.parametrize(("payload", "message"), [

@@ -1,0 +1,33 @@
+"""One call from a task to a result, one module per concern.
+
+- :mod:`.encoding`: each modality encoded for the task (encoders fitted on training samples only),
+  the task prepared;
+- :mod:`.factory`: a model from its name, options and seed;
+- :mod:`.validation`: the validation callback models choose their settings with;
+- :mod:`.evaluation`: the test metrics;
+- :mod:`.config`: a run's configuration, and reading a stored one;
+- :mod:`.environment`: what a run records about where it ran, and seeding;
+- :mod:`.result`: :class:`PipelineResult` and its folder (prediction: ``result.predictor()``);
+- :mod:`.run`: :func:`pipeline`, which calls the others in order.
+"""
+
+from mmgraph.pipeline.config import CONFIG_KEYS, load_config, run_config
+from mmgraph.pipeline.encoding import encode_dataset, prepare_task, training_classes
+from mmgraph.pipeline.environment import json_default, seed_everything
+from mmgraph.pipeline.evaluation import UnseenLabelWarning, evaluate
+from mmgraph.pipeline.factory import make_model
+from mmgraph.pipeline.result import (
+    CHECKPOINT_FOLDER,
+    RESULT_FILES,
+    PipelineResult,
+    check_result_folder,
+    is_own_entry,
+)
+from mmgraph.pipeline.run import pipeline
+from mmgraph.pipeline.validation import NoValidationWarning, validator
+
+__all__ = [
+    "CHECKPOINT_FOLDER", "CONFIG_KEYS", "RESULT_FILES", "NoValidationWarning", "PipelineResult", "UnseenLabelWarning",
+    "check_result_folder", "encode_dataset", "evaluate", "is_own_entry", "json_default", "load_config", "make_model",
+    "pipeline", "prepare_task", "run_config", "seed_everything", "training_classes", "validator",
+]

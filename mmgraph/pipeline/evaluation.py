@@ -1,0 +1,58 @@
+"""The test metrics of a fitted model: the task's declared questions, scored as a user's predictions are."""
+
+from __future__ import annotations
+
+import warnings
+
+from mmgraph.data import CANDIDATE_SETS
+from mmgraph.data.prepared import PreparedTask
+from mmgraph.errors import (
+    DataError,
+)
+from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
+from mmgraph.models.base import RelationModel
+
+
+class UnseenLabelWarning(UserWarning):
+    """Held-out samples carry a label that no training sample has: valid, but no model can predict it."""
+
+
+def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *, seed: int = 0) -> dict[str, float]:
+    """Metrics of a fitted model on one held-out part, through its scorer of new samples.
+
+    Link tasks: the rank metrics of the declared candidate set without prefix, both candidate
+    sets under ``"held-out/..."`` and ``"all/..."`` (a set that asks nothing is left out), and
+    AUC/AP with negatives drawn like the declared candidates. Label tasks: accuracy, macro-F1.
+    """
+    scorer = model.scorer(prepared.new_samples(part))
+    if prepared.task.kind == "label":
+        queries = prepared.label_queries(part)
+        metrics = evaluate_label_queries(scorer.predict_labels, queries)
+        if not metrics:
+            raise DataError(f"The task {prepared.task.name!r} has no labelled {part} samples to evaluate.")
+        seen = {int(c) for labels in prepared.train_view().labels.values() for c in labels[labels >= 0]}
+        unseen = sorted({queries.classes[c] for c in queries.labels.tolist() if c not in seen})
+        if unseen:  # valid (a new class exists), but no model can predict it: say so beside the numbers
+            count = sum(queries.classes[c] in unseen for c in queries.labels.tolist())
+            warnings.warn(
+                f"{count} {part} samples of the task {prepared.task.name!r} carry labels no training sample has "
+                f"({unseen[:5]}{' ...' if len(unseen) > 5 else ''}); no model can predict them, and they count as "
+                "errors in accuracy and macro-F1.",
+                UnseenLabelWarning, stacklevel=2,
+            )
+        return metrics
+    metrics: dict[str, float] = {}
+    for candidate_set in CANDIDATE_SETS:
+        queries = prepared.link_queries(part, candidate_set)
+        values = evaluate_link_queries(scorer.link_scores, queries)
+        metrics.update({f"{candidate_set}/{k}": v for k, v in values.items()})
+        if candidate_set == prepared.task.candidates:
+            if not values:
+                raise DataError(
+                    f"The task {prepared.task.name!r} asks no cold {part} link from the {candidate_set!r} candidates: "
+                    "no held-out sample of the query modality has a link of the evaluated type whose other end is a "
+                    "candidate. Check the split (mode, hide) and the candidate set."
+                )
+            metrics.update(values)
+            metrics.update(evaluate_link_auc(scorer.link_scores, queries, seed=seed))
+    return metrics
