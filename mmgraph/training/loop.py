@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from mmgraph.training.budget import CPUBudget
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.selection import EarlyStopper
 
@@ -44,6 +45,7 @@ def train_epochs(
     progress: bool = True,
     desc: str = "train",
     writes: bool = True,
+    budget: CPUBudget | None = None,
 ) -> Trained:
     """Runs ``train_epoch`` for epochs ``1..epochs``, keeping the weights of the best validation.
 
@@ -51,7 +53,9 @@ def train_epochs(
     eval mode (higher is better); ``patience`` checks in a row without improvement stop the
     loop, and the module gets back the weights of its best check. ``validate`` returning
     ``None`` means the task asks no validation question: the loop stops checking and trains
-    every epoch. With a ``checkpoint``, the loop resumes where a killed run of the same
+    every epoch. With a ``budget``, the loop also stops after the epoch in which the budget is
+    spent, validating that epoch; each record then holds the CPU seconds used until its end
+    (``"cpu_seconds"``). With a ``checkpoint``, the loop resumes where a killed run of the same
     configuration left off (the weights, the optimizer, the stopper, ``generator`` and the
     global random states) and saves every ``checkpoint.every`` epochs and at the end.
 
@@ -69,6 +73,7 @@ def train_epochs(
         progress: show a progress bar.
         desc: the progress bar's label.
         writes: whether this process writes checkpoints (under torchrun, rank 0 only).
+        budget: the CPU time of training and validation together; resumed from the checkpoint.
 
     Returns:
         The history and the best validation score and epoch.
@@ -83,20 +88,24 @@ def train_epochs(
             start = epochs + 1 if resumed["done"] else resumed["epoch"] + 1
             trained.history = resumed["extra"].get("history", [])
             validating = resumed["extra"].get("validating", validating)
+            if budget is not None and trained.history:
+                budget.restore(trained.history[-1].get("cpu_seconds", 0.0))
     bar = tqdm(range(start, epochs + 1), desc=desc, disable=not progress, leave=False, initial=start - 1,
                total=epochs)
     for epoch in bar:
         module.train()
         record: dict[str, Any] = {"epoch": epoch, "loss": float(train_epoch(epoch))}
-        stop = False
-        if validating and (epoch % eval_every == 0 or epoch == epochs):
+        stop = spent = budget is not None and budget.spent()
+        if validating and (epoch % eval_every == 0 or epoch == epochs or spent):
             module.eval()
             score = validate()
             if score is None:  # nothing to validate on: train every epoch
                 validating = False
             else:
                 record["val"] = float(score)
-                stop = stopper.update(record["val"], module.state_dict, step=epoch)
+                stop = stopper.update(record["val"], module.state_dict, step=epoch) or spent
+        if budget is not None:
+            record["cpu_seconds"] = budget.used()
         trained.history.append(record)
         best = f"{stopper.best_score:.3f}" if stopper.best_step is not None else "-"
         bar.set_postfix(loss=f"{record['loss']:.4f}", val=best)
