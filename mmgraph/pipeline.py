@@ -44,7 +44,7 @@ from mmgraph.io import (
     output_error,
     remove_leftovers,
 )
-from mmgraph.models.base import SAVABLE, RelationModel, Validate
+from mmgraph.models.base import SAVABLE, RelationModel, Scoring, Validate
 from mmgraph.predict import MODEL_FOLDER, Predictor
 from mmgraph.tasks import Task, get_task, task_spec
 from mmgraph.training.checkpoint import Checkpoint, fingerprint
@@ -180,7 +180,7 @@ def make_model(model: str | RelationModel, options: Mapping[str, Any] | None, se
 
 
 def validator(prepared: PreparedTask, *, part: str = "val") -> Validate | None:
-    """The validation callback of a prepared task: the model's scores of the validation samples,
+    """The validation callback of a prepared task: a scoring's scores of the validation samples,
     attached as new samples, on the questions of the task's declared candidate set. ``None``
     when validation asks nothing."""
     new = prepared.new_samples(part)
@@ -189,15 +189,15 @@ def validator(prepared: PreparedTask, *, part: str = "val") -> Validate | None:
         if not queries:
             return None
 
-        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-            return evaluate_link_queries(model.scorer(new).link_scores, queries, max_links=max_links)
+        def validate(scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_link_queries(scoring(new).link_scores, queries, max_links=max_links)
     else:
         labels = prepared.label_queries(part)
         if labels.nodes.numel() == 0:
             return None
 
-        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-            return evaluate_label_queries(model.scorer(new).predict_labels, labels)
+        def validate(scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_label_queries(scoring(new).predict_labels, labels)
     return validate
 
 
