@@ -94,7 +94,9 @@ def measure(folder: Path, spec: dict, repeats: int, propagation: bool) -> dict:
     load_rss = peak_rss()
     model, train = predictor.model, predictor.train
     if propagation:
-        model.chosen_ = {"weights": (1.0, 1.0), "alpha": 0.1, "steps": 10}
+        from mmgraph.models.gnn_model import GNNChoices
+
+        model.choices_ = GNNChoices(weights=(1.0, 1.0), alpha=0.1, steps=10)
     edge_type = train.target_edge_type
     modality = spec["modality"]
     reverse = modality != edge_type[0]

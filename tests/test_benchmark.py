@@ -194,10 +194,10 @@ class Crashing(KNNTransferBaseline):
 
     name = "crashing"
 
-    def _fit(self, train, *, validate, progress) -> None:
+    def _fit(self, train, *, validate, progress, checkpoint) -> None:
         if self.settings.seed == 1:
             raise RuntimeError("out of memory at seed 1")
-        super()._fit(train, validate=validate, progress=progress)
+        super()._fit(train, validate=validate, progress=progress, checkpoint=checkpoint)
 
 
 def test_a_crashed_run_is_recorded_as_failed_and_the_grid_goes_on(tmp_path, synthetic, monkeypatch) -> None:

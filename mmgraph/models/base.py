@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -26,7 +26,8 @@ from mmgraph.registry import Registry
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
-SAVE_FORMAT = 3  # 2: the GNN stores its kNN graph; 3: the training view keys link types by edge_key
+SAVE_FORMAT = 4  # 2: the GNN stores its kNN graph; 3: the training view keys link types by edge_key;
+# 4: the GNN's ridge map as a whole model record
 """The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
 
 
@@ -49,15 +50,22 @@ class Scorer(Protocol):
         """The predicted class of every node of ``node_type``, ``(num_nodes,)``."""
 
 
-class Validate(Protocol):
-    """The validation callback: metrics of a model's scorer on the validation questions.
+Scoring = Callable[[Mapping[NodeType, Tensor] | None], Scorer]
+"""What validation scores: new samples' features in, a :class:`Scorer` out. A fitted model's
+:meth:`RelationModel.scorer` is one; during ``fit``, each candidate setting gives its own, so
+trying a setting changes nothing in the model."""
 
-    Keys: ``"mrr"`` and ``"<direction>/mrr"`` (and Hits@k) for link tasks, ``"accuracy"`` and
-    ``"macro_f1"`` for label tasks. ``max_links`` ranks a fixed random subset of links (cheap
-    early-stopping checks); model selection over settings uses all of them.
+
+class Validate(Protocol):
+    """The validation callback: metrics of a scoring on the validation questions.
+
+    ``scoring`` gets the validation samples' features (as new samples) and returns the scorer to
+    rank them with. Keys: ``"mrr"`` and ``"<direction>/mrr"`` (and Hits@k) for link tasks,
+    ``"accuracy"`` and ``"macro_f1"`` for label tasks. ``max_links`` ranks a fixed random subset of
+    links (cheap early-stopping checks); model selection over settings uses all of them.
     """
 
-    def __call__(self, model: RelationModel, *, max_links: int | None = None) -> dict[str, float]: ...
+    def __call__(self, scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]: ...
 
 
 class RelationModel(ABC):
@@ -107,18 +115,16 @@ class RelationModel(ABC):
         """
         if train.kind not in self.kinds:
             raise NotApplicableError(_wrong_kind(self.name, self.kinds, train))
-        self._fitting = True  # validate() scores the model while it is being fitted
-        self._checkpoint = checkpoint  # read by the training loops of the models that have one
-        try:
-            self._fit(train, validate=validate, progress=progress)
-        finally:
-            self._fitting = False
-            self._checkpoint = None
+        self._fit(train, validate=validate, progress=progress, checkpoint=checkpoint)
         self.fitted_ = True
         return self
 
     @abstractmethod
-    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None: ...
+    def _fit(
+        self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
+    ) -> None:
+        """Learns from ``train``; validation scores candidate settings through their own scorings
+        (see :data:`Scoring`), and the learned state is set once the choice is made."""
 
     @abstractmethod
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> Scorer:
@@ -137,22 +143,42 @@ class RelationModel(ABC):
         :class:`RelationModel`) implements :meth:`_state` and :meth:`_restore`."""
         return cls._state is not RelationModel._state and cls._restore is not RelationModel._restore
 
+    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """The fitted model as tensors and a JSON-able record (name, settings, choices, learned
+        state): what :meth:`save` writes and :meth:`from_state` reads back. A model holding
+        another model (the GNN's ridge map) keeps that model's state in its own."""
+        self._check_fitted()
+        tensors, state = self._state()
+        record = {
+            "model": self.name, "settings": dataclasses.asdict(self.settings), "chosen": self._chosen_record(),
+            "state": state,
+        }
+        return tensors, record
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, Tensor], record: Mapping[str, Any], train: TrainView) -> RelationModel:
+        """The model :meth:`state` described, fitted on ``train``; a record of another model
+        raises ``SavedFileError``, a damaged one ``KeyError``, ``TypeError`` or ``ValueError``."""
+        if record.get("model") != cls.name:
+            raise SavedFileError(f"The saved model is a {record.get('model')!r} model, not {cls.name!r}.")
+        model = cls(**record["settings"])
+        model._restore(tensors, record["state"], train)
+        model._restore_chosen(record.get("chosen"))
+        model.fitted_ = True
+        return model
+
     def save(self, directory: str | os.PathLike) -> Path:
-        """Writes ``model.json`` (name, settings, choices, shapes) and ``weights.safetensors``.
+        """Writes ``model.json`` (format, version and :meth:`state`'s record) and ``weights.safetensors``.
 
         The training view the model was fitted on is saved beside it by the caller
         (:class:`~mmgraph.predict.Predictor`); :meth:`load` needs it back.
         """
         from mmgraph import __version__
 
-        self._check_fitted()
-        tensors, state = self._state()
+        tensors, record = self.state()
         directory = Path(directory)
         save_tensors(directory / "weights.safetensors", tensors)
-        record = {
-            "format": SAVE_FORMAT, "mmgraph": __version__, "model": self.name,
-            "settings": dataclasses.asdict(self.settings), "chosen": getattr(self, "chosen_", None), "state": state,
-        }
+        record = {"format": SAVE_FORMAT, "mmgraph": __version__, **record}
         atomic_write(directory / "model.json", json.dumps(record, indent=2))
         return directory
 
@@ -164,7 +190,13 @@ class RelationModel(ABC):
 
         directory = Path(directory)
         record = load_json(directory / "model.json")
-        if record.get("format") != SAVE_FORMAT:
+        found = record.get("format")
+        if isinstance(found, int) and not isinstance(found, bool) and found < SAVE_FORMAT:
+            raise SavedFileError(
+                f"The model in {str(directory)!r} was saved in the older layout {found} (this mmgraph reads "
+                f"layout {SAVE_FORMAT}). Run the task again to save a new model."
+            )
+        if found != SAVE_FORMAT:
             raise SavedFileError(
                 f"{str(directory / 'model.json')!r} is not a saved mmgraph model (format {SAVE_FORMAT})."
             )
@@ -178,16 +210,20 @@ class RelationModel(ABC):
                 f"The model in {str(directory)!r} is a {record.get('model')!r} model, not {cls.name!r}."
             )
         try:
-            model = cls(**record["settings"])
-            model._restore(load_tensors(directory / "weights.safetensors"), record["state"], train)
+            return cls.from_state(load_tensors(directory / "weights.safetensors"), record, train)
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             if isinstance(error, SavedFileError):
                 raise
             raise SavedFileError(f"The model in {str(directory)!r} is damaged or incomplete ({error}).") from error
-        if record.get("chosen") is not None:
-            model.chosen_ = record["chosen"]
-        model.fitted_ = True
-        return model
+
+    def _chosen_record(self) -> Any:
+        """The choices made on validation as JSON values (``chosen_``, or ``None``)."""
+        return getattr(self, "chosen_", None)
+
+    def _restore_chosen(self, chosen: Any) -> None:
+        """Puts back what :meth:`_chosen_record` returned."""
+        if chosen is not None:
+            self.chosen_ = chosen
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         """The fitted state: tensors and a JSON-able description (a model that can be saved overrides it)."""
@@ -201,8 +237,8 @@ class RelationModel(ABC):
         raise NotApplicableError(f"The {self.name!r} model cannot be loaded.")
 
     def _check_fitted(self) -> None:
-        """Raises ``NotFittedError`` unless fitted (or inside ``fit``, where validation scores it)."""
-        if not (getattr(self, "fitted_", False) or getattr(self, "_fitting", False)):
+        """Raises ``NotFittedError`` unless fitted."""
+        if not getattr(self, "fitted_", False):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet. Call 'fit' with a training view first."
             )

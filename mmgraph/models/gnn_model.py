@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -14,15 +14,16 @@ from torch import Tensor
 
 from mmgraph.checks import check_choice, check_positive_int
 from mmgraph.data.prepared import TrainView
-from mmgraph.errors import ConfigError, DataError, NotApplicableError
+from mmgraph.errors import ConfigError, DataError, NotApplicableError, SavedFileError
 from mmgraph.graph import GraphBuilder
 from mmgraph.graph.knn import KNN_METHODS
-from mmgraph.models.base import RelationModel, Validate
+from mmgraph.models.base import RelationModel, Scorer, Scoring, Validate
 from mmgraph.models.baselines.transfer import TransferBaseline
 from mmgraph.models.propagation import PropagationGraph
 from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
 from mmgraph.models.sign import SIGNLearner
-from mmgraph.training.selection import grid_search
+from mmgraph.models.terms import HubnessCorrected, WeightedSum, choose
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
 # (restart probability, steps) of the propagation tried on the validation split.
@@ -37,7 +38,6 @@ LABEL_STEPS = 10
 # Weights of the hubness correction of link scores (CSLS, Conneau et al. 2018): a candidate's score
 # minus this weight times its mean score over its HUBNESS_NEIGHBOURS best training queries.
 HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
-HUBNESS_NEIGHBOURS = 10
 # Weights of the ridge map's score (the `transfer` model, fitted on the same training links and chosen
 # on validation) beside the learned and propagated scores (0: unused; 1000: the map decides alone).
 MAP_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0, 1000.0)
@@ -73,6 +73,36 @@ class GNNConfig(RelationLearnerConfig):
     minibatch_size: int = 1024  # links (or labelled nodes) per step in minibatch mode, shared among processes
 
 
+@dataclass(frozen=True)
+class GNNChoices:
+    """What :class:`GNNModel` chose on validation, in the order it chose them (each search keeps
+    the earlier choices). The defaults are the learned score alone."""
+
+    weights: tuple[float, float] = (0.0, 0.0)  # of the propagation terms in the source and the target space
+    alpha: float = 1.0  # restart probability of the propagation (of label smoothing on label tasks)
+    steps: int = 0  # propagation steps (0: none)
+    map: float = 0.0  # weight of the ridge map's score (0: no map kept)
+    map_settings: dict[str, Any] | None = field(default=None, hash=False)  # the kept map's own choices
+    hubness: float = 0.0  # weight of the hubness correction (0: none)
+    val: float | None = None  # validation score of the last search (None: validation asked nothing)
+
+    def record(self) -> dict[str, Any]:
+        """The choices as JSON values (what ``config()`` shows and ``model.json`` keeps)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> GNNChoices:
+        """The choices :meth:`record` wrote; an unknown key raises ``SavedFileError``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(record) - known)
+        if unknown:
+            raise SavedFileError(f"The saved 'gnn' choices have unknown keys {unknown}; known: {sorted(known)}.")
+        values = dict(record)
+        if "weights" in values:
+            values["weights"] = tuple(float(w) for w in values["weights"])
+        return cls(**values)
+
+
 class GNNModel(RelationModel):
     """The default relation learner (see :class:`RelationLearner`) over a graph of the training view.
 
@@ -81,19 +111,24 @@ class GNNModel(RelationModel):
     sample is attached by its ``k`` most similar training nodes, from which it receives
     messages (it sends none), and scored by the same networks.
 
-    After training, the learned scores are refined by propagation over the same graph
-    (:class:`~mmgraph.models.propagation.PropagationGraph`): a link score adds
-    ``w_s <z_q, z_c> + w_d <z'_q, z'_c>`` where ``z`` and ``z'`` are the source and the target
-    modality's features (centred on the training mean) propagated through similarity and link
-    edges (APPNP-style); label predictions are smoothed over the graph, Correct-and-Smooth
-    style, with training labels clamped. The weights and the propagation settings are chosen on
-    validation; "learned score only" is always among them.
+    A link score is a :class:`~mmgraph.models.terms.WeightedSum` of terms whose weights are chosen
+    on validation, one search after another (:func:`~mmgraph.models.terms.choose`; 0 is always
+    among the weights, so each term is kept only where validation prefers it):
 
-    Link scores are then corrected for hubness, as CSLS does in cross-lingual word translation: a
-    map fitted on training pairs pulls every query towards a few candidates, which then rank high
-    everywhere. A candidate's score loses ``beta`` times its mean score over the
-    ``HUBNESS_NEIGHBOURS`` training queries that score it highest; ``beta`` (0 among the choices)
-    is chosen on validation.
+    - the learner's logits (weight 1);
+    - propagation over the same graph (:class:`~mmgraph.models.propagation.PropagationGraph`):
+      ``w_s <z_q, z_c> + w_d <z'_q, z'_c>`` where ``z`` and ``z'`` are the source and the target
+      modality's features (centred on the training mean) propagated through similarity and link
+      edges (APPNP-style), the weights chosen with the propagation's settings;
+    - a ridge map between the two link spaces (the ``transfer`` model, its own settings chosen
+      on validation), its weight chosen next.
+
+    Label predictions are smoothed over the graph, Correct-and-Smooth style, with training
+    labels clamped (the restart probability chosen on validation).
+
+    Link scores are then corrected for hubness (:class:`~mmgraph.models.terms.HubnessCorrected`),
+    as CSLS does in cross-lingual word translation; its weight is chosen last. The choices are
+    in ``choices_`` (:class:`GNNChoices`).
 
     Large graphs (``training="minibatch"``, or ``"auto"`` beyond ``FULL_BATCH_MAX_NODES`` nodes or under
     ``torchrun``) train :class:`~mmgraph.models.sign.SIGNLearner` instead: propagated features computed
@@ -115,47 +150,47 @@ class GNNModel(RelationModel):
                 f"The 'training' setting of the 'gnn' model must be one of {TRAINING_MODES}. "
                 f"Got {self.settings.training!r} instead."
             )
-        self.learner = self._make_learner("full")
-        self.builder = GraphBuilder(k=self.settings.k, method=self.settings.knn)
-        self.chosen_: dict[str, Any] = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+    def _fit(
+        self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
+    ) -> None:
         self._embedded: dict[str, Any] | None = None  # the training graph's states and signals (see scorer)
         self._propagation_graph: PropagationGraph | None = None
         self.training_ = self._training_mode(sum(train.num_nodes(t) for t in train.node_types))
-        self.learner = self._make_learner(self.training_)
+        self.learner_ = self._make_learner(self.training_)
         # mini-batch features: each node reads its own k nearest, as a new sample does
-        self.builder.symmetric = self.training_ != "minibatch"
+        self.builder_ = self._make_builder(symmetric=self.training_ != "minibatch")
         labels, label_mask = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
-        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None)
+        self.graph_ = self.builder_.build(train.features, train.links, labels=labels or None)
         self.train_rows_ = train.train_rows
         targets = [train.target_edge_type] if train.kind == "link" else []
         metric = "mrr" if train.kind == "link" else "accuracy"
         maskable = [
             t for src, rel, dst in train.cold_link_types
-            for t in ((src, rel, dst), (dst, self.builder.reverse_prefix + rel, src))
+            for t in ((src, rel, dst), (dst, self.builder_.reverse_prefix + rel, src))
         ]
+        learned_only = GNNChoices()
 
         def learner_score(learner: RelationLearner) -> float:
             self._embedded = None  # new weights
-            return validate(self).get(metric, float("-inf"))
+            return validate(self._scoring(learned_only)).get(metric, float("-inf"))
 
-        self.learner.fit(
+        self.learner_.fit(
             self.graph_, target_edge_types=targets, maskable_edge_types=maskable,
-            similarity_relation=self.builder.similarity_relation, num_classes=len(train.classes),
+            similarity_relation=self.builder_.similarity_relation, num_classes=len(train.classes),
             label_train_mask=label_mask, train_rows=train.train_rows,
-            validate=learner_score if validate is not None else None, progress=progress,
-            checkpoint=getattr(self, "_checkpoint", None),
+            validate=learner_score if validate is not None else None, progress=progress, checkpoint=checkpoint,
         )
         self._embedded = None
+        choices, ridge = learned_only, None
         if self.settings.propagation and validate is not None:
-            self._choose(validate, links=train.kind == "link", metric=metric)
-        self.map_: TransferBaseline | None = None
+            choices = self._choose_propagation(validate, links=train.kind == "link", metric=metric)
         if self.settings.linear_map and validate is not None and train.kind == "link":
-            self._choose_map(train, validate, metric)
+            choices, ridge = self._choose_map(train, validate, metric, choices)
         if self.settings.hubness and validate is not None and train.kind == "link":
-            self._choose_hubness(validate, metric)
+            choices = self._choose_weight("hubness", HUBNESS_WEIGHTS, validate, metric, choices, ridge)
+        self.choices_, self.map_ = choices, ridge
 
     def _training_mode(self, num_nodes: int) -> str:
         """``"full"`` or ``"minibatch"``: the setting, or for ``"auto"`` by the graph's size (and
@@ -174,8 +209,12 @@ class GNNModel(RelationModel):
             return SIGNLearner(config, minibatch_size=self.settings.minibatch_size)
         return RelationLearner(config)
 
-    def _choose(self, validate: Validate, *, links: bool, metric: str) -> None:
-        """Picks the propagation settings and weights with the best validation score."""
+    def _make_builder(self, *, symmetric: bool) -> GraphBuilder:
+        """The graph builder of the settings (``symmetric``: similarity edges both ways)."""
+        return GraphBuilder(k=self.settings.k, method=self.settings.knn, symmetric=symmetric)
+
+    def _choose_propagation(self, validate: Validate, *, links: bool, metric: str) -> GNNChoices:
+        """The propagation settings and weights with the best validation score."""
         if links:
             settings = [
                 (alpha, steps, (a, b))
@@ -184,97 +223,111 @@ class GNNModel(RelationModel):
         else:
             settings = [(alpha, LABEL_STEPS, (0.0, 0.0)) for alpha in LABEL_ALPHAS]
 
-        def evaluate(setting: tuple[float, int, tuple[float, float]]) -> dict[str, float]:
+        def scoring(setting: tuple[float, int, tuple[float, float]]) -> Scoring:
             alpha, steps, weights = setting
-            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps}
-            return validate(self)
+            return self._scoring(GNNChoices(weights=weights, alpha=alpha, steps=steps))
 
-        best = grid_search(settings, evaluate, keys=(metric,), desc="propagation")
-        if metric in best:
-            alpha, steps, weights = best[metric].setting
-            self.chosen_ = {"weights": weights, "alpha": alpha, "steps": steps, "hubness": 0.0,
-                            "val": best[metric].score}
-        else:
-            self.chosen_ = {"weights": (0.0, 0.0), "alpha": 1.0, "steps": 0, "hubness": 0.0}
+        best = choose(settings, scoring, validate, keys=(metric,), desc="propagation")
+        if metric not in best:
+            return GNNChoices()
+        alpha, steps, weights = best[metric].setting
+        return GNNChoices(weights=weights, alpha=alpha, steps=steps, val=best[metric].score)
 
-    def _choose_map(self, train: TrainView, validate: Validate, metric: str) -> None:
+    def _choose_map(
+        self, train: TrainView, validate: Validate, metric: str, choices: GNNChoices
+    ) -> tuple[GNNChoices, TransferBaseline | None]:
         """Fits the ridge map (as the `transfer` model does, its settings chosen on validation) and
-        picks its score's weight with the best validation score (the rest as chosen)."""
-        self.map_ = TransferBaseline(seed=self.settings.seed).fit(train, validate=validate, progress=False)
-        if self._choose_weight("map", MAP_WEIGHTS, validate, metric):
-            self.chosen_["map_settings"] = self.map_.chosen_
-        else:
-            self.map_ = None  # unused: nothing to keep or save
+        picks its score's weight with the best validation score (the rest as chosen); the map is
+        kept only if its weight is not 0."""
+        ridge = TransferBaseline(seed=self.settings.seed).fit(train, validate=validate, progress=False)
+        choices = self._choose_weight("map", MAP_WEIGHTS, validate, metric, choices, ridge)
+        if not choices.map:
+            return choices, None  # unused: nothing to keep or save
+        return dataclasses.replace(choices, map_settings=ridge.chosen_), ridge
 
-    def _choose_hubness(self, validate: Validate, metric: str) -> None:
-        """Picks the hubness correction's weight with the best validation score (the rest as chosen)."""
-        self._choose_weight("hubness", HUBNESS_WEIGHTS, validate, metric)
-
-    def _choose_weight(self, key: str, weights: tuple[float, ...], validate: Validate, metric: str) -> float:
-        """Sets ``chosen_[key]`` to the weight with the best validation score, the other choices kept
-        (0.0 where validation asks nothing); returns it."""
-        chosen = dict(self.chosen_)
-
-        def evaluate(weight: float) -> dict[str, float]:
-            self.chosen_ = {**chosen, key: weight}
-            return validate(self)
-
-        best = grid_search(weights, evaluate, keys=(metric,), desc=key)
-        self.chosen_ = {**chosen, key: best[metric].setting if metric in best else 0.0}
-        if metric in best:
-            self.chosen_["val"] = best[metric].score
-        return self.chosen_[key]
+    def _choose_weight(
+        self, name: str, weights: tuple[float, ...], validate: Validate, metric: str, choices: GNNChoices,
+        ridge: TransferBaseline | None,
+    ) -> GNNChoices:
+        """``choices`` with the weight ``name`` (a field of :class:`GNNChoices`) of the best
+        validation score (0.0 where validation asks nothing)."""
+        best = choose(
+            weights, lambda w: self._scoring(dataclasses.replace(choices, **{name: w}), ridge), validate,
+            keys=(metric,), desc=name,
+        )
+        if metric not in best:
+            return dataclasses.replace(choices, **{name: 0.0})
+        return dataclasses.replace(choices, **{name: best[metric].setting, "val": best[metric].score})
 
     # ------------------------------------------------------------------ scoring
-    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> _GNNScorer:
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None, *, choices: GNNChoices | None = None) -> Scorer:
         """Attaches the ``new`` samples to the fitted graph and scores them (see :class:`Scorer`).
 
-        The training graph's representations and propagated signals are computed once per weights
-        and propagation setting; a new sample reads only its ``k`` neighbours' (see
-        :meth:`HeteroGNN.extend` and :meth:`PropagationGraph.extend`), so scoring a batch costs no
-        pass over the graph. New samples get the node indices after the graph's, in order.
+        Args:
+            new: features of new samples per modality; each is attached to the training graph
+                on its own (new samples never see each other).
+            choices: score with other choices than those made on validation (what a search
+                tries); the ridge map is there only if one was kept.
         """
         self._check_fitted()
+        return self._scorer(new, self.choices_ if choices is None else choices, self.map_)
+
+    def _scoring(self, choices: GNNChoices, ridge: TransferBaseline | None = None) -> Scoring:
+        """The scoring validation tries for ``choices`` (during ``fit``)."""
+        return lambda new: self._scorer(new, choices, ridge)
+
+    def _scorer(
+        self, new: Mapping[NodeType, Tensor] | None, c: GNNChoices, ridge: TransferBaseline | None
+    ) -> Scorer:
+        """The score terms of ``c`` over the graph and the ``new`` samples (``ridge``: the map term's model)."""
         if self._embedded is None:
-            self._embedded = {"states": self.learner.layer_states(self.graph_), "signals": {}, "new": None}
+            self._embedded = {"states": self.learner_.layer_states(self.graph_), "signals": {}, "new": None}
         cache = self._embedded
+        steps = {"alpha": c.alpha, "steps": c.steps}
         h = dict(cache["states"][-1])
-        c = self.chosen_
-        uses_links = any(w > 0 for w in c["weights"]) and bool(self.learner.target_edge_types_)
-        uses_labels = c["alpha"] < 1 and self.learner.label_head_ is not None
+        uses_links = any(w > 0 for w in c.weights) and bool(self.learner_.target_edge_types_)
+        uses_labels = c.alpha < 1 and self.learner_.label_head_ is not None
         z = labels = None
         if uses_links or uses_labels:
-            key = (c["alpha"], c["steps"], uses_links, uses_labels)
+            key = (c.alpha, c.steps, uses_links, uses_labels)
             if key not in cache["signals"]:
-                cache["signals"][key] = self._propagate(h, links=uses_links, labels=uses_labels)
+                cache["signals"][key] = self._propagate(h, steps, links=uses_links, labels=uses_labels)
             z, labels = cache["signals"][key]
             z = None if z is None else [(raw, dict(unit)) for raw, unit in z]
             labels = None if labels is None else dict(labels)
-        for node_type, (x, neighbours, cosine, h_new) in self._extended(new).items():
+        extended = self._extended(new)
+        for node_type, (x, neighbours, cosine, h_new) in extended.items():
             h[node_type] = torch.cat([h[node_type], h_new])
             for space, (raw, unit) in zip(self._link_spaces(), z, strict=True) if z is not None else ():
                 if node_type in unit:
                     start = torch.zeros(len(x), raw[space].shape[1])
                     if node_type == space:
                         start = self._link_signal(space, x)
-                    out = self._propagation().extend(raw, node_type, start, neighbours, cosine, **self._steps())
+                    out = self._propagation().extend(raw, node_type, start, neighbours, cosine, **steps)
                     unit[node_type] = torch.cat([unit[node_type], F.normalize(out, dim=1)])
             if labels is not None:
-                start = torch.softmax(self.learner.label_logits({node_type: h_new}, node_type), dim=1)
-                out = self._propagation().extend(labels, node_type, start, neighbours, cosine, **self._steps())
+                start = torch.softmax(self.learner_.label_logits({node_type: h_new}, node_type), dim=1)
+                out = self._propagation().extend(labels, node_type, start, neighbours, cosine, **steps)
                 labels[node_type] = torch.cat([labels[node_type], out])
-        map_weight = c.get("map", 0.0) if getattr(self, "map_", None) is not None else 0.0
-        mapped = (map_weight, self.map_.scorer(new)) if map_weight else None
-        scorer = _GNNScorer(
-            self.learner, h, None if z is None else [unit for _, unit in z], labels, c["weights"], mapped
+        terms, weights = [_LearnedScores(self.learner_, h, labels)], [1.0]
+        if z is not None:
+            terms += [_Propagated(unit) for _, unit in z]
+            weights += list(c.weights)
+        map_weight = c.map if ridge is not None else 0.0
+        if map_weight:
+            terms.append(ridge.scorer(new))
+            weights.append(map_weight)
+        scorer = WeightedSum(terms, weights)
+        if not (c.hubness and self.learner_.target_edge_types_):
+            return scorer
+        hubs = cache.setdefault("hubs", {}).setdefault(
+            (c.alpha, c.steps, tuple(c.weights), map_weight), {}
+        )  # the training candidates' hub scores, kept while the weights and the propagation stay
+        num_view = {t: self.graph_[t].num_nodes for t in self.graph_.node_types}
+        num_new = {t: len(parts[0]) for t, parts in extended.items()}
+        return HubnessCorrected(
+            scorer, c.hubness, train_rows=self.train_rows_, num_view=num_view, num_new=num_new, hubs=hubs
         )
-        if c.get("hubness", 0.0) and self.learner.target_edge_types_:
-            hubs = cache.setdefault("hubs", {}).setdefault(
-                (c["alpha"], c["steps"], tuple(c["weights"]), map_weight), {}
-            )  # the training candidates' hub scores, kept while the weights and the propagation stay
-            num_view = {t: self.graph_[t].num_nodes for t in self.graph_.node_types}
-            scorer = _HubnessCorrected(scorer, c["hubness"], self.train_rows_, num_view, hubs)
-        return scorer
 
     def _extended(self, new: Mapping[NodeType, Tensor] | None) -> dict[NodeType, tuple[Tensor, ...]]:
         """Per new node type: features, neighbours in the graph, their cosines and representations
@@ -293,9 +346,9 @@ class GNNModel(RelationModel):
                 )
             if x.shape[0]:
                 x = x.float()
-                neighbours, cosine = self.builder.neighbours(self.graph_, node_type, x)
-                relation = (node_type, self.builder.similarity_relation, node_type)
-                h_new = self.learner.extend(
+                neighbours, cosine = self.builder_.neighbours(self.graph_, node_type, x)
+                relation = (node_type, self.builder_.similarity_relation, node_type)
+                h_new = self.learner_.extend(
                     cache["states"], self.graph_, relation, x, neighbours, cosine.clamp_min(0.0)
                 )
                 out[node_type] = (x, neighbours, cosine, h_new)
@@ -309,11 +362,8 @@ class GNNModel(RelationModel):
             )
         return self._propagation_graph
 
-    def _steps(self) -> dict[str, Any]:
-        return {"alpha": self.chosen_["alpha"], "steps": self.chosen_["steps"]}
-
     def _link_spaces(self) -> tuple[NodeType, NodeType]:
-        src, _, dst = self.learner.target_edge_types_[0]
+        src, _, dst = self.learner_.target_edge_types_[0]
         return src, dst
 
     def _link_signal(self, space: NodeType, x: Tensor) -> Tensor:
@@ -324,99 +374,92 @@ class GNNModel(RelationModel):
         return F.normalize(x.float() - centres[space], dim=1)
 
     def _propagate(
-        self, h: dict[NodeType, Tensor], *, links: bool, labels: bool
+        self, h: dict[NodeType, Tensor], steps: dict[str, Any], *, links: bool, labels: bool
     ) -> tuple[list[tuple[dict[NodeType, Tensor], dict[NodeType, Tensor]]] | None, dict[NodeType, Tensor] | None]:
-        """The chosen propagation over the training graph: per link space the raw and the unit-length
-        signals of every node, and the smoothed label distributions."""
+        """The propagation of ``steps`` (``alpha`` and ``steps``) over the training graph: per link
+        space the raw and the unit-length signals of every node, and the smoothed label distributions."""
         graph, propagation = self.graph_, self._propagation()
         z = None
         if links:
             z = []
             for space in self._link_spaces():
-                out = propagation.propagate({space: self._link_signal(space, graph[space].x)}, **self._steps())
+                out = propagation.propagate({space: self._link_signal(space, graph[space].x)}, **steps)
                 z.append((out, {t: F.normalize(out[t], dim=1) for t in self._link_spaces()}))
         smoothed = None
         if labels:
             start = {}
             for node_type in graph.node_types:
-                p = torch.softmax(self.learner.label_logits(h, node_type), dim=1)
+                p = torch.softmax(self.learner_.label_logits(h, node_type), dim=1)
                 y = graph[node_type].get("y")  # training labels only, -1 elsewhere
                 if y is not None:
                     known = y >= 0
                     p[known] = F.one_hot(y[known], p.shape[1]).float()
                 start[node_type] = p
-            smoothed = propagation.propagate(start, **self._steps())
+            smoothed = propagation.propagate(start, **steps)
         return z, smoothed
 
+    # ------------------------------------------------------------------ persistence
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
-        tensors, meta = self.learner.state()
+        tensors, meta = self.learner_.state()
         out = {f"learner.{k}": v for k, v in tensors.items()}
         for node_type in self.graph_.node_types:  # the kNN graph, so that loading needs no search
-            store = self.graph_[node_type, self.builder.similarity_relation, node_type]
+            store = self.graph_[node_type, self.builder_.similarity_relation, node_type]
             out[f"similarity.{node_type}.edge_index"] = store.edge_index
             if "edge_weight" in store:
                 out[f"similarity.{node_type}.edge_weight"] = store.edge_weight
         state = {"learner": meta, "training": self.training_}
-        if getattr(self, "map_", None) is not None:
-            map_tensors, state["map"] = self.map_._state()
+        if self.map_ is not None:
+            map_tensors, state["map"] = self.map_.state()
             out.update({f"map.{k}": v for k, v in map_tensors.items()})
         return out, state
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
         prefix = "learner."
-        self.training_ = state.get("training", "full")
+        self.training_ = state["training"]
         learner_class = SIGNLearner if self.training_ == "minibatch" else RelationLearner
-        self.learner = learner_class.from_state(
+        self.learner_ = learner_class.from_state(
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, state["learner"]
         )
+        self.builder_ = self._make_builder(symmetric=self.training_ != "minibatch")
         labels, _ = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
         similarity = {
             t: (tensors[f"similarity.{t}.edge_index"], tensors.get(f"similarity.{t}.edge_weight"))
             for t in train.node_types
         }
-        self.graph_ = self.builder.build(train.features, train.links, labels=labels or None, similarity=similarity)
+        self.graph_ = self.builder_.build(train.features, train.links, labels=labels or None, similarity=similarity)
         self.train_rows_ = train.train_rows
         self._embedded = self._propagation_graph = None
         self.map_ = None
         if "map" in state:
-            self.map_ = TransferBaseline()
-            self.map_._restore({k[len("map.") :]: v for k, v in tensors.items() if k.startswith("map.")}, state["map"],
-                               train)
-            self.map_.fitted_ = True
+            map_tensors = {k[len("map.") :]: v for k, v in tensors.items() if k.startswith("map.")}
+            self.map_ = TransferBaseline.from_state(map_tensors, state["map"], train)
+
+    def _chosen_record(self) -> dict[str, Any]:
+        return self.choices_.record()
+
+    def _restore_chosen(self, chosen: dict[str, Any] | None) -> None:
+        self.choices_ = GNNChoices() if chosen is None else GNNChoices.from_record(chosen)
 
     def config(self) -> dict[str, Any]:
         out = dataclasses.asdict(self.settings)
-        out["propagation_chosen"] = self.chosen_
+        if hasattr(self, "choices_"):
+            out["propagation_chosen"] = self.choices_.record()
         if hasattr(self, "training_"):
             out["training_used"] = self.training_
         return out
 
 
-class _GNNScorer:
-    """Scores over one graph: the learner's logits plus the chosen propagation terms and the ridge
-    map's score (``mapped``: its weight and scorer)."""
+class _LearnedScores:
+    """The learner's term: its link logits over one graph's node states ``h``, and its label
+    predictions (``labels``: the smoothed distributions, if chosen)."""
 
-    def __init__(
-        self, learner: RelationLearner, h: dict[NodeType, Tensor], z: list[dict[NodeType, Tensor]] | None,
-        labels: dict[NodeType, Tensor] | None, weights: tuple[float, float], mapped: tuple[float, Any] | None = None,
-    ) -> None:
-        self.learner, self.h, self.z, self.labels, self.weights = learner, h, z, labels, weights
-        self.mapped = mapped
+    def __init__(self, learner: RelationLearner, h: dict[NodeType, Tensor], labels: dict[NodeType, Tensor] | None):
+        self.learner, self.h, self.labels = learner, h, labels
 
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
         if not self.learner.target_edge_types_:
             raise NotApplicableError("This 'gnn' model was fitted for labels; it does not score links.")
-        scores = self.learner.score(self.h, edge_type, query, candidates, reverse=reverse)
-        if self.z is not None:
-            src, _, dst = edge_type
-            query_type, cand_type = (dst, src) if reverse else (src, dst)
-            for weight, z in zip(self.weights, self.z, strict=True):
-                if weight:
-                    scores = scores + weight * (z[query_type][query] @ take_rows(z[cand_type], candidates).T)
-        if self.mapped is not None:
-            weight, mapped = self.mapped
-            scores = scores + weight * mapped.link_scores(edge_type, query, candidates, reverse=reverse)
-        return scores
+        return self.learner.score(self.h, edge_type, query, candidates, reverse=reverse)
 
     def predict_labels(self, node_type: NodeType) -> Tensor:
         if self.labels is not None:
@@ -424,42 +467,17 @@ class _GNNScorer:
         return self.learner.label_logits(self.h, node_type).argmax(dim=1)
 
 
-class _HubnessCorrected:
-    """Link scores minus ``weight`` times each candidate's hub score: its mean score over the
-    ``HUBNESS_NEIGHBOURS`` training queries that score it highest (CSLS). ``hubs`` keeps the hub
-    scores of the training view's candidates across scorers; a new candidate's are computed here."""
+class _Propagated:
+    """A propagation term: the dot product of query and candidate signals propagated from one
+    link space (``z``: unit-length signals of every node, view nodes then new ones)."""
 
-    def __init__(self, base: _GNNScorer, weight: float, train_rows: Mapping[NodeType, Tensor],
-                 num_view: Mapping[NodeType, int], hubs: dict[tuple[EdgeType, bool], Tensor]) -> None:
-        self.base, self.weight, self.train_rows, self.num_view, self.hubs = base, weight, train_rows, num_view, hubs
-        self._new_hubs: dict[tuple[EdgeType, bool], Tensor] = {}
-
-    def _hub_scores(self, edge_type: EdgeType, candidates: Tensor, reverse: bool) -> Tensor:
-        query_type, cand_type = (edge_type[2], edge_type[0]) if reverse else (edge_type[0], edge_type[2])
-        queries = self.train_rows[query_type]
-        num_view = self.num_view[cand_type]
-        num_all = self.base.h[cand_type].shape[0]
-        key = (edge_type, reverse)
-
-        def compute(nodes: Tensor) -> Tensor:
-            out = []
-            for part in nodes.split(4096):
-                scores = self.base.link_scores(edge_type, queries, part, reverse=reverse)
-                out.append(scores.topk(min(HUBNESS_NEIGHBOURS, scores.shape[0]), dim=0).values.mean(0))
-            return torch.cat(out) if out else torch.zeros(0)
-
-        if key not in self.hubs:
-            self.hubs[key] = compute(torch.arange(num_view))
-        if key not in self._new_hubs:
-            self._new_hubs[key] = compute(torch.arange(num_view, num_all))
-        return torch.cat([self.hubs[key], self._new_hubs[key]])[candidates]
+    def __init__(self, z: dict[NodeType, Tensor]) -> None:
+        self.z = z
 
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
-        scores = self.base.link_scores(edge_type, query, candidates, reverse=reverse)
-        return scores - self.weight * self._hub_scores(edge_type, candidates, reverse)
-
-    def predict_labels(self, node_type: NodeType) -> Tensor:
-        return self.base.predict_labels(node_type)
+        src, _, dst = edge_type
+        query_type, cand_type = (dst, src) if reverse else (src, dst)
+        return self.z[query_type][query] @ take_rows(self.z[cand_type], candidates).T
 
 
 def _labels_with_borrowed(train: TrainView) -> tuple[dict[NodeType, Tensor], dict[NodeType, Tensor]]:

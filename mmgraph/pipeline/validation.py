@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_queries
-from mmgraph.models.base import RelationModel, Validate
+from mmgraph.models.base import Scoring, Validate
 
 
 class NoValidationWarning(UserWarning):
@@ -12,7 +12,7 @@ class NoValidationWarning(UserWarning):
 
 
 def validator(prepared: PreparedTask, *, part: str = "val") -> Validate | None:
-    """The validation callback of a prepared task: the model's scores of the validation samples,
+    """The validation callback of a prepared task: a scoring's scores of the validation samples,
     attached as new samples, on the questions of the task's declared candidate set. ``None``
     when validation asks nothing."""
     new = prepared.new_samples(part)
@@ -21,13 +21,13 @@ def validator(prepared: PreparedTask, *, part: str = "val") -> Validate | None:
         if not queries:
             return None
 
-        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-            return evaluate_link_queries(model.scorer(new).link_scores, queries, max_links=max_links)
+        def validate(scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_link_queries(scoring(new).link_scores, queries, max_links=max_links)
     else:
         labels = prepared.label_queries(part)
         if labels.nodes.numel() == 0:
             return None
 
-        def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-            return evaluate_label_queries(model.scorer(new).predict_labels, labels)
+        def validate(scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]:
+            return evaluate_label_queries(scoring(new).predict_labels, labels)
     return validate

@@ -20,8 +20,9 @@ from mmgraph.datasets import load
 from mmgraph.errors import NotFittedError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.models import MODELS
-from mmgraph.models.base import RelationModel
+from mmgraph.models.base import RelationModel, Scoring
 from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
+from mmgraph.models.baselines._common import LinkBaseline
 from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
 from mmgraph.models.standardize import Standardize
 
@@ -94,8 +95,8 @@ def _prepare(task: Task, dataset: MultimodalDataset, *, seed: int = 0, setting: 
 def _validate(prepared: PreparedTask):
     """The validation callback, as the pipeline builds it."""
 
-    def validate(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-        scorer = model.scorer(prepared.new_samples("val"))
+    def validate(scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]:
+        scorer = scoring(prepared.new_samples("val"))
         if prepared.task.kind == "label":
             return evaluate_label_queries(scorer.predict_labels, prepared.label_queries("val"))
         return evaluate_link_queries(scorer.link_scores, prepared.link_queries("val"), max_links=max_links)
@@ -185,20 +186,48 @@ def test_model_selection_is_recorded(synthetic) -> None:
     assert fusion.chosen_["best_epoch"] in (5, 10) and 0 < fusion.chosen_["val_mrr"] <= 1
 
 
-def _recording(prepared: PreparedTask, read: Any) -> tuple[Any, list]:
-    """A validation callback that records ``read(model)`` at every call, and the records."""
-    calls, validate = [], _validate(prepared)
+def _recording(prepared: PreparedTask, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, list]:
+    """The validation callback, and the settings (of direction src->dst) that it scored: each
+    candidate's own scoring records its setting when validation calls it."""
+    tried, choose_per_direction = [], LinkBaseline._choose_per_direction
 
-    def recording(model: RelationModel, *, max_links: int | None = None) -> dict[str, float]:
-        calls.append(read(model))
-        return validate(model, max_links=max_links)
+    def spy(self, grid, default, scoring, **kwargs):
+        def recorded(setting):
+            candidate = scoring(setting)
 
-    return recording, calls
+            def scored(new):
+                tried.append(setting[False])
+                return candidate(new)
+
+            return scored
+
+        return choose_per_direction(self, grid, default, recorded, **kwargs)
+
+    monkeypatch.setattr(LinkBaseline, "_choose_per_direction", spy)
+    return _validate(prepared), tried
 
 
-def test_transfer_tries_every_setting_on_validation_and_keeps_the_best_per_direction(synthetic) -> None:
+@pytest.mark.parametrize(("name", "attribute"), [
+    ("transfer", "setting_"), ("knn-transfer", "k_"), ("cosine", "center_"), ("late-fusion", "weights_"),
+    ("logreg", "classifiers_"), ("label-transfer", "k_"),
+])
+def test_validation_scores_candidate_settings_without_setting_them_on_the_model(name, attribute, synthetic) -> None:
+    """A grid search scores each setting through its own scorer; the choice is set once, at the end."""
+    model = BASELINES[name](**FAST.get(name, {}))
+    prepared = _prepare(LABEL if "label" in model.kinds else LINK, synthetic)
+    validate, held = _validate(prepared), []
+
+    def spy(scoring, **options):
+        held.append(hasattr(model, attribute))
+        return validate(scoring, **options)
+
+    model.fit(prepared.train_view(), validate=spy, progress=False)
+    assert held and not any(held) and hasattr(model, attribute)
+
+
+def test_transfer_tries_every_setting_on_validation_and_keeps_the_best_per_direction(synthetic, monkeypatch) -> None:
     prepared = _prepare(LINK, synthetic)
-    validate, tried = _recording(prepared, lambda m: m.setting_[False])
+    validate, tried = _recording(prepared, monkeypatch)
     options = {"alphas": (1.0, 100.0)}
     model = BASELINES["transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
     assert sorted(tried) == sorted(itertools.product((1.0, 100.0), (True, False), TRANSFER_MODES))
@@ -208,7 +237,7 @@ def test_transfer_tries_every_setting_on_validation_and_keeps_the_best_per_direc
         best = max(
             _validate(prepared)(_fit("transfer", prepared, validate=False, options={
                 "default_alpha": a, "default_standardize": st, "default_mode": mo, **options,
-            }))[f"{direction}/mrr"]
+            }).scorer)[f"{direction}/mrr"]
             for a, st, mo in tried
         )
         assert choice["val_mrr"] == pytest.approx(best)
@@ -235,9 +264,9 @@ def test_transfer_modes_carry_the_query_the_candidate_or_both(synthetic) -> None
         MODELS.get("transfer")(standardize=())
 
 
-def test_knn_transfer_tries_every_weighting_on_validation(synthetic) -> None:
+def test_knn_transfer_tries_every_weighting_on_validation(synthetic, monkeypatch) -> None:
     prepared = _prepare(LINK, synthetic)
-    validate, tried = _recording(prepared, lambda m: (m.k_[False], m.weighting_[False], m.temperature_[False]))
+    validate, tried = _recording(prepared, monkeypatch)
     options = {"ks": (1, 5), "temperatures": (0.05, 0.5)}
     model = BASELINES["knn-transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
     expected = [(k, w, t) for k in (1, 5) for w, t in
@@ -261,11 +290,11 @@ def test_neighbour_weightings() -> None:
     )
 
 
-def test_cosine_chooses_centring_on_validation(synthetic) -> None:
+def test_cosine_chooses_centring_on_validation(synthetic, monkeypatch) -> None:
     # One shared space, but "b" sits far off the origin: centring each modality removes the offset.
     noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
     offset = _prepare(LINK, _with_features(synthetic, synthetic.features["a"] + noise + 20.0, "offset"))
-    validate, tried = _recording(offset, lambda m: m.center_[False])
+    validate, tried = _recording(offset, monkeypatch)
     model = BASELINES["cosine"]().fit(offset.train_view(), validate=validate, progress=False)
     assert tried == [False, True]
     chosen = model.config()["chosen"]
@@ -277,9 +306,9 @@ def test_cosine_chooses_centring_on_validation(synthetic) -> None:
     assert _link_metrics(raw, offset)["mrr"] < centred_mrr - 0.2
 
 
-def test_component_class_ranks_links_inside_classes(class_linked) -> None:
+def test_component_class_ranks_links_inside_classes(class_linked, monkeypatch) -> None:
     prepared = _prepare(CLASS_LINK, class_linked)
-    validate, tried = _recording(prepared, lambda m: (m.setting_[False]))
+    validate, tried = _recording(prepared, monkeypatch)
     model = BASELINES["component-class"](cs=(0.1, 1.0)).fit(prepared.train_view(), validate=validate, progress=False)
     assert sorted(tried) == [(0.1, 0.1), (0.1, 1.0), (1.0, 0.1), (1.0, 1.0)]
     chosen = model.config()["chosen"]

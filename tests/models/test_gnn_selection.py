@@ -19,16 +19,19 @@ def test_choose_propagates_once_per_setting_and_scores_only_validation_queries(m
     task = Task(name="t", description="", kind="link", source="image", target="text_en")
     features = {m: torch.as_tensor(a) for m, a in dataset.features.items()}
     prepared = prepare_task(task, dataset, seed=0, features=features)
-    checks = []
+    checks, chosen_while_validating = [], []
+    # hubness off: its hub scores rank training queries by design (tested in tests/pipeline/test_pipeline.py)
+    model = MODELS.get("gnn")(epochs=2, k=3, hubness=False)
 
-    def validate(model, **kwargs):
+    def validate(scoring, **kwargs):
         checks.append(kwargs)
-        return validator(prepared)(model, **kwargs)
+        chosen_while_validating.append(hasattr(model, "choices_"))  # set once, after every search
+        return validator(prepared)(scoring, **kwargs)
 
     asked = prepared.link_queries("val")
     val_queries = {d: set(q.links[0].tolist()) for d, q in asked.items()}
     calls, scored = [], []
-    propagate, link_scores = PropagationGraph.propagate, gnn_model._GNNScorer.link_scores
+    propagate, link_scores = PropagationGraph.propagate, gnn_model._LearnedScores.link_scores
 
     def count(self, signals, **kwargs):
         calls.append(kwargs)
@@ -39,10 +42,8 @@ def test_choose_propagates_once_per_setting_and_scores_only_validation_queries(m
         return link_scores(self, edge_type, query, candidates, reverse=reverse)
 
     monkeypatch.setattr(PropagationGraph, "propagate", count)
-    monkeypatch.setattr(gnn_model._GNNScorer, "link_scores", record)
-    # hubness off: its hub scores rank training queries by design (tested in tests/pipeline/test_pipeline.py)
-    model = MODELS.get("gnn")(epochs=2, k=3, hubness=False).fit(prepared.train_view(), validate=validate,
-                                                                progress=False)
+    monkeypatch.setattr(gnn_model._LearnedScores, "link_scores", record)
+    model.fit(prepared.train_view(), validate=validate, progress=False)
     settings = len(gnn_model.PROPAGATION_SETTINGS)
     tried = len(gnn_model.LINK_WEIGHTS) ** 2 * settings
     assert len(checks) >= tried  # every (alpha, steps, weights) setting was scored on validation
@@ -51,4 +52,5 @@ def test_choose_propagates_once_per_setting_and_scores_only_validation_queries(m
     assert {(c["alpha"], c["steps"]) for c in calls} == set(gnn_model.PROPAGATION_SETTINGS)
     assert scored and all(direction in val_queries and queries <= val_queries[direction]
                           for direction, queries in scored)
-    assert model.chosen_["steps"] in {s for _, s in gnn_model.PROPAGATION_SETTINGS} | {0}
+    assert not any(chosen_while_validating)
+    assert model.choices_.steps in {s for _, s in gnn_model.PROPAGATION_SETTINGS} | {0}

@@ -100,7 +100,7 @@ def test_minibatch_model_learns_saves_and_loads(synthetic, one_torch_thread, tmp
     model = GNNModel(training="minibatch", minibatch_size=32, epochs=20, seed=0)
     model.fit(prepared.train_view(), validate=validator(prepared), progress=False)
     metrics = evaluate(model, prepared)
-    assert model.training_ == "minibatch" and isinstance(model.learner, SIGNLearner)
+    assert model.training_ == "minibatch" and isinstance(model.learner_, SIGNLearner)
     assert metrics["mrr"] > 5 / metrics["src->dst/num_candidates"], metrics["mrr"]
     model.save(tmp_path)
     loaded = GNNModel.load(tmp_path, prepared.train_view())

@@ -124,23 +124,21 @@ def test_fit_of_every_model_sees_no_test_sample_link_or_label(name: str, monkeyp
     if name == "component-class":  # it needs links that form classes: each "a" linked to "b" samples of its class
         dataset, task = _class_linked(dataset), dataclasses.replace(task, split={"mode": "group"})
     seen: dict[str, list] = {"views": [], "new": []}
-    original_fit, original_scorer = model_class.fit, model_class.scorer
+    original_fit = model_class.fit
 
-    def spy_fit(self, train, **kwargs):
+    def spy_fit(self, train, *, validate=None, **kwargs):
         seen["views"].append(train)
-        seen["fitting"] = True
-        try:
-            return original_fit(self, train, **kwargs)
-        finally:
-            seen["fitting"] = False
 
-    def spy_scorer(self, new=None):
-        if seen.get("fitting"):
-            seen["new"].append({m: x.clone() for m, x in (new or {}).items()})
-        return original_scorer(self, new)
+        def spy_validate(scoring, **options):
+            def spied(new):  # every scorer validation asks for, and the samples it scores
+                seen["new"].append({m: x.clone() for m, x in (new or {}).items()})
+                return scoring(new)
+
+            return validate(spied, **options)
+
+        return original_fit(self, train, validate=None if validate is None else spy_validate, **kwargs)
 
     monkeypatch.setattr(model_class, "fit", spy_fit)
-    monkeypatch.setattr(model_class, "scorer", spy_scorer)
     result = pipeline(task, dataset=dataset, model=name, seed=0, cache=None, progress=False,
                       model_options=FAST.get(name))
     split = result.prepared.split

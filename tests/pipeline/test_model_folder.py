@@ -93,6 +93,9 @@ def test_damaged_or_foreign_folders_fail_clearly(saved, tmp_path) -> None:
     (other / "model" / "model.json").write_text(json.dumps({**record, "mmgraph": "0.0.1"}))
     with pytest.raises(DataError, match="written by mmgraph 0.0.1; this is mmgraph"):
         Predictor.load(other)
+    (other / "model" / "model.json").write_text(json.dumps({**record, "format": 2}))
+    with pytest.raises(DataError, match="saved in the older layout 2 .* Run the task again"):
+        Predictor.load(other)
     (other / "model" / "model.json").write_text(json.dumps(record))
     (other / "model" / "weights.safetensors").write_bytes(b"not tensors")
     with pytest.raises(DataError, match="incomplete or damaged"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -111,26 +112,26 @@ def test_propagation_is_chosen_on_validation(synthetic) -> None:
                      model_options={"epochs": 20, "propagation": False})
     assert plain.model_config["propagation_chosen"]["weights"] == (0.0, 0.0)
     # The choice includes "learned score only", so validation can only improve on it.
-    assert chosen["val"] >= plain.fitted.learner.best_val_ - 1e-9
+    assert chosen["val"] >= plain.fitted.learner_.best_val_ - 1e-9
 
 
 def test_hubness_correction_is_chosen_on_validation_and_is_csls(synthetic) -> None:
     import torch
 
-    from mmgraph.models.gnn_model import HUBNESS_NEIGHBOURS, HUBNESS_WEIGHTS
+    from mmgraph.models.gnn_model import HUBNESS_WEIGHTS
+    from mmgraph.models.terms import HUBNESS_NEIGHBOURS
 
     task = Task(name="syn", description="", kind="link", source="a", target="b")
     result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options={"epochs": 20})
     model, prepared = result.fitted, result.prepared
-    chosen = dict(model.chosen_)
-    assert chosen["hubness"] in HUBNESS_WEIGHTS
+    chosen = model.choices_
+    assert chosen.hubness in HUBNESS_WEIGHTS
     new = prepared.new_samples("val")
-    edge_type = prepared.train_view().target_edge_type
-    model.chosen_ = {**chosen, "hubness": 0.0}
-    base = model.scorer(new)
-    model.chosen_ = {**chosen, "hubness": 0.5}
-    corrected = model.scorer(new)
-    num_a, num_b = base.h["a"].shape[0], base.h["b"].shape[0]
+    train = prepared.train_view()
+    edge_type = train.target_edge_type
+    base = model.scorer(new, choices=dataclasses.replace(chosen, hubness=0.0))
+    corrected = model.scorer(new, choices=dataclasses.replace(chosen, hubness=0.5))
+    num_a, num_b = (train.num_nodes(t) + len(new.get(t, ())) for t in ("a", "b"))
     query, candidates = torch.arange(num_a), torch.arange(num_b)
     # By hand: each candidate's mean over its 10 best training queries (the training view's rows of "a").
     train_scores = base.link_scores(edge_type, model.train_rows_["a"], candidates, reverse=False)
@@ -141,7 +142,7 @@ def test_hubness_correction_is_chosen_on_validation_and_is_csls(synthetic) -> No
     plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
                      model_options={"epochs": 20, "hubness": False})
     assert plain.model_config["propagation_chosen"]["hubness"] == 0.0
-    assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
+    assert chosen.val >= plain.model_config["propagation_chosen"]["val"] - 1e-9
 
 
 def test_linear_map_is_chosen_on_validation_adds_the_ridge_score_and_is_saved(synthetic, tmp_path) -> None:
@@ -155,28 +156,30 @@ def test_linear_map_is_chosen_on_validation_adds_the_ridge_score_and_is_saved(sy
     options = {"epochs": 20, "hubness": False}
     result = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None, model_options=options)
     model, prepared = result.fitted, result.prepared
-    chosen = dict(model.chosen_)
-    assert chosen["map"] in MAP_WEIGHTS and (model.map_ is None) == (chosen["map"] == 0)
+    chosen = model.choices_
+    assert chosen.map in MAP_WEIGHTS and (model.map_ is None) == (chosen.map == 0)
+    assert (chosen.map_settings is None) == (chosen.map == 0)
     # Without the map the validation score can only be lower or equal: 0 is among the choices.
     plain = pipeline(task, dataset=synthetic, seed=0, progress=False, cache=None,
                      model_options={**options, "linear_map": False})
-    assert "map" not in plain.model_config["propagation_chosen"]
-    assert chosen["val"] >= plain.model_config["propagation_chosen"]["val"] - 1e-9
+    assert plain.model_config["propagation_chosen"]["map"] == 0.0
+    assert chosen.val >= plain.model_config["propagation_chosen"]["val"] - 1e-9
 
     # With weight 3: the learned and propagated score plus 3 x the ridge map's (the `transfer` model's) score.
     train, new = prepared.train_view(), prepared.new_samples("val")
     model.map_ = TransferBaseline().fit(train, validate=validator(prepared), progress=False)
+    model.choices_ = dataclasses.replace(chosen, map=3.0, map_settings=model.map_.chosen_)
     edge_type = train.target_edge_type
     query, candidates = torch.arange(train.num_nodes("a") + len(new["a"])), torch.arange(train.num_nodes("b"))
-    model.chosen_ = {**chosen, "map": 0.0}
-    base = model.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
-    model.chosen_ = {**chosen, "map": 3.0}
+    base = model.scorer(new, choices=dataclasses.replace(chosen, map=0.0)).link_scores(
+        edge_type, query, candidates, reverse=False
+    )
     mapped = model.map_.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
     scores = model.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
     assert torch.allclose(scores, base + 3.0 * mapped, atol=1e-5)
-    # Saved and loaded, the map comes back with the model.
+    # Saved and loaded, the map comes back with the model, and the choices as they were.
     loaded = GNNModel.load(model.save(tmp_path / "gnn"), train)
-    assert loaded.map_ is not None and loaded.chosen_["map"] == 3.0
+    assert loaded.map_ is not None and loaded.choices_ == model.choices_
     again = loaded.scorer(new).link_scores(edge_type, query, candidates, reverse=False)
     assert torch.allclose(again, scores, atol=1e-5)
 
@@ -184,14 +187,13 @@ def test_linear_map_is_chosen_on_validation_adds_the_ridge_score_and_is_saved(sy
 def test_knn_option_reaches_the_graph_builder(tmp_path, synthetic) -> None:
     from mmgraph.models import GNNModel
 
-    assert GNNModel().builder.method == "auto"
-    assert GNNModel(knn="hnsw").builder.method == "hnsw"
+    assert GNNModel(knn="hnsw").settings.knn == "hnsw" and not hasattr(GNNModel(), "builder_")  # built in fit
     task = Task(name="syn", description="", kind="link", source="a", target="b")
     result = pipeline(task, dataset=synthetic, seed=3, progress=False, cache=None,
                       model_options={"epochs": 5, "knn": "flat"})
-    assert result.fitted.builder.method == "flat" and result.config["model_options"]["knn"] == "flat"
+    assert result.fitted.builder_.method == "flat" and result.config["model_options"]["knn"] == "flat"
     result.save(tmp_path / "run")
-    assert PipelineResult.load(tmp_path / "run").fitted.builder.method == "flat"
+    assert PipelineResult.load(tmp_path / "run").fitted.builder_.method == "flat"
 
 
 def test_auto_knn_is_exact_on_small_data(synthetic) -> None:

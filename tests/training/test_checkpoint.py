@@ -49,7 +49,7 @@ def _run(model: str, seed: int = 3, **options):
 def _history(result) -> list[dict]:
     """Every epoch's loss and validation score (gnn), or the epoch chosen on validation (baselines)."""
     fitted = result.fitted
-    return fitted.learner.history_ if fitted.name == "gnn" else [fitted.chosen_]
+    return fitted.learner_.history_ if fitted.name == "gnn" else [fitted.chosen_]
 
 
 @pytest.mark.parametrize("model", ["gnn", "gnn-minibatch", "siamese"])
@@ -115,7 +115,7 @@ def test_a_finished_training_is_not_repeated(tmp_path, monkeypatch, caplog) -> N
     """Killed after training (during model selection or evaluation): the rerun goes straight on."""
     plain = _run("gnn")
     folder = tmp_path / "checkpoints"
-    epochs = len(plain.fitted.learner.history_)
+    epochs = len(plain.fitted.learner_.history_)
     _interrupt_after(monkeypatch, epochs)
     with pytest.raises(Interrupted):
         _run("gnn", checkpoint_dir=folder, checkpoint_every=100)
@@ -124,7 +124,7 @@ def test_a_finished_training_is_not_repeated(tmp_path, monkeypatch, caplog) -> N
     with caplog.at_level(logging.WARNING, logger="mmgraph"):
         resumed = _run("gnn", checkpoint_dir=folder, checkpoint_every=100)
     assert f"resumed from epoch {epochs}" in caplog.text
-    assert resumed.metrics == plain.metrics and resumed.fitted.learner.history_ == plain.fitted.learner.history_
+    assert resumed.metrics == plain.metrics and resumed.fitted.learner_.history_ == plain.fitted.learner_.history_
 
 
 def test_a_damaged_checkpoint_starts_fresh(tmp_path, caplog) -> None:

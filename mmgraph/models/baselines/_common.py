@@ -11,8 +11,8 @@ training samples) reads that row and the learned state, never another new sample
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -21,10 +21,13 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, DataError, NotApplicableError
-from mmgraph.models.base import RelationModel, Validate
+from mmgraph.models.base import RelationModel, Scoring, Validate
 from mmgraph.models.standardize import Standardize
-from mmgraph.training.selection import grid_search
+from mmgraph.models.terms import choose
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, EdgeType, NodeType, ScoreFn
+
+S = TypeVar("S")
 
 
 # ---------------------------------------------------------------------- settings checks
@@ -165,13 +168,17 @@ class LinkBaseline(RelationModel):
     """A link baseline: fits on the training links of the task's target type, scores
     (queries x candidates) of the view's nodes and new samples.
 
-    Subclasses implement :meth:`_fit_links` and :meth:`_score_fn`. ``features_`` holds the
-    view's features of both ends of the target type (training-view rows only).
+    Subclasses implement :meth:`_fit_links` and :meth:`_score_fn` (or override :meth:`scorer`).
+    ``features_`` holds the view's features of both ends of the target type (training-view rows
+    only). A setting tried on validation is scored through its own scoring
+    (:meth:`_choose_per_direction`); the model's attributes are set once, with the choice.
     """
 
     kinds = ("link",)
 
-    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+    def _fit(
+        self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
+    ) -> None:
         edge_type = train.target_edge_type
         links = train.target_links()
         if links.shape[1] == 0:
@@ -182,20 +189,65 @@ class LinkBaseline(RelationModel):
         self.edge_type_ = edge_type
         src, _, dst = edge_type
         self.features_ = {t: train.features[t].float() for t in (src, dst)}
-        self._fit_links(train, links.long(), validate=validate, progress=progress)
+        self._fit_links(train, links.long(), validate=validate, progress=progress, checkpoint=checkpoint)
 
     @abstractmethod
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None: ...
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
+        """Learns from the training ``links``; ``checkpoint`` is for the models with a training loop."""
 
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> LinkScorer:
         """A scorer of the fitted link type over the view's nodes followed by the ``new`` samples."""
         self._check_fitted()
-        x = {t: extended(v, new, t) for t, v in self.features_.items()}
-        return LinkScorer(self.name, self.edge_type_, self._score_fn(x))
+        return self._scoring(self._score_fn)(new)
 
-    @abstractmethod
+    def _scoring(self, score_fn: Callable[[dict[NodeType, Tensor]], ScoreFn]) -> Scoring:
+        """The scoring by ``score_fn`` (the fitted one, or a candidate setting's during ``fit``)."""
+
+        def scoring(new: Mapping[NodeType, Tensor] | None) -> LinkScorer:
+            x = {t: extended(v, new, t) for t, v in self.features_.items()}
+            return LinkScorer(self.name, self.edge_type_, score_fn(x))
+
+        return scoring
+
     def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
         """The score function over ``x`` (view rows then new rows, raw features of both ends)."""
+        raise NotImplementedError(f"{type(self).__name__} implements _score_fn or overrides scorer.")
+
+    def _choose_per_direction(
+        self, grid: Sequence[S], default: S, scoring: Callable[[dict[bool, S]], Scoring], *,
+        validate: Validate | None, progress: bool,
+    ) -> tuple[dict[bool, S], dict[str, float | None] | None]:
+        """The setting of each direction (``reverse``) with the best validation MRR of that
+        direction, each setting of ``grid`` scored both ways through ``scoring({False: s, True: s})``
+        (see :meth:`_scoring`).
+
+        Returns:
+            The setting per direction and each direction's validation MRR (``None`` if
+            validation asked nothing: then both directions take ``default``).
+        """
+        best = {}
+        if validate is not None:
+            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
+            best = choose(
+                grid, lambda s: scoring({False: s, True: s}), validate, keys=keys, desc=self.name, progress=progress
+            )
+        chosen = per_direction(best, default)
+        setting = {reverse: chosen[direction][0] for reverse, direction in zip((False, True), DIRECTIONS, strict=True)}
+        scores = {direction: chosen[direction][1] for direction in DIRECTIONS} if best else None
+        return setting, scores
+
+
+def embedding_scores(embedded: dict[bool, tuple[Tensor, Tensor]]) -> ScoreFn:
+    """Scores as dot products of ``{reverse: (query embeddings, candidate embeddings)}``."""
+
+    def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
+        q, c = embedded[reverse]
+        return q[query] @ c[candidates].T
+
+    return score
 
 
 class EmbeddingLinkBaseline(LinkBaseline):
@@ -207,13 +259,7 @@ class EmbeddingLinkBaseline(LinkBaseline):
 
     def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
         with torch.no_grad():
-            embedded = self._embed(x)
-
-        def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
-            q, c = embedded[reverse]
-            return q[query] @ c[candidates].T
-
-        return score
+            return embedding_scores(self._embed(x))
 
 
 def per_direction(best: Mapping[str, Any], default: Any) -> dict[str, Any]:
@@ -260,14 +306,16 @@ class LabelScorer:
 class LabelBaseline(RelationModel):
     """A label baseline: one prediction per node of the node types it could learn.
 
-    Subclasses implement :meth:`_fit_labels` (which calls :meth:`_select`), :meth:`_apply`
-    (puts a setting in place) and :meth:`_predictor`. ``features_`` holds the view's
-    features of the learnable node types (training-view rows only).
+    Subclasses implement :meth:`_fit_labels` (which calls :meth:`_select`, then puts the chosen
+    setting in place) and :meth:`_predictor`. ``features_`` holds the view's features of the
+    learnable node types (training-view rows only).
     """
 
     kinds = ("label",)
 
-    def _fit(self, train: TrainView, *, validate: Validate | None, progress: bool) -> None:
+    def _fit(
+        self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
+    ) -> None:
         self.num_classes_ = len(train.classes)
         sources = self._learnable(train)
         self.features_ = {t: train.features[t].float() for t in sources}
@@ -281,39 +329,38 @@ class LabelBaseline(RelationModel):
     ) -> None: ...
 
     @abstractmethod
-    def _apply(self, setting: Any) -> None:
-        """Puts ``setting`` in place, so that :meth:`scorer` scores with it."""
-
-    @abstractmethod
     def _predictor(self, node_type: NodeType, x: Tensor) -> Callable[[], Tensor]:
         """A function predicting the class of every row of ``x`` (view rows then new rows)."""
 
     def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> LabelScorer:
         """A scorer whose ``predict_labels`` covers the view's nodes followed by the ``new`` samples."""
         self._check_fitted()
-        return LabelScorer(
-            self.name, {t: self._predictor(t, extended(v, new, t)) for t, v in self.features_.items()}
-        )
+        return self._scoring(self._predictor)(new)
+
+    def _scoring(self, predictor: Callable[[NodeType, Tensor], Callable[[], Tensor]]) -> Scoring:
+        """The scoring by ``predictor`` (the fitted one, or a candidate setting's during ``fit``)."""
+
+        def scoring(new: Mapping[NodeType, Tensor] | None) -> LabelScorer:
+            return LabelScorer(self.name, {t: predictor(t, extended(v, new, t)) for t, v in self.features_.items()})
+
+        return scoring
 
     def _select(
-        self, grid: list[Any], default: Any, *, validate: Validate | None, progress: bool
-    ) -> Any:
-        """Chooses the setting of ``grid`` with the best validation accuracy on the task's
-        source, puts it in place and records it in ``chosen_``."""
+        self, grid: list[S], default: S, predictor: Callable[[S], Callable[[NodeType, Tensor], Callable[[], Tensor]]],
+        *, validate: Validate | None, progress: bool,
+    ) -> S:
+        """The setting of ``grid`` with the best validation accuracy on the task's source (each
+        scored through ``predictor(setting)``), recorded in ``chosen_``; the caller puts it in place."""
         best = {}
         if validate is not None:
-
-            def evaluate(setting: Any) -> dict[str, float]:
-                self._apply(setting)
-                return validate(self)
-
-            best = grid_search(grid, evaluate, keys=("accuracy",), desc=self.name, progress=progress)
+            best = choose(
+                grid, lambda s: self._scoring(predictor(s)), validate, keys=("accuracy",), desc=self.name,
+                progress=progress,
+            )
         if "accuracy" not in best:
-            self._apply(default)
             self.chosen_ = {"setting": default}
             return default
         choice = best["accuracy"]
-        self._apply(choice.setting)
         self.chosen_ = {"setting": choice.setting, "val_accuracy": choice.score}
         return choice.setting
 

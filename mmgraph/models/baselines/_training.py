@@ -42,7 +42,10 @@ class TrainedLinkBaseline(LinkBaseline):
                 f"Got {self.settings.dropout!r} instead."
             )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         torch.manual_seed(c.seed)
         generator = torch.Generator().manual_seed(c.seed)
@@ -54,23 +57,23 @@ class TrainedLinkBaseline(LinkBaseline):
         self.module_ = self._build(x[src].shape[1], x[dst].shape[1])
         optimizer = torch.optim.AdamW(self.module_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
 
-        def validation_mrr() -> float | None:
-            metrics = validate(self, max_links=getattr(c, "val_links", None))
+        def validation_mrr() -> float | None:  # the module as it is trained
+            metrics = validate(self._scoring(self._score_fn), max_links=getattr(c, "val_links", None))
             return metrics.get("mrr")  # None: no validation questions, train every epoch
 
         trained = train_epochs(
             self.module_, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
             train_epoch=lambda epoch: self._epoch(x[src], x[dst], links, optimizer, generator),
-            validate=None if validate is None else validation_mrr, checkpoint=self._loop_checkpoint(),
+            validate=None if validate is None else validation_mrr, checkpoint=self._loop_checkpoint(checkpoint),
             progress=progress, desc=self.name,
         )
         validated = trained.best_epoch is not None
         self.chosen_ = {"best_epoch": trained.best_epoch if validated else c.epochs, "val_mrr": trained.best_score}
 
-    def _loop_checkpoint(self) -> Checkpoint | None:
+    def _loop_checkpoint(self, checkpoint: Checkpoint | None) -> Checkpoint | None:
         """The checkpoint of the training loop about to run (a model training several settings
-        gives each its own part)."""
-        return getattr(self, "_checkpoint", None)
+        gives each its own part of the fit's ``checkpoint``)."""
+        return checkpoint
 
     def _standardized(self, x: dict[NodeType, Tensor]) -> tuple[Tensor, Tensor]:
         """Both ends' rows of ``x`` standardised, and the module in eval mode for scoring."""

@@ -86,19 +86,23 @@ class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
                 f"The 'latent_dims' of the {self.name!r} model must be ints. Got {self.settings.latent_dims!r} instead."
             )
 
-    def _loop_checkpoint(self) -> Checkpoint | None:
+    def _loop_checkpoint(self, checkpoint: Checkpoint | None) -> Checkpoint | None:
         """One checkpoint part per setting of the grid: a resumed run finds each setting's own loop."""
-        checkpoint = super()._loop_checkpoint()
         latent_dim, recon_weight = self.setting_
         return None if checkpoint is None else checkpoint.part(f"latent{latent_dim}-recon{recon_weight}")
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         fitted: dict[tuple[int, float], tuple[nn.Module, dict]] = {}
 
         def evaluate(setting: tuple[int, float]) -> dict[str, float]:
             self.setting_ = setting
-            TrainedLinkBaseline._fit_links(self, train, links, validate=validate, progress=progress)
+            TrainedLinkBaseline._fit_links(
+                self, train, links, validate=validate, progress=progress, checkpoint=checkpoint
+            )
             fitted[setting] = (self.module_, self.chosen_)
             return {} if self.chosen_["val_mrr"] is None else {"mrr": self.chosen_["val_mrr"]}
 

@@ -21,15 +21,15 @@ from torch import Tensor
 
 from mmgraph.data.prepared import TrainView, component_classes, link_components
 from mmgraph.errors import ConfigError, NotApplicableError
-from mmgraph.models.base import Validate
+from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
     check_positive,
     check_positive_ints,
-    per_direction,
+    embedding_scores,
     standardizers,
 )
-from mmgraph.training.selection import grid_search
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, NodeType
 
 
@@ -94,7 +94,10 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
                     f"The {name!r} parameter of the {self.name!r} model must be in (0, 1]. Got {value!r} instead."
                 )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
         linked = link_components({src: train.num_nodes(src), dst: train.num_nodes(dst)}, {self.edge_type_: links})
@@ -122,31 +125,27 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
                 fitted[node_type, C] = _Linear(model.fit(x, components[node_type][rows]))
             return fitted[node_type, C]
 
-        def apply(settings: dict[bool, tuple[float, float]]) -> None:
-            self.setting_ = dict(settings)
-            self.classifiers_ = {
+        def classifiers(settings: dict[bool, tuple[float, float]]) -> dict[bool, dict[NodeType, _Linear]]:
+            return {
                 r: {src: classifier(src, settings[r][0]), dst: classifier(dst, settings[r][1])} for r in (False, True)
             }
 
-        best = {}
-        if validate is not None:
+        def scoring(settings: dict[bool, tuple[float, float]]) -> Scoring:
+            return self._scoring(lambda x: embedding_scores(self._embed_with(x, classifiers(settings))))
 
-            def evaluate(setting: tuple[float, float]) -> dict[str, float]:
-                apply({False: setting, True: setting})
-                return validate(self)
-
-            grid = [(cs, cd) for cs in c.cs for cd in c.cs]
-            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
-        chosen = per_direction(best, (c.default_c, c.default_c))
-        apply({False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]})
+        grid = [(cs, cd) for cs in c.cs for cd in c.cs]
+        self.setting_, scores = self._choose_per_direction(
+            grid, (c.default_c, c.default_c), scoring, validate=validate, progress=progress
+        )
+        self.classifiers_ = classifiers(self.setting_)
         self.chosen_ = {
             "num_classes": num_classes, "components": len(sizes), "coverage": float(coverage),
-            **{d: {f"C {src}": chosen[d][0][0], f"C {dst}": chosen[d][0][1]} for d in DIRECTIONS},
+            **{d: {f"C {src}": self.setting_[r][0], f"C {dst}": self.setting_[r][1]}
+               for r, d in zip((False, True), DIRECTIONS, strict=True)},
         }
-        if best:
+        if scores is not None:
             for d in DIRECTIONS:
-                self.chosen_[d]["val_mrr"] = chosen[d][1]
+                self.chosen_[d]["val_mrr"] = scores[d]
 
     def _probabilities(self, node_type: NodeType, x: Tensor, classifier: _Linear) -> Tensor:
         """Class probabilities of every row, ``(n, num_classes)`` (columns in class order)."""
@@ -155,10 +154,16 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
         return out
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        return self._embed_with(x, self.classifiers_)
+
+    def _embed_with(
+        self, x: dict[NodeType, Tensor], all_classifiers: dict[bool, dict[NodeType, _Linear]]
+    ) -> dict[bool, tuple[Tensor, Tensor]]:
+        """Class probabilities of each direction's query and candidate side by its classifiers."""
         src, _, dst = self.edge_type_
         out = {}
         for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
-            classifiers = self.classifiers_[reverse]
+            classifiers = all_classifiers[reverse]
             out[reverse] = tuple(
                 self._probabilities(t, x[t], classifiers[t]) for t in (query_type, candidate_type)
             )

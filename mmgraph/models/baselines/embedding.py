@@ -22,10 +22,10 @@ from torch import Tensor, nn
 from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, NotApplicableError
-from mmgraph.models.base import Validate
+from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
-    per_direction,
+    embedding_scores,
     row_mean,
     saved_standardizers,
     standardizer_tensors,
@@ -33,7 +33,7 @@ from mmgraph.models.baselines._common import (
     unit,
 )
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
-from mmgraph.training.selection import grid_search
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, NodeType
 
 
@@ -94,7 +94,10 @@ class CosineBaseline(EmbeddingLinkBaseline):
                 f"Got {c.centers!r} instead."
             )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
         xs, xd = self.features_[src], self.features_[dst]
@@ -106,27 +109,26 @@ class CosineBaseline(EmbeddingLinkBaseline):
                 f"'knn-transfer', 'siamese', 'fusion', 'attention-fusion' or 'gnn'."
             )
         self.mean_ = {t: row_mean(self.features_[t], statistic_rows(train, t)) for t in (src, dst)}
-        best = {}
-        if validate is not None:
+        def scoring(centers: dict[bool, bool]) -> Scoring:
+            return self._scoring(lambda x: embedding_scores(self._embed_with(x, centers)))
 
-            def evaluate(center: bool) -> dict[str, float]:
-                self.center_ = {False: center, True: center}
-                return validate(self)
-
-            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(list(c.centers), evaluate, keys=keys, desc=self.name, progress=progress)
-        chosen = per_direction(best, c.default_center)
-        self.center_ = {False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]}
-        self.chosen_ = {d: {"center": chosen[d][0]} for d in DIRECTIONS}
-        if best:
+        self.center_, scores = self._choose_per_direction(
+            list(c.centers), c.default_center, scoring, validate=validate, progress=progress
+        )
+        self.chosen_ = {d: {"center": self.center_[r]} for r, d in zip((False, True), DIRECTIONS, strict=True)}
+        if scores is not None:
             for d in DIRECTIONS:
-                self.chosen_[d]["val_mrr"] = chosen[d][1]
+                self.chosen_[d]["val_mrr"] = scores[d]
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        return self._embed_with(x, self.center_)
+
+    def _embed_with(self, x: dict[NodeType, Tensor], centers: dict[bool, bool]) -> dict[bool, tuple[Tensor, Tensor]]:
+        """Unit rows of each direction's query and candidate side, centred where ``centers`` says."""
         src, _, dst = self.edge_type_
         out = {}
         for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
-            center = self.center_[reverse]
+            center = centers[reverse]
             out[reverse] = tuple(
                 unit(x[t], self.mean_[t] if center else None) for t in (query_type, candidate_type)
             )

@@ -90,17 +90,20 @@ class LogRegBaseline(LabelBaseline):
                     fitted[C][node_type] = model.fit(features[node_type][nodes.numpy()], labels.numpy())
             return fitted[C]
 
-        self._classifiers = classifiers  # for _apply, during selection only
-        try:
-            self._select(list(c.cs), c.default_c, validate=validate, progress=progress)
-        finally:
-            del self._classifiers
+        def predictor(C: float) -> Callable[[NodeType, Tensor], Callable[[], Tensor]]:
+            return lambda node_type, x: self._predict(node_type, x, classifiers(C))
 
-    def _apply(self, setting: float) -> None:
-        self.classifiers_ = self._classifiers(setting)
+        self.classifiers_ = classifiers(self._select(list(c.cs), c.default_c, predictor, validate=validate,
+                                                     progress=progress))
 
     def _predictor(self, node_type: NodeType, x: Tensor) -> Callable[[], Tensor]:
-        classifier, standardize = self.classifiers_[node_type], self.standardize_[node_type]
+        return self._predict(node_type, x, self.classifiers_)
+
+    def _predict(
+        self, node_type: NodeType, x: Tensor, classifiers: dict[NodeType, LogisticRegression | int]
+    ) -> Callable[[], Tensor]:
+        """The prediction of every row of ``x`` by ``classifiers`` (one ``C``'s)."""
+        classifier, standardize = classifiers[node_type], self.standardize_[node_type]
 
         def predict() -> Tensor:
             if isinstance(classifier, int):
@@ -144,13 +147,20 @@ class LabelTransferBaseline(LabelBaseline):
             self.keys_[node_type], self.key_labels_[node_type] = units[nodes], labels
             self.neighbours_[node_type] = topk_similar(units, self.keys_[node_type], self.num_neighbours_)
         grid = [(k, t) for k in c.ks for t in c.temperatures]
-        self._select(grid, (c.default_k, c.default_temperature), validate=validate, progress=progress)
 
-    def _apply(self, setting: tuple[int, float]) -> None:
-        self.k_, self.temperature_ = setting
+        def predictor(setting: tuple[int, float]) -> Callable[[NodeType, Tensor], Callable[[], Tensor]]:
+            return lambda node_type, x: self._predict(node_type, x, *setting)
+
+        self.k_, self.temperature_ = self._select(
+            grid, (c.default_k, c.default_temperature), predictor, validate=validate, progress=progress
+        )
 
     def _predictor(self, node_type: NodeType, x: Tensor) -> Callable[[], Tensor]:
-        k, temperature, num_classes = self.k_, self.temperature_, self.num_classes_
+        return self._predict(node_type, x, self.k_, self.temperature_)
+
+    def _predict(self, node_type: NodeType, x: Tensor, k: int, temperature: float) -> Callable[[], Tensor]:
+        """The prediction of every row of ``x`` by a vote of its ``k`` nearest keys at ``temperature``."""
+        num_classes = self.num_classes_
         view_values, view_indices = self.neighbours_[node_type]
         keys, key_labels, center = self.keys_[node_type], self.key_labels_[node_type], self.center_[node_type]
 

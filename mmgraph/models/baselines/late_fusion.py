@@ -11,17 +11,18 @@ one network; late fusion joins the decisions of separate predictors.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
-from mmgraph.models.base import Validate
-from mmgraph.models.baselines._common import DIRECTIONS, LinkBaseline, ScoreFn, per_direction
+from mmgraph.models.base import Scoring, Validate
+from mmgraph.models.baselines._common import DIRECTIONS, LinkBaseline
 from mmgraph.models.baselines.transfer import KNNTransferBaseline, TransferBaseline
-from mmgraph.training.selection import grid_search
+from mmgraph.models.terms import PerDirection, Transposed, WeightedSum
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import NodeType
 
 
@@ -75,7 +76,10 @@ class LateFusionBaseline(LinkBaseline):
                 f"(0.25, 0.5, 1). Got {step!r} instead."
             )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         self.components_ = {
             # carry-query only: each predictor compares in one modality's space (named in _names)
@@ -85,25 +89,21 @@ class LateFusionBaseline(LinkBaseline):
         for component in self.components_.values():
             component.fit(train, validate=validate, progress=progress)
         grid = simplex(2 * len(self.components_), c.weight_step)
-        best = {}
-        if validate is not None:
-
-            def evaluate(weights: tuple[float, ...]) -> dict[str, float]:
-                self.weights_ = {False: weights, True: weights}
-                return validate(self)
-
-            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
         equal = tuple(1 / len(grid[0]) for _ in grid[0])
-        chosen = per_direction(best, equal)
-        self.weights_ = {False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]}
+
+        def fused(weights: dict[bool, tuple[float, ...]]) -> Scoring:
+            return lambda new: self._fused(new, weights)
+
+        self.weights_, scores = self._choose_per_direction(
+            grid, equal, fused, validate=validate, progress=progress
+        )
         self.chosen_ = {
             "components": {name: component.chosen_ for name, component in self.components_.items()},
             # Per direction, the weight of each predictor, named by the space it compares in.
             **{
                 d: {
                     "weights": dict(zip(self._names(reverse), self.weights_[reverse], strict=True)),
-                    "val_mrr": chosen[d][1],
+                    "val_mrr": None if scores is None else scores[d],
                 }
                 for reverse, d in ((False, DIRECTIONS[0]), (True, DIRECTIONS[1]))
             },
@@ -115,19 +115,16 @@ class LateFusionBaseline(LinkBaseline):
         spaces = (src, dst) if reverse else (dst, src)  # the query carried over, then the candidate
         return [f"{name} in {space} space" for name in self.components_ for space in spaces]
 
-    def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
-        weights = dict(self.weights_)
-        scores = [component._score_fn(x) for component in self.components_.values()]
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> PerDirection:
+        """The weighted sum of the components' scorers, its weights chosen per direction."""
+        self._check_fitted()
+        return self._fused(new, self.weights_)
 
-        def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
-            out = torch.zeros(len(query), len(candidates))
-            w = iter(weights[reverse])
-            for component in scores:
-                carry_query, carry_candidate = next(w), next(w)
-                if carry_query:
-                    out += carry_query * component(query, candidates, reverse)
-                if carry_candidate:
-                    out += carry_candidate * component(candidates, query, not reverse).T
-            return out
-
-        return score
+    def _fused(self, new: Mapping[NodeType, Tensor] | None, weights: dict[bool, tuple[float, ...]]) -> PerDirection:
+        """Each component's scorer twice, as it is (the query carried into the candidates'
+        space) and transposed (the candidate carried into the query's), summed with ``weights``."""
+        terms = []
+        for component in self.components_.values():
+            scorer = component.scorer(new)
+            terms += [scorer, Transposed(scorer)]
+        return PerDirection(WeightedSum(terms, weights[False]), WeightedSum(terms, weights[True]))

@@ -17,13 +17,13 @@ from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
-from mmgraph.models.base import Validate
+from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
     LinkBaseline,
     check_int_ks,
     check_positive,
-    per_direction,
+    embedding_scores,
     row_mean,
     saved_standardizers,
     standardizer_tensors,
@@ -32,7 +32,7 @@ from mmgraph.models.baselines._common import (
     topk_similar,
     unit,
 )
-from mmgraph.training.selection import grid_search
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
 
 TRANSFER_MODES: tuple[str, ...] = ("carry-query", "carry-candidate", "sum")
@@ -146,7 +146,10 @@ class TransferBaseline(EmbeddingLinkBaseline):
                 f"Got {c.modes!r} (default {c.default_mode!r}) instead."
             )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
         self.standardize_ = standardizers(train, (src, dst))
@@ -166,28 +169,20 @@ class TransferBaseline(EmbeddingLinkBaseline):
                 }
             return fitted[alpha, standardize]
 
-        def apply(settings: dict[bool, tuple[float, bool, str]]) -> None:
-            self.setting_ = dict(settings)
-            self.maps_ = {r: maps(*settings[r][:2]) for r in (False, True)}
+        def scoring(settings: dict[bool, tuple[float, bool, str]]) -> Scoring:
+            chosen_maps = {r: maps(*settings[r][:2]) for r in (False, True)}
+            return self._scoring(lambda x: self._scores(x, settings, chosen_maps))
 
-        best = {}
-        if validate is not None:
-
-            def evaluate(setting: tuple[float, bool, str]) -> dict[str, float]:
-                apply({False: setting, True: setting})
-                return validate(self)
-
-            grid = [(a, s, m) for a in c.alphas for s in c.standardize for m in c.modes]
-            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
-        chosen = per_direction(best, (c.default_alpha, c.default_standardize, c.default_mode))
-        apply({False: chosen[DIRECTIONS[0]][0], True: chosen[DIRECTIONS[1]][0]})
+        default = (c.default_alpha, c.default_standardize, c.default_mode)
+        grid = [(a, s, m) for a in c.alphas for s in c.standardize for m in c.modes]
+        self.setting_, scores = self._choose_per_direction(grid, default, scoring, validate=validate, progress=progress)
+        self.maps_ = {r: maps(*self.setting_[r][:2]) for r in (False, True)}
         self.chosen_ = {}
-        for d in DIRECTIONS:
-            (alpha, standardize, mode), score = chosen[d]
+        for reverse, d in zip((False, True), DIRECTIONS, strict=True):
+            alpha, standardize, mode = self.setting_[reverse]
             self.chosen_[d] = {"alpha": alpha, "standardize": standardize, "mode": mode}
-            if best:
-                self.chosen_[d]["val_mrr"] = score
+            if scores is not None:
+                self.chosen_[d]["val_mrr"] = scores[d]
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         src, _, dst = self.edge_type_
@@ -227,11 +222,26 @@ class TransferBaseline(EmbeddingLinkBaseline):
         return x.float() if center is None else x.float() - center
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
+        return self._embed_with(x, self.setting_, self.maps_)
+
+    def _scores(
+        self, x: dict[NodeType, Tensor], settings: dict[bool, tuple[float, bool, str]],
+        maps: dict[bool, dict[bool, _RidgeMap]],
+    ) -> ScoreFn:
+        """The score function of ``settings`` and their ``maps`` (a candidate's, during ``fit``)."""
+        with torch.no_grad():
+            return embedding_scores(self._embed_with(x, settings, maps))
+
+    def _embed_with(
+        self, x: dict[NodeType, Tensor], settings: dict[bool, tuple[float, bool, str]],
+        all_maps: dict[bool, dict[bool, _RidgeMap]],
+    ) -> dict[bool, tuple[Tensor, Tensor]]:
+        """Query and candidate embeddings of each direction with its setting and maps."""
         src, _, dst = self.edge_type_
         out = {}
         for reverse, (query_type, candidate_type) in ((False, (src, dst)), (True, (dst, src))):
-            _, standardize, mode = self.setting_[reverse]
-            maps = self.maps_[reverse]
+            _, standardize, mode = settings[reverse]
+            maps = all_maps[reverse]
             # maps[False] carries src into dst space, maps[True] dst into src space.
             carried_query = unit(maps[reverse](self._input(query_type, x[query_type], standardize)))
             carried_candidate = unit(maps[not reverse](self._input(candidate_type, x[candidate_type], standardize)))
@@ -272,7 +282,10 @@ class KNNTransferBaseline(LinkBaseline):
                 f"Got {c.weightings!r} (default {c.default_weighting!r}) instead."
             )
 
-    def _fit_links(self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool) -> None:
+    def _fit_links(
+        self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
+        checkpoint: Checkpoint | None,
+    ) -> None:
         c = self.settings
         src, _, dst = self.edge_type_
         self.center_ = {
@@ -292,35 +305,23 @@ class KNNTransferBaseline(LinkBaseline):
             self.keys_[reverse] = units[query_type][keys]
             self.neighbours_[reverse] = topk_similar(units[query_type], self.keys_[reverse], self.num_neighbours_)
 
-        best = {}
-        if validate is not None:
+        def scoring(settings: dict[bool, tuple[int, str, float | None]]) -> Scoring:
+            return self._scoring(lambda x: self._scores(x, settings))
 
-            def evaluate(setting: tuple[int, str, float | None]) -> dict[str, float]:
-                self.k_ = {False: setting[0], True: setting[0]}
-                self.weighting_ = {False: setting[1], True: setting[1]}
-                self.temperature_ = {False: setting[2], True: setting[2]}
-                return validate(self)
-
-            grid = [
-                (k, w, t) for k in c.ks for w in c.weightings for t in (c.temperatures if w == "softmax" else (None,))
-            ]
-            keys = tuple(f"{d}/mrr" for d in DIRECTIONS)
-            best = grid_search(grid, evaluate, keys=keys, desc=self.name, progress=progress)
+        grid = [(k, w, t) for k in c.ks for w in c.weightings for t in (c.temperatures if w == "softmax" else (None,))]
         default_temperature = c.default_temperature if c.default_weighting == "softmax" else None
-        chosen = per_direction(best, (c.default_k, c.default_weighting, default_temperature))
-        directions = ((False, DIRECTIONS[0]), (True, DIRECTIONS[1]))
-        self.k_ = {r: chosen[d][0][0] for r, d in directions}
-        self.weighting_ = {r: chosen[d][0][1] for r, d in directions}
-        self.temperature_ = {r: chosen[d][0][2] for r, d in directions}
-        if not best:
+        default = (c.default_k, c.default_weighting, default_temperature)
+        setting, scores = self._choose_per_direction(grid, default, scoring, validate=validate, progress=progress)
+        self.k_ = {r: setting[r][0] for r in (False, True)}
+        self.weighting_ = {r: setting[r][1] for r in (False, True)}
+        self.temperature_ = {r: setting[r][2] for r in (False, True)}
+        if scores is None:
             self.chosen_ = {"k": c.default_k, "weighting": c.default_weighting, "temperature": default_temperature}
         else:
             self.chosen_ = {
-                d: {
-                    "k": self.k_[r], "weighting": self.weighting_[r], "temperature": self.temperature_[r],
-                    "val_mrr": chosen[d][1],
-                }
-                for r, d in directions
+                d: {"k": self.k_[r], "weighting": self.weighting_[r], "temperature": self.temperature_[r],
+                    "val_mrr": scores[d]}
+                for r, d in zip((False, True), DIRECTIONS, strict=True)
             }
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -355,6 +356,11 @@ class KNNTransferBaseline(LinkBaseline):
             self.neighbours_[reverse] = (tensors[f"{tag}.neighbour_values"], tensors[f"{tag}.neighbour_indices"])
 
     def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
+        settings = {r: (self.k_[r], self.weighting_[r], self.temperature_[r]) for r in (False, True)}
+        return self._scores(x, settings)
+
+    def _scores(self, x: dict[NodeType, Tensor], settings: dict[bool, tuple[int, str, float | None]]) -> ScoreFn:
+        """The score function of ``(k, weighting, temperature)`` per direction (a candidate's, during ``fit``)."""
         src, _, dst = self.edge_type_
         units = {t: unit(x[t], self.center_[t]) for t in (src, dst)}
         neighbours, targets = {}, {}
@@ -367,8 +373,10 @@ class KNNTransferBaseline(LinkBaseline):
                 torch.cat([self.neighbours_[reverse][1], new_indices]),
             )
             targets[reverse] = units[target_type]
-        k, temperature, transferred = dict(self.k_), dict(self.temperature_), self.transferred_
-        weighting = dict(self.weighting_)
+        k = {r: settings[r][0] for r in (False, True)}
+        weighting = {r: settings[r][1] for r in (False, True)}
+        temperature = {r: settings[r][2] for r in (False, True)}
+        transferred = self.transferred_
 
         def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:
             values, indices = neighbours[reverse]
