@@ -39,8 +39,8 @@ the whole set only if the probe's IVF search took less than this share of the ex
 else it runs the exact path. On a sample, IVF's share of exact's time overstates its share on the
 whole set (lists grow with the square root of the size), so the rule errs towards exact."""
 
-AUTO_PROBE_BASE = 20_000
-"""Base vectors of the probe's sample: its index costs about 1/20 of the exact path at the
+AUTO_PROBE_BASE = 10_000
+"""Base vectors of the probe's sample: its index costs a few percent of the exact path at the
 smallest size that probes (31,600), less beyond."""
 
 _SIMILARITY_STEP = 2.0**-24
@@ -454,7 +454,7 @@ def knn_cosine(
       subsample, approximate and deterministic; it searches 16 lists per query, doubled until
       the recall@k of 256 seeded base vectors against exact search reaches 0.95.
     - ``"auto"`` (default): ``"exact"`` while ``num_query * num_base <= 1e9`` (a 31,600-node
-      kNN graph) or faiss is not installed; beyond, an IVF index tuned on a sample of 20,000 base
+      kNN graph) or faiss is not installed; beyond, an IVF index tuned on a sample of 10,000 base
       vectors and the exact path are timed on the same 256 sample queries, and the IVF index of
       the whole set is built only if it took less than 0.8 of the exact time, else the exact path
       runs (:data:`AUTO_IVF_SHARE`). On structureless data the tuned index searches most of its
