@@ -1,6 +1,6 @@
-"""The text-only baseline of cold-entity knowledge-graph completion.
+"""Baselines of cold-entity knowledge-graph completion: text only, and no feature at all.
 
-A new entity arrives with its text only (:func:`mmgraph.data.triples.cold_entity_split`). The
+:class:`TextRidgeKG`: a new entity arrives with its text only (:func:`mmgraph.data.triples.cold_entity_split`). The
 baseline maps its text features to those of its partner under each relation: one ridge
 regression per relation and side, fitted on the training triples, a candidate scored by the
 cosine of the map's output and its own features (the cross-modal transfer of
@@ -8,6 +8,11 @@ cosine of the map's output and its own features (the cross-modal transfer of
 chosen per side on the validation entities; ``None`` among the choices is no map at all (the
 plain cosine of the two texts), so the baseline is never worse on validation than text
 similarity alone.
+
+:class:`RelationPrior` reads no feature: a candidate's score is how often it answers the
+relation's question in training. It is what the protocol gives a model that knows nothing of the
+new entity; its MRR above chance is the skew of the answers (a few hypernyms answer many
+questions), not a leak.
 """
 
 from __future__ import annotations
@@ -132,3 +137,40 @@ class TextRidgeKG:
     def score_heads(self, tail: Tensor, relation: Tensor) -> Tensor:
         """Every entity scored as the head of ``(tail, relation)``, ``(b, num_entities)``."""
         return self._score("head", tail, relation)
+
+
+class RelationPrior:
+    """Scores a candidate by how often it is the answer of a relation's side in training.
+
+    Example:
+        >>> train = torch.tensor([[0, 0, 2], [1, 0, 2], [1, 0, 3]])
+        >>> prior = RelationPrior().fit(train, num_entities=4, num_relations=1)
+        >>> prior.score_tails(torch.tensor([3]), torch.tensor([0])).tolist()
+        [[0.0, 0.0, 2.0, 1.0]]
+    """
+
+    def __repr__(self) -> str:
+        return "RelationPrior()"
+
+    def fit(self, train: Tensor, *, num_entities: int, num_relations: int) -> RelationPrior:
+        """Counts the answers of each relation and side in ``train`` ``(n, 3)``. Returns ``self``."""
+        train = train.long()
+        self.counts_ = {}
+        for side, (_, answer) in SIDE_MAPS.items():
+            counts = torch.zeros(num_relations, num_entities)
+            counts.index_put_((train[:, 1], train[:, answer]), torch.ones(len(train)), accumulate=True)
+            self.counts_[side] = counts
+        return self
+
+    def _score(self, side: str, relation: Tensor) -> Tensor:
+        if not hasattr(self, "counts_"):
+            raise NotFittedError("This RelationPrior is not fitted yet. Call 'fit' with the training triples first.")
+        return self.counts_[side][relation.long()]
+
+    def score_tails(self, head: Tensor, relation: Tensor) -> Tensor:
+        """Every entity scored as the tail of ``(head, relation)`` (the head is not read), ``(b, num_entities)``."""
+        return self._score("tail", relation)
+
+    def score_heads(self, tail: Tensor, relation: Tensor) -> Tensor:
+        """Every entity scored as the head of ``(tail, relation)`` (the tail is not read), ``(b, num_entities)``."""
+        return self._score("head", relation)

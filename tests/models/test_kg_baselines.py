@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmgraph.errors import DataError, NotFittedError
-from mmgraph.models.kg_text import TextRidgeKG
+from mmgraph.models.kg_baselines import TextRidgeKG
 
 
 def test_learns_each_relations_map_and_reads_only_training_entities() -> None:
@@ -54,3 +54,15 @@ def test_errors() -> None:
         TextRidgeKG().fit(torch.eye(3), torch.zeros(0, 3, dtype=torch.long), num_relations=1)
     with pytest.raises(NotFittedError, match="not fitted"):
         TextRidgeKG().score_tails(torch.tensor([0]), torch.tensor([0]))
+
+
+def test_relation_prior_reads_no_entity() -> None:
+    from mmgraph.models.kg_baselines import RelationPrior
+
+    train = torch.tensor([[0, 0, 2], [1, 0, 2], [1, 0, 3], [2, 1, 0]])
+    prior = RelationPrior().fit(train, num_entities=4, num_relations=2)
+    tails = prior.score_tails(torch.tensor([0, 3]), torch.tensor([0, 0]))
+    assert torch.equal(tails[0], tails[1]) and tails[0].tolist() == [0.0, 0.0, 2.0, 1.0]
+    assert prior.score_heads(torch.tensor([1]), torch.tensor([0])).tolist() == [[1.0, 2.0, 0.0, 0.0]]
+    with pytest.raises(NotFittedError, match="not fitted"):
+        RelationPrior().score_tails(torch.tensor([0]), torch.tensor([0]))
