@@ -134,3 +134,93 @@ def check_triples(
                 "relations: check num_entities and num_relations."
             )
     return triples
+
+
+@dataclass(frozen=True)
+class ColdEntities:
+    """A cold-entity split of a knowledge graph: some entities are held out with every triple that
+    touches them, and come back at test time as new samples (their text only).
+
+    A cold triple joins one held-out entity and one known entity; it is asked from the held-out
+    end (the query is the new entity, its partner is ranked among the known entities): as a tail
+    question ``(new, r, ?)`` when the new entity is the head, as a head question ``(?, r, new)``
+    when it is the tail. Triples between two held-out entities are asked of no one.
+
+    Attributes:
+        triples: the entities and relations of the source, with splits ``train`` (the source's
+            training triples between known entities), ``val`` and ``test`` (the cold triples of
+            the validation and the test entities, taken from every split of the source).
+        known: ``True`` for every entity that is not held out, ``(num_entities,)``: the
+            candidates of every question, and the only entities a model may learn from.
+        new: split name (``"val"``, ``"test"``) to ``True`` for its held-out entities.
+        dropped: the source triples in no split here (between two held-out entities, or
+            between a held-out entity and one of the other held-out split).
+    """
+
+    triples: Triples
+    known: Tensor
+    new: Mapping[str, Tensor]
+    dropped: int
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={len(rows)}" for name, rows in self.triples.splits.items())
+        new = ", ".join(f"{name}_entities={int(mask.sum())}" for name, mask in self.new.items())
+        return f"ColdEntities(known={int(self.known.sum())}, {new}, {sizes}, dropped={self.dropped})"
+
+    def query_is_head(self, split: str) -> Tensor:
+        """``True`` for the triples of ``split`` asked as tail questions (the head is the new
+        entity), ``False`` for head questions, ``(n,)`` bool."""
+        return self.new[split][self.triples[split][:, 0]]
+
+
+def cold_entity_split(
+    triples: Triples, *, fraction: float = 0.1, val_fraction: float = 0.05, seed: int = 0
+) -> ColdEntities:
+    """Holds out a seeded ``fraction`` of the entities for test and ``val_fraction`` for validation,
+    each with every triple that touches it.
+
+    The held-out entities are drawn from all entities with one seeded permutation (the same
+    ``seed`` gives the same split everywhere, for every model). Training keeps the source's
+    ``train`` triples between known entities; the cold triples of a held-out entity come from all
+    of the source's splits (its links were never seen, whichever file holds them).
+
+    Args:
+        triples: the source knowledge graph (its splits ``train``, and any others).
+        fraction: share of the entities held out for the test questions.
+        val_fraction: share held out for the validation questions (model selection).
+        seed: the seed of the draw.
+
+    Example:
+        >>> rows = torch.tensor([[0, 0, 1], [1, 0, 2], [2, 0, 3], [3, 0, 0]])
+        >>> source = Triples(tuple("abcd"), ("r",), {"train": rows})
+        >>> cold = cold_entity_split(source, fraction=0.25, val_fraction=0.0, seed=0)
+        >>> int(cold.new["test"].sum()), len(cold.triples["test"]), len(cold.triples["train"])
+        (1, 2, 2)
+    """
+    for name, value in (("fraction", fraction), ("val_fraction", val_fraction)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+            raise DataError(
+                f"cold_entity_split's '{name}' is the share of entities held out, in [0, 1). Got {value!r} instead."
+            )
+    if fraction <= 0 or fraction + val_fraction >= 1:
+        raise DataError(
+            f"cold_entity_split needs a test share above 0 and shares summing below 1. Got fraction={fraction} "
+            f"and val_fraction={val_fraction}."
+        )
+    num = triples.num_entities
+    order = torch.randperm(num, generator=torch.Generator().manual_seed(seed))
+    num_test, num_val = round(fraction * num), round(val_fraction * num)
+    new = {"val": torch.zeros(num, dtype=torch.bool), "test": torch.zeros(num, dtype=torch.bool)}
+    new["test"][order[:num_test]] = True
+    new["val"][order[num_test:num_test + num_val]] = True
+    known = ~(new["val"] | new["test"])
+    source = triples.all_triples()
+    train = triples["train"]
+    splits = {"train": train[known[train[:, 0]] & known[train[:, 2]]]}
+    for part in ("val", "test"):
+        head_new, tail_new = new[part][source[:, 0]], new[part][source[:, 2]]
+        splits[part] = source[(head_new & known[source[:, 2]]) | (tail_new & known[source[:, 0]])]
+    touching = ~(known[source[:, 0]] & known[source[:, 2]])
+    dropped = int(touching.sum()) - len(splits["val"]) - len(splits["test"])
+    cold = Triples(triples.entities, triples.relations, splits, entity_texts=triples.entity_texts)
+    return ColdEntities(cold, known, new, dropped)

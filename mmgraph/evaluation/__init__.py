@@ -3,7 +3,7 @@ metrics."""
 
 from mmgraph.evaluation.classification import evaluate_labels
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
-from mmgraph.evaluation.kg import KnownTriples, evaluate_triples, triple_metrics, triple_ranks
+from mmgraph.evaluation.kg import KnownTriples, evaluate_cold_triples, evaluate_triples, triple_metrics, triple_ranks
 from mmgraph.evaluation.ranking import (
     evaluate_link_classification,
     link_ranks,
@@ -13,6 +13,7 @@ from mmgraph.evaluation.ranking import (
 
 __all__ = [
     "KnownTriples",
+    "evaluate_cold_triples",
     "evaluate_label_queries",
     "evaluate_labels",
     "evaluate_link_auc",

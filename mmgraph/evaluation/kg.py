@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from mmgraph.checks import check_positive_int
-from mmgraph.data.triples import check_triples
+from mmgraph.data.triples import ColdEntities, check_triples
 from mmgraph.errors import DataError
 from mmgraph.evaluation.ranking import RankKind, link_ranks, ranking_metrics
 
@@ -132,11 +132,13 @@ def triple_ranks(
 
 
 def triple_metrics(ranks: dict[str, Tensor]) -> dict[str, float]:
-    """MRR and Hits@k of each side (``"tail/mrr"``, ``"head/hits@10"``, ...) and of both sides
+    """MRR and Hits@k of each side that asked something (``"tail/mrr"``, ``"head/hits@10"``, ...) and of both sides
     together (``"mrr"``, ``"hits@10"``: PyKEEN's ``"both"``, the mean over the two sides), and
     ``"num_test"``."""
     metrics: dict[str, float] = {}
     for side in SIDES:
+        if not len(ranks[side]):  # a side asked nothing (cold triples: every new entity a tail)
+            continue
         for name, value in ranking_metrics(ranks[side]).items():
             metrics[f"{side}/{name}"] = value
     metrics.update(ranking_metrics(torch.cat([ranks[side] for side in SIDES])))
@@ -210,3 +212,63 @@ def evaluate_triples(
             metrics[SUBSET_PREFIX + "num_test"] = 0
     return metrics
 
+
+
+def evaluate_cold_triples(
+    score_tails: TripleScoreFn,
+    score_heads: TripleScoreFn,
+    cold: ColdEntities,
+    known: KnownTriples,
+    *,
+    split: str = "test",
+    batch_size: int = 256,
+    kind: RankKind = "realistic",
+) -> dict[str, float]:
+    """Filtered rank metrics of the cold triples of ``split``, each asked from its new entity.
+
+    A triple whose head is new is a tail question ``(new, r, ?)``, one whose tail is new a head
+    question ``(?, r, new)``; the answer is ranked among the known entities only (a new entity
+    is never a candidate), and every other true triple of ``known`` is filtered, as in
+    :func:`triple_ranks`.
+
+    Args:
+        score_tails: ``score_tails(head, relation)`` scores every entity as the tail.
+        score_heads: ``score_heads(tail, relation)`` scores every entity as the head.
+        cold: the split (:func:`mmgraph.data.triples.cold_entity_split`).
+        known: every true triple of the source graph, for filtering.
+        split: ``"val"`` or ``"test"``.
+        batch_size: the questions scored at once.
+        kind: the rank variant; report ``"realistic"``.
+
+    Returns:
+        ``"tail/..."`` (new heads), ``"head/..."`` (new tails) and both together (``"mrr"``,
+        ``"hits@10"``, ...), and ``"num_test"`` (see :func:`triple_metrics`).
+    """
+    rows = cold.triples[split]
+    if len(rows) == 0:
+        raise DataError(f"The cold-entity split has no {split!r} triple to rank. Hold out a larger share of entities.")
+    candidates = cold.known.nonzero().flatten()
+    score_of = {"tail": score_tails, "head": score_heads}
+    asks_tail = cold.query_is_head(split)
+    ranks = {}
+    for side, mask in (("tail", asks_tail), ("head", ~asks_tail)):
+        if not mask.any():
+            ranks[side] = torch.zeros(0)
+            continue
+
+        def score(query: Tensor, pool: Tensor, reverse: bool, fn: TripleScoreFn = score_of[side]) -> Tensor:
+            return fn(query // known.num_relations, query % known.num_relations)[:, pool]
+
+        ranks[side] = link_ranks(
+            score,
+            known.pairs(side, rows[mask]),  # type: ignore[arg-type]
+            num_src=known.num_entities * known.num_relations,
+            num_dst=known.num_entities,
+            known_edges=known.pairs(side),  # type: ignore[arg-type]
+            candidates=candidates,
+            batch_size=batch_size,
+            kind=kind,
+        )
+    metrics = triple_metrics(ranks)
+    metrics["num_test"] = len(rows)  # one question per cold triple
+    return metrics

@@ -126,3 +126,21 @@ def test_filtered_ranks_equal_pykeens_on_real_wn18rr_triples(data_root) -> None:
                                  ("head/hits@10", "head.realistic.hits_at_10"),
                                  ("hits@1", "both.realistic.hits_at_1"), ("hits@3", "both.realistic.hits_at_3")]:
         assert metrics[ours_key] == pytest.approx(results.get_metric(theirs_key), abs=1e-6), ours_key
+
+
+def test_cold_triples_are_asked_from_the_new_entity_among_known_candidates() -> None:
+    from mmgraph.data.triples import ColdEntities, Triples
+    from mmgraph.evaluation.kg import evaluate_cold_triples
+
+    # Entity 3 is new. Cold test triples: (3, r0, 0) asks (3, r0, ?) among 0, 1, 2; (1, r1, 3) asks (?, r1, 3).
+    test = torch.tensor([[3, 0, 0], [1, 1, 3]])
+    triples = Triples(tuple("abcd"), ("r0", "r1"), {"train": TRAIN, "val": test[:0], "test": test})
+    new = torch.tensor([False, False, False, True])
+    cold = ColdEntities(triples, ~new, {"val": new, "test": new}, dropped=0)
+    known = KnownTriples(torch.cat([TRAIN, test, torch.tensor([[3, 0, 2]])]), num_entities=4, num_relations=2)
+    tails = {(3, 0): [0.5, 0.5, 0.9, 9.0]}  # true 0; 2 is another known answer (filtered), 3 is new (no candidate)
+    heads = {(3, 1): [0.8, 0.3, 0.8, 0.0]}  # true 1; 0 and 2 score higher: rank 3
+    metrics = evaluate_cold_triples(_lookup(tails), _lookup(heads), cold, known)
+    assert metrics["tail/mrr"] == pytest.approx(1 / 1.5)  # ties with 1: 1 + 1/2
+    assert metrics["head/mrr"] == pytest.approx(1 / 3)
+    assert metrics["mrr"] == pytest.approx((1 / 1.5 + 1 / 3) / 2) and metrics["num_test"] == 2
