@@ -141,6 +141,7 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
     from mmgraph.evaluation.evaluator import evaluate_link_queries
     from mmgraph.graph import GraphBuilder
     from mmgraph.models.gnn_model import GNNModel
+    from mmgraph.models.learners import TrainingGraph
     from mmgraph.pipeline import prepare_task
 
     stages = Stages()
@@ -200,7 +201,7 @@ def measure(nodes: int, dim: int, *, knn: str, max_exact: int, compare_epochs: i
         record["hand_written_epoch_seconds"] = _hand_written_epochs(model, model.graph_, compare_epochs)
         model.learner_.config.epochs = compare_epochs
         start = time.perf_counter()
-        model.learner_.fit(model.graph_, target_edge_types=[edge_type], progress=False)
+        model.learner_.fit(TrainingGraph(model.graph_, target_edge_types=[edge_type]), progress=False)
         record["learner_epoch_seconds"] = (time.perf_counter() - start) / compare_epochs
     return record
 

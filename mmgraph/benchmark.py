@@ -43,10 +43,10 @@ from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.evaluation.metrics import metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
+from mmgraph.pipeline.config import run_fingerprint
 from mmgraph.plotting import plot_benchmark
 from mmgraph.records import CANDIDATE_METRICS, RESULTS_FILE, completed_runs, read_records, results_frame
 from mmgraph.tasks import Task, get_task, task_spec
-from mmgraph.training.checkpoint import fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,6 @@ def benchmark(
     if out is not None:
         check_writable(out)  # before hours of runs, not after the first one
 
-    from mmgraph import __version__
-
     started = time.perf_counter()
     records: list[dict[str, Any]] = []
     pending = _finished_runs(out)  # runs of an earlier call with this out, by fingerprint
@@ -160,11 +158,10 @@ def benchmark(
                         chosen = {m: spec for m, spec in encoders.items() if m in data.modalities}
                         if chosen:
                             record["encoders"] = chosen
-                        record["fingerprint"] = fingerprint({
-                            "task": task_spec(task), "model": name, "seed": seed, "setting": setting,
-                            "model_options": model_options.get(name), "data": data_fingerprint,
-                            "mmgraph": __version__, **({"encoders": chosen} if chosen else {}),
-                        })
+                        record["fingerprint"] = run_fingerprint({
+                            "task": task_spec(task), "model": name, "model_options": model_options.get(name),
+                            "seed": seed, "setting": setting, "encoders": chosen,
+                        }, data_fingerprint)
                         if record["fingerprint"] in pending:
                             record = pending.pop(record["fingerprint"])
                             reused += 1

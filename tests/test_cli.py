@@ -14,8 +14,7 @@ from mmgraph.data.prepared import SETTINGS
 from mmgraph.data.task import CANDIDATE_SETS
 from mmgraph.datasets import DATASETS
 from mmgraph.evaluation.metrics import METRICS
-from mmgraph.models import CONVOLUTIONS, DECODERS, MODELS
-from mmgraph.models.gnn_model import TRAINING_MODES
+from mmgraph.models import CONVOLUTIONS, DECODERS, LEARNERS, MODELS
 from mmgraph.predict import CATALOGUES
 from mmgraph.tasks import TASKS
 
@@ -40,7 +39,8 @@ def test_run_offers_every_registered_convolution_and_decoder(capsys, monkeypatch
     for option, registry in (("--conv", CONVOLUTIONS), ("--decoder", DECODERS)):
         missing = set(registry.names()) - set(offered[option])
         assert not missing, f"mmgraph run {option} does not offer the registered {registry.kind}s {sorted(missing)}"
-    for option, names in (("--training", TRAINING_MODES), ("--candidates", CANDIDATE_SETS), ("--setting", SETTINGS)):
+    training = ("auto", *LEARNERS.names())  # a registered learner's training mode, or auto
+    for option, names in (("--training", training), ("--candidates", CANDIDATE_SETS), ("--setting", SETTINGS)):
         assert set(names) <= set(offered[option]), option
     assert set(CATALOGUES) <= set(_offered("predict", capsys, monkeypatch)["--catalogue"])
 

@@ -9,13 +9,13 @@ from mmgraph.models.baselines import BASELINES
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
 from mmgraph.models.gnn_model import GNNConfig, GNNModel
-from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig
+from mmgraph.models.learners import LEARNERS, RelationLearner, RelationLearnerConfig
 
 MODELS.register("gnn", GNNModel)
 for _name, _baseline in BASELINES.items():  # cosine, siamese, fusion, ..., logreg, label-transfer
     MODELS.register(_name, _baseline)
 
 __all__ = [
-    "CONVOLUTIONS", "DECODERS", "MODELS", "GNNConfig", "GNNModel", "HeteroGNN", "RelationLearner",
+    "CONVOLUTIONS", "DECODERS", "LEARNERS", "MODELS", "GNNConfig", "GNNModel", "HeteroGNN", "RelationLearner",
     "RelationLearnerConfig", "RelationModel", "Scorer", "Validate", "models_for", "savable_models",
 ]

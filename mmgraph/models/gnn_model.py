@@ -19,9 +19,8 @@ from mmgraph.graph import GraphBuilder
 from mmgraph.graph.knn import KNN_METHODS
 from mmgraph.models.base import RelationModel, Scorer, Scoring, Validate
 from mmgraph.models.baselines.transfer import TransferBaseline
+from mmgraph.models.learners import LEARNERS, Learner, RelationLearnerConfig, TrainingGraph, take_rows
 from mmgraph.models.propagation import PropagationGraph
-from mmgraph.models.relation_learner import RelationLearner, RelationLearnerConfig, take_rows
-from mmgraph.models.sign import SIGNLearner
 from mmgraph.models.terms import HubnessCorrected, WeightedSum, choose
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
@@ -41,7 +40,9 @@ HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 # Weights of the ridge map's score (the `transfer` model, fitted on the same training links and chosen
 # on validation) beside the learned and propagated scores (0: unused; 1000: the map decides alone).
 MAP_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0, 1000.0)
-TRAINING_MODES: tuple[str, ...] = ("auto", "full", "minibatch")
+TRAINING_MODES: tuple[str, ...] = ("auto", *LEARNERS.names())
+"""The ``training`` settings: a learner's training mode (:data:`~mmgraph.models.learners.LEARNERS`), or
+``"auto"``, which picks one by the graph's size."""
 # "auto" trains full batch up to this many nodes (all modalities), in mini-batches beyond. Full batch
 # holds every layer's activations of the whole graph: about 9 GiB and 4 minutes for 3 epochs at
 # 100,000 nodes on the 2-core reference machine (issue 11), growing faster than the node count;
@@ -67,8 +68,8 @@ class GNNConfig(RelationLearnerConfig):
     # 0 is among the weights). Measured in benchmarks/experiments.md, 2026-11-30.
     linear_map: bool = True
     # "full": message passing over the whole graph each epoch; "minibatch": precomputed propagation
-    # features and mini-batches of links (mmgraph.models.sign, memory linear in nodes; the mode that
-    # runs under torchrun); "auto": full up to FULL_BATCH_MAX_NODES nodes, minibatch beyond.
+    # features and mini-batches of links (mmgraph.models.learners.sign, memory linear in nodes; the mode
+    # that runs under torchrun); "auto": full up to FULL_BATCH_MAX_NODES nodes, minibatch beyond.
     training: str = "auto"
     minibatch_size: int = 1024  # links (or labelled nodes) per step in minibatch mode, shared among processes
 
@@ -131,7 +132,7 @@ class GNNModel(RelationModel):
     in ``choices_`` (:class:`GNNChoices`).
 
     Large graphs (``training="minibatch"``, or ``"auto"`` beyond ``FULL_BATCH_MAX_NODES`` nodes or under
-    ``torchrun``) train :class:`~mmgraph.models.sign.SIGNLearner` instead: propagated features computed
+    ``torchrun``) train :class:`~mmgraph.models.learners.SIGNLearner` instead: propagated features computed
     once over a graph whose similarity edges are each node's own ``k`` nearest (as a new sample's are),
     then MLP towers over mini-batches of links; memory and time per epoch grow linearly with the
     graph. Scoring, the propagation refinement (sparse, linear in the edges) and saving work alike.
@@ -158,7 +159,7 @@ class GNNModel(RelationModel):
         self._embedded: dict[str, Any] | None = None  # the training graph's states and signals (see scorer)
         self._propagation_graph: PropagationGraph | None = None
         self.training_ = self._training_mode(sum(train.num_nodes(t) for t in train.node_types))
-        self.learner_ = self._make_learner(self.training_)
+        self.learner_ = LEARNERS.get(self.training_).from_settings(self.settings)
         # mini-batch features: each node reads its own k nearest, as a new sample does
         self.builder_ = self._make_builder(symmetric=self.training_ != "minibatch")
         labels, label_mask = _labels_with_borrowed(train) if train.kind == "label" else ({}, None)
@@ -172,15 +173,17 @@ class GNNModel(RelationModel):
         ]
         learned_only = GNNChoices()
 
-        def learner_score(learner: RelationLearner) -> float:
+        def learner_score() -> float:
             self._embedded = None  # new weights
             return validate(self._scoring(learned_only)).get(metric, float("-inf"))
 
+        problem = TrainingGraph(
+            self.graph_, target_edge_types=targets, num_classes=len(train.classes), maskable_edge_types=maskable,
+            similarity_relation=self.builder_.similarity_relation, label_train_mask=label_mask,
+            train_rows=train.train_rows,
+        )
         self.learner_.fit(
-            self.graph_, target_edge_types=targets, maskable_edge_types=maskable,
-            similarity_relation=self.builder_.similarity_relation, num_classes=len(train.classes),
-            label_train_mask=label_mask, train_rows=train.train_rows,
-            validate=learner_score if validate is not None else None, progress=progress, checkpoint=checkpoint,
+            problem, validate=learner_score if validate is not None else None, progress=progress, checkpoint=checkpoint
         )
         self._embedded = None
         choices, ridge = learned_only, None
@@ -200,14 +203,6 @@ class GNNModel(RelationModel):
         if int(os.environ.get("WORLD_SIZE", "1")) > 1 or num_nodes > FULL_BATCH_MAX_NODES:
             return "minibatch"
         return "full"
-
-    def _make_learner(self, training: str) -> RelationLearner | SIGNLearner:
-        """An unfitted learner of the settings for ``training`` (``"full"`` or ``"minibatch"``)."""
-        fields = {f.name for f in dataclasses.fields(RelationLearnerConfig)}
-        config = {k: v for k, v in dataclasses.asdict(self.settings).items() if k in fields}
-        if training == "minibatch":
-            return SIGNLearner(config, minibatch_size=self.settings.minibatch_size)
-        return RelationLearner(config)
 
     def _make_builder(self, *, symmetric: bool) -> GraphBuilder:
         """The graph builder of the settings (``symmetric``: similarity edges both ways)."""
@@ -286,7 +281,7 @@ class GNNModel(RelationModel):
         steps = {"alpha": c.alpha, "steps": c.steps}
         h = dict(cache["states"][-1])
         uses_links = any(w > 0 for w in c.weights) and bool(self.learner_.target_edge_types_)
-        uses_labels = c.alpha < 1 and self.learner_.label_head_ is not None
+        uses_labels = c.alpha < 1 and self.learner_.num_classes_ > 0
         z = labels = None
         if uses_links or uses_labels:
             key = (c.alpha, c.steps, uses_links, uses_labels)
@@ -416,8 +411,7 @@ class GNNModel(RelationModel):
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
         prefix = "learner."
         self.training_ = state["training"]
-        learner_class = SIGNLearner if self.training_ == "minibatch" else RelationLearner
-        self.learner_ = learner_class.from_state(
+        self.learner_ = LEARNERS.get(self.training_).from_state(
             {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}, state["learner"]
         )
         self.builder_ = self._make_builder(symmetric=self.training_ != "minibatch")
@@ -453,7 +447,7 @@ class _LearnedScores:
     """The learner's term: its link logits over one graph's node states ``h``, and its label
     predictions (``labels``: the smoothed distributions, if chosen)."""
 
-    def __init__(self, learner: RelationLearner, h: dict[NodeType, Tensor], labels: dict[NodeType, Tensor] | None):
+    def __init__(self, learner: Learner, h: dict[NodeType, Tensor], labels: dict[NodeType, Tensor] | None):
         self.learner, self.h, self.labels = learner, h, labels
 
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:

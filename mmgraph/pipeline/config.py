@@ -18,8 +18,9 @@ from mmgraph.io import (
     not_utf8_message,
 )
 from mmgraph.models.base import RelationModel
-from mmgraph.pipeline.environment import json_default
+from mmgraph.pipeline.environment import json_default, package_version
 from mmgraph.tasks import Task, task_spec
+from mmgraph.training.checkpoint import fingerprint
 from mmgraph.typing import NodeType
 
 
@@ -45,6 +46,13 @@ def run_config(
 
 CONFIG_KEYS: tuple[str, ...] = ("task", "model", "model_options", "seed", "setting", "encoders")
 """The keys of a run's configuration (:func:`run_config`), the arguments of :func:`pipeline` it holds."""
+
+
+def run_fingerprint(config: Mapping[str, Any], data: str) -> str:
+    """What identifies a run: its configuration (keys of :data:`CONFIG_KEYS`, as far as the caller
+    knows them), the data's fingerprint and the mmgraph version, hashed. A checkpoint resumes only
+    a run of the same fingerprint; the benchmark keys its records by it to reuse finished runs."""
+    return fingerprint({"config": dict(config), "data": data, "mmgraph": package_version()})
 
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "task": (str, dict), "model": (str,), "model_options": (dict,), "seed": (int, type(None)), "setting": (str,),

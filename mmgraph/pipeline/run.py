@@ -18,7 +18,7 @@ from mmgraph.errors import (
     DataError,
 )
 from mmgraph.models.base import RelationModel
-from mmgraph.pipeline.config import run_config
+from mmgraph.pipeline.config import run_config, run_fingerprint
 from mmgraph.pipeline.encoding import encode_dataset, prepare_task
 from mmgraph.pipeline.environment import environment_record, package_version, seed_everything
 from mmgraph.pipeline.evaluation import evaluate
@@ -26,7 +26,7 @@ from mmgraph.pipeline.factory import make_model
 from mmgraph.pipeline.result import PipelineResult
 from mmgraph.pipeline.validation import NoValidationWarning, validator
 from mmgraph.tasks import Task, get_task
-from mmgraph.training.checkpoint import Checkpoint, fingerprint
+from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
@@ -121,8 +121,9 @@ def pipeline(
             "links": len(dataset.links)}
     checkpoint = None
     if checkpoint_dir is not None:
-        run = {"config": config, "data": data["fingerprint"], "mmgraph": package_version()}
-        checkpoint = Checkpoint(checkpoint_dir, fingerprint=fingerprint(run), every=checkpoint_every)
+        checkpoint = Checkpoint(
+            checkpoint_dir, fingerprint=run_fingerprint(config, data["fingerprint"]), every=checkpoint_every
+        )
     fitted.fit(prepared.train_view(), validate=validator(prepared), progress=progress, checkpoint=checkpoint)
     timings["train_seconds"] = time.perf_counter() - start
 

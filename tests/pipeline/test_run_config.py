@@ -11,6 +11,7 @@ from mmgraph.cli import main
 from mmgraph.data import Task
 from mmgraph.errors import ConfigError
 from mmgraph.pipeline import CONFIG_KEYS, load_config, pipeline
+from mmgraph.pipeline.config import run_fingerprint
 from mmgraph.testing import write_tiny_manifest
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -97,3 +98,17 @@ def test_a_configuration_that_is_not_utf8_is_named_with_the_fix(tmp_path, capsys
     where = f"at line 2 (byte {text.index('é')}: 0xe9)"
     assert f"configuration file '{tmp_path / 'run.yaml'}' is not UTF-8 text {where}" in message
     assert f"iconv -f latin1 -t utf-8 {tmp_path / 'run.yaml'}" in message
+
+
+def test_the_run_fingerprint_names_the_configuration_the_data_and_the_version(monkeypatch) -> None:
+    """One fingerprint for the benchmark's records and the checkpoints: the same run (keys in any
+    order) gives the same one, another configuration, data or mmgraph version another."""
+    import mmgraph
+
+    config = {"task": "syn", "model": "gnn", "model_options": {"epochs": 3}, "seed": 0}
+    same = run_fingerprint(config, "sha256:data")
+    assert run_fingerprint(dict(reversed(config.items())), "sha256:data") == same and same.startswith("sha256:")
+    assert run_fingerprint({**config, "seed": 1}, "sha256:data") != same
+    assert run_fingerprint(config, "sha256:other") != same
+    monkeypatch.setattr(mmgraph, "__version__", "0.0.0-other")
+    assert run_fingerprint(config, "sha256:data") != same

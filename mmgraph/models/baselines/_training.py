@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -17,9 +18,10 @@ from mmgraph.models.baselines._common import (
     check_positive_ints,
     standardizers,
 )
+from mmgraph.models.standardize import Standardize
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.loop import train_epochs
-from mmgraph.typing import NodeType
+from mmgraph.typing import EdgeType, NodeType, ScoreFn
 
 
 class TrainedLinkBaseline(LinkBaseline):
@@ -46,52 +48,77 @@ class TrainedLinkBaseline(LinkBaseline):
         self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
         checkpoint: Checkpoint | None,
     ) -> None:
+        self._prepare(train, links)
+        standardize = standardizers(train, (self.edge_type_[0], self.edge_type_[2]))
+        module, self.chosen_ = self._train(
+            links, standardize, self._build, validate=validate, progress=progress, checkpoint=checkpoint
+        )
+        self.standardize_, self.module_ = standardize, module
+
+    def _train(
+        self, links: Tensor, standardize: dict[NodeType, Standardize], build: Callable[[int, int], nn.Module], *,
+        validate: Validate | None, progress: bool, checkpoint: Checkpoint | None,
+    ) -> tuple[nn.Module, dict[str, Any]]:
+        """A module from ``build(source dim, target dim)`` trained on ``links`` over the features
+        standardised by ``standardize``, validated through its own scoring; nothing is set on the model.
+
+        Returns:
+            The module (its best weights) and what its training chose (``best_epoch``, ``val_mrr``).
+        """
         c = self.settings
         torch.manual_seed(c.seed)
         generator = torch.Generator().manual_seed(c.seed)
         src, _, dst = self.edge_type_
-        # Features standardised with statistics of the training rows of each modality.
-        self.standardize_ = standardizers(train, (src, dst))
-        x = {t: self.standardize_[t](self.features_[t]) for t in (src, dst)}
-        self._prepare(train, links)
-        self.module_ = self._build(x[src].shape[1], x[dst].shape[1])
-        optimizer = torch.optim.AdamW(self.module_.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        x = {t: standardize[t](self.features_[t]) for t in (src, dst)}
+        module = build(x[src].shape[1], x[dst].shape[1])
+        optimizer = torch.optim.AdamW(module.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+        scoring = self._scoring(lambda rows: self._module_scores(module, standardize, rows))
 
         def validation_mrr() -> float | None:  # the module as it is trained
-            metrics = validate(self._scoring(self._score_fn), max_links=getattr(c, "val_links", None))
+            metrics = validate(scoring, max_links=getattr(c, "val_links", None))
             return metrics.get("mrr")  # None: no validation questions, train every epoch
 
         trained = train_epochs(
-            self.module_, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
-            train_epoch=lambda epoch: self._epoch(x[src], x[dst], links, optimizer, generator),
-            validate=None if validate is None else validation_mrr, checkpoint=self._loop_checkpoint(checkpoint),
+            module, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
+            train_epoch=lambda epoch: self._epoch(module, x[src], x[dst], links, optimizer, generator),
+            validate=None if validate is None else validation_mrr, checkpoint=checkpoint,
             progress=progress, desc=self.name,
         )
         validated = trained.best_epoch is not None
-        self.chosen_ = {"best_epoch": trained.best_epoch if validated else c.epochs, "val_mrr": trained.best_score}
+        return module, {"best_epoch": trained.best_epoch if validated else c.epochs, "val_mrr": trained.best_score}
 
-    def _loop_checkpoint(self, checkpoint: Checkpoint | None) -> Checkpoint | None:
-        """The checkpoint of the training loop about to run (a model training several settings
-        gives each its own part of the fit's ``checkpoint``)."""
-        return checkpoint
-
-    def _standardized(self, x: dict[NodeType, Tensor]) -> tuple[Tensor, Tensor]:
-        """Both ends' rows of ``x`` standardised, and the module in eval mode for scoring."""
-        src, _, dst = self.edge_type_
-        self.module_.eval()
-        return self.standardize_[src](x[src]), self.standardize_[dst](x[dst])
+    def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
+        return self._module_scores(self.module_, self.standardize_, x)
 
     def _prepare(self, train: TrainView, links: Tensor) -> None:
         """Keeps what training reads besides the features (known links, ...)."""
 
-    @abstractmethod
-    def _build(self, src_dim: int, dst_dim: int) -> nn.Module: ...
+    def _build(self, src_dim: int, dst_dim: int) -> nn.Module:
+        """The module to train (a model training one module per setting builds them in its own ``_fit_links``)."""
+        raise NotImplementedError(f"{type(self).__name__} implements _build or overrides _fit_links.")
 
     @abstractmethod
     def _epoch(
-        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+        self, module: nn.Module, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
     ) -> float:
-        """One epoch over the training links; returns the mean loss."""
+        """One epoch of ``module`` over the training links; returns the mean loss."""
+
+    @abstractmethod
+    def _module_scores(
+        self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
+    ) -> ScoreFn:
+        """The score function of ``module`` over ``x`` (view rows then new rows, raw features of both
+        ends, standardised by ``standardize``)."""
+
+
+def standardized(
+    module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor], edge_type: EdgeType
+) -> tuple[Tensor, Tensor]:
+    """Both ends' rows of ``x`` standardised, and ``module`` in eval mode for scoring."""
+    src, _, dst = edge_type
+    module.eval()
+    return standardize[src](x[src]), standardize[dst](x[dst])
 
 
 def mlp(in_dim: int, hidden_dim: int, out_dim: int, dropout: float) -> nn.Sequential:

@@ -15,12 +15,13 @@ from torch import Tensor, nn
 
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
-from mmgraph.models.base import Validate
-from mmgraph.models.baselines._common import EmbeddingLinkBaseline, check_positive
-from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
+from mmgraph.models.base import Scoring, Validate
+from mmgraph.models.baselines._common import check_positive, embedding_scores, standardizers
+from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, standardized
+from mmgraph.models.standardize import Standardize
+from mmgraph.models.terms import choose
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.training.selection import grid_search
-from mmgraph.typing import NodeType
+from mmgraph.typing import NodeType, ScoreFn
 
 
 @dataclass
@@ -46,15 +47,18 @@ class AutoencoderConfig:
 
 
 class _Autoencoders(nn.Module):
-    def __init__(self, src_dim: int, dst_dim: int, latent_dim: int, c: AutoencoderConfig) -> None:
+    """The encoders and decoders of one setting (``latent_dim``, ``recon_weight``: the loss's weight)."""
+
+    def __init__(self, src_dim: int, dst_dim: int, latent_dim: int, recon_weight: float, c: AutoencoderConfig) -> None:
         super().__init__()
+        self.recon_weight = recon_weight
         self.encode_src = mlp(src_dim, c.hidden_dim, latent_dim, c.dropout)
         self.encode_dst = mlp(dst_dim, c.hidden_dim, latent_dim, c.dropout)
         self.decode_src = mlp(latent_dim, c.hidden_dim, src_dim, c.dropout)
         self.decode_dst = mlp(latent_dim, c.hidden_dim, dst_dim, c.dropout)
 
 
-class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
+class AutoencoderBaseline(TrainedLinkBaseline):
     """Shared representation by autoencoders (the full correspondence autoencoder of Feng et
     al., 2014, after the bimodal autoencoder of Ngiam et al., 2011).
 
@@ -69,8 +73,9 @@ class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
     unit latents of a link are pulled together. The reconstruction keeps the latent space from
     collapsing onto a point, which alignment alone would reward. Scores are cosine
     similarities of the latents. The latent size and the reconstruction weight are chosen by
-    :func:`~mmgraph.training.selection.grid_search` on the validation MRR, each setting trained
-    with early stopping on it.
+    :func:`~mmgraph.models.terms.choose` on the validation MRR, each setting's autoencoders
+    trained with early stopping and scored through their own scorer; the model keeps the chosen
+    ones once the search is done.
     """
 
     name = "autoencoder"
@@ -86,51 +91,51 @@ class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
                 f"The 'latent_dims' of the {self.name!r} model must be ints. Got {self.settings.latent_dims!r} instead."
             )
 
-    def _loop_checkpoint(self, checkpoint: Checkpoint | None) -> Checkpoint | None:
-        """One checkpoint part per setting of the grid: a resumed run finds each setting's own loop."""
-        latent_dim, recon_weight = self.setting_
-        return None if checkpoint is None else checkpoint.part(f"latent{latent_dim}-recon{recon_weight}")
-
     def _fit_links(
         self, train: TrainView, links: Tensor, *, validate: Validate | None, progress: bool,
         checkpoint: Checkpoint | None,
     ) -> None:
         c = self.settings
+        standardize = standardizers(train, (self.edge_type_[0], self.edge_type_[2]))
         fitted: dict[tuple[int, float], tuple[nn.Module, dict]] = {}
 
-        def evaluate(setting: tuple[int, float]) -> dict[str, float]:
-            self.setting_ = setting
-            TrainedLinkBaseline._fit_links(
-                self, train, links, validate=validate, progress=progress, checkpoint=checkpoint
+        def train_setting(setting: tuple[int, float]) -> tuple[nn.Module, dict]:
+            """The autoencoders of ``setting``, trained and validated on their own (nothing set on the model)."""
+            latent_dim, recon_weight = setting
+            part = None if checkpoint is None else checkpoint.part(f"latent{latent_dim}-recon{recon_weight}")
+            fitted[setting] = self._train(
+                links, standardize, lambda s, d: _Autoencoders(s, d, latent_dim, recon_weight, c),
+                validate=validate, progress=progress, checkpoint=part,
             )
-            fitted[setting] = (self.module_, self.chosen_)
-            return {} if self.chosen_["val_mrr"] is None else {"mrr": self.chosen_["val_mrr"]}
+            return fitted[setting]
+
+        def scoring(setting: tuple[int, float]) -> Scoring:
+            module, _ = train_setting(setting)
+            return self._scoring(lambda x: self._module_scores(module, standardize, x))
 
         best = {}
         if validate is not None:
             grid = [(d, w) for d in c.latent_dims for w in c.recon_weights]
-            best = grid_search(grid, evaluate, desc=self.name, progress=progress)
+            best = choose(grid, scoring, validate, desc=self.name, progress=progress)
         if "mrr" in best:
             setting = best["mrr"].setting
         else:  # no validation questions: the defaults, trained every epoch
             setting = (c.default_latent_dim, c.default_recon_weight)
             if setting not in fitted:
-                evaluate(setting)
-        self.setting_ = setting
-        self.module_, chosen = fitted[setting]
+                train_setting(setting)
+        module, chosen = fitted[setting]
+        self.standardize_, self.module_ = standardize, module
         self.chosen_ = {"latent_dim": setting[0], "recon_weight": setting[1], **chosen}
         if "mrr" in best:
             self.chosen_["val_mrr_per_setting"] = {
                 f"latent_dim={d}, recon_weight={w}": fitted[(d, w)][1]["val_mrr"] for d, w in fitted
             }
 
-    def _build(self, src_dim: int, dst_dim: int) -> nn.Module:
-        return _Autoencoders(src_dim, dst_dim, self.setting_[0], self.settings)
-
     def _epoch(
-        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+        self, module: nn.Module, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
     ) -> float:
-        module, recon_weight = self.module_, self.setting_[1]
+        recon_weight = module.recon_weight
         order = torch.randperm(links.shape[1], generator=generator)
         total = 0.0
         for start in range(0, len(order), self.settings.batch_size):
@@ -149,8 +154,10 @@ class AutoencoderBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
             total += float(loss.detach()) * len(s)
         return total / links.shape[1]
 
-    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
-        xs, xd = self._standardized(x)
-        s = F.normalize(self.module_.encode_src(xs), dim=1)
-        d = F.normalize(self.module_.encode_dst(xd), dim=1)
-        return {False: (s, d), True: (d, s)}
+    def _module_scores(
+        self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
+    ) -> ScoreFn:
+        with torch.no_grad():
+            xs, xd = standardized(module, standardize, x, self.edge_type_)
+            s, d = F.normalize(module.encode_src(xs), dim=1), F.normalize(module.encode_dst(xd), dim=1)
+        return embedding_scores({False: (s, d), True: (d, s)})

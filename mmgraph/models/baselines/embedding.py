@@ -32,9 +32,10 @@ from mmgraph.models.baselines._common import (
     statistic_rows,
     unit,
 )
-from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp
+from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, standardized
+from mmgraph.models.standardize import Standardize
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.typing import DIRECTIONS, NodeType
+from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
 
 
 @dataclass
@@ -148,7 +149,7 @@ LOSSES: tuple[str, ...] = ("infonce", "squared-distance")
 """The training objectives of the two-tower models."""
 
 
-class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
+class SiameseBaseline(TrainedLinkBaseline):
     """Two towers (one MLP per modality) into a shared space, trained with InfoNCE.
 
     Each step takes a batch of training links ``(s_i, d_i)`` and asks every ``s_i`` to pick
@@ -187,24 +188,25 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
         self._known = KnownPairs(links, num_query=train.num_nodes(src), num_target=train.num_nodes(dst))
 
     def _epoch(
-        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+        self, module: nn.Module, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
     ) -> float:
         order = torch.randperm(links.shape[1], generator=generator)
         total = 0.0
         for start in range(0, len(order), self.settings.batch_size):
             s, d = links[:, order[start : start + self.settings.batch_size]]
-            zs = F.normalize(self.module_.src(xs[s]), dim=1)
-            zd = F.normalize(self.module_.dst(xd[d]), dim=1)
+            zs = F.normalize(module.src(xs[s]), dim=1)
+            zd = F.normalize(module.dst(xd[d]), dim=1)
             # Another training link inside the batch is not a negative.
             linked = self._known.contains(s.repeat_interleave(len(d)), d.repeat(len(s))).view(len(s), len(d))
-            loss = self._loss(zs, zd, linked)
+            loss = self._loss(module, zs, zd, linked)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(s)
         return total / links.shape[1]
 
-    def _loss(self, zs: Tensor, zd: Tensor, linked: Tensor) -> Tensor:
+    def _loss(self, module: nn.Module, zs: Tensor, zd: Tensor, linked: Tensor) -> Tensor:
         """The batch loss of unit vectors ``zs``, ``zd`` (``(b, out_dim)``) of the links ``(s_i, d_i)``;
         ``linked`` ``(b, b)`` marks pairs ``(s_i, d_j)`` that are training links."""
         if self.settings.loss == "squared-distance":
@@ -212,7 +214,7 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
             pull = distances.diagonal().mean()
             push = (self.settings.margin - distances).clamp(min=0)[~linked]  # the diagonal is linked
             return pull + (push.mean() if push.numel() else distances.new_zeros(()))
-        logits = self.module_.log_scale.clamp(max=math.log(100.0)).exp() * zs @ zd.T
+        logits = module.log_scale.clamp(max=math.log(100.0)).exp() * zs @ zd.T
         logits = logits.masked_fill(linked & ~torch.eye(len(zs), dtype=torch.bool), -torch.inf)
         target = torch.arange(len(zs))
         return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
@@ -232,11 +234,13 @@ class SiameseBaseline(EmbeddingLinkBaseline, TrainedLinkBaseline):
         self.module_.load_state_dict({k[len("module.") :]: v for k, v in tensors.items() if k.startswith("module.")})
         self.module_.eval()
 
-    def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
-        xs, xd = self._standardized(x)
-        s = F.normalize(self.module_.src(xs), dim=1)
-        d = F.normalize(self.module_.dst(xd), dim=1)
-        return {False: (s, d), True: (d, s)}
+    def _module_scores(
+        self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
+    ) -> ScoreFn:
+        with torch.no_grad():
+            xs, xd = standardized(module, standardize, x, self.edge_type_)
+            s, d = F.normalize(module.src(xs), dim=1), F.normalize(module.dst(xd), dim=1)
+        return embedding_scores({False: (s, d), True: (d, s)})
 
 
 @dataclass

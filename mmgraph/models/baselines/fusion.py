@@ -17,7 +17,8 @@ from torch import Tensor, nn
 
 from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
-from mmgraph.models.baselines._training import TrainedLinkBaseline
+from mmgraph.models.baselines._training import TrainedLinkBaseline, standardized
+from mmgraph.models.standardize import Standardize
 from mmgraph.typing import NodeType, ScoreFn
 
 
@@ -137,7 +138,8 @@ class FusionBaseline(TrainedLinkBaseline):
         return pairs, target
 
     def _epoch(
-        self, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer, generator: torch.Generator
+        self, module: nn.Module, xs: Tensor, xd: Tensor, links: Tensor, optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
     ) -> float:
         pairs, target = self._pairs(links, generator)
         order = torch.randperm(pairs.shape[1], generator=generator)
@@ -145,7 +147,7 @@ class FusionBaseline(TrainedLinkBaseline):
         for start in range(0, len(order), self.settings.batch_size):
             batch = order[start : start + self.settings.batch_size]
             s, d = pairs[:, batch]
-            logits = self.module_.combine(self.module_.src(xs[s]), self.module_.dst(xd[d]))
+            logits = module.combine(module.src(xs[s]), module.dst(xd[d]))
             loss = F.binary_cross_entropy_with_logits(logits, target[batch])
             optimizer.zero_grad()
             loss.backward()
@@ -153,10 +155,11 @@ class FusionBaseline(TrainedLinkBaseline):
             total += float(loss.detach()) * len(batch)
         return total / pairs.shape[1]
 
-    def _score_fn(self, x: dict[NodeType, Tensor]) -> ScoreFn:
-        module = self.module_
+    def _module_scores(
+        self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
+    ) -> ScoreFn:
         with torch.no_grad():
-            xs, xd = self._standardized(x)
+            xs, xd = standardized(module, standardize, x, self.edge_type_)
             hs, hd = module.src(xs), module.dst(xd)
 
         def score(query: Tensor, candidates: Tensor, reverse: bool) -> Tensor:

@@ -12,7 +12,7 @@ before training: sparse products give every node a fixed feature vector made of
   partners.
 
 Then per-node-type MLP towers map these vectors to representations, the decoders of
-:class:`~mmgraph.models.relation_learner.RelationLearner` score pairs, and training runs over
+:class:`~mmgraph.models.learners.full.RelationLearner` score pairs, and training runs over
 mini-batches of links (and of labelled nodes), so one step costs the same at any graph size.
 
 Cold start without a shortcut: a new sample reaches the graph only through its ``k`` most similar
@@ -26,7 +26,6 @@ the same way after either training.)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 
 import torch
@@ -36,22 +35,13 @@ from torch_geometric.data import HeteroData
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
-from mmgraph.errors import NotApplicableError, NotFittedError
 from mmgraph.graph.builder import SIMILARITY_RELATION
-from mmgraph.models.decoders import DECODERS
-from mmgraph.models.relation_learner import (
-    RelationLearnerConfig,
-    _config_from,
-    _key,
-    check_targets,
-    known_links,
-    score_links,
-    trainable_labels,
-)
+from mmgraph.models.learners.base import Learner, LearnerNetwork, RelationLearnerConfig, TrainingGraph, learner_config
 from mmgraph.training import distributed
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.loop import train_epochs
 from mmgraph.typing import EdgeType, NodeType
+from mmgraph.typing import edge_key as _key
 
 MAX_PATHS = 4_000_000  # paths (query, neighbour, partner) held at once while computing features
 INFERENCE_ROWS = 65_536  # nodes passed through a tower at once at inference
@@ -249,10 +239,10 @@ class Tower(nn.Module):
         return self.mlp((x - self.mean) / self.std)
 
 
-class _Network(nn.Module):
+class _Network(LearnerNetwork):
     """Towers, decoders and label head; ``forward`` is one step's loss (what DDP wraps)."""
 
-    def __init__(self, towers: nn.ModuleDict, decoders: nn.ModuleDict, label_head: nn.Module | None) -> None:
+    def __init__(self, towers: nn.ModuleDict, decoders: nn.ModuleDict, label_head: nn.Linear | None) -> None:
         super().__init__()
         self.towers, self.decoders, self.label_head = towers, decoders, label_head
 
@@ -272,16 +262,15 @@ class _Network(nn.Module):
         return loss
 
 
-class SIGNLearner:
+class SIGNLearner(Learner):
     """Link scores and labels from precomputed propagation features, trained over mini-batches.
 
-    The mini-batch counterpart of :class:`~mmgraph.models.relation_learner.RelationLearner`, with
+    The mini-batch counterpart of :class:`~mmgraph.models.learners.full.RelationLearner`, with
     the same settings, decoders, loss (in-batch softmax cross-entropy in both directions, other
-    true links masked), early stopping and inference methods (``layer_states``, ``extend``,
-    ``score``, ``label_logits``, ``state``), so :class:`~mmgraph.models.gnn_model.GNNModel` uses
-    either alike. ``num_layers`` is the depth of each tower; ``conv`` and ``heads`` are unused;
-    ``supervision_fraction`` is unused: no feature reads a node's own links, so nothing needs
-    hiding. Under ``torchrun`` the epochs' batches are shared among the ranks (see
+    true links masked) and early stopping. ``num_layers`` is the depth of each tower; ``conv``,
+    ``heads``, ``supervision_fraction``, ``batch_size`` and ``hard_negatives`` are unused (no
+    feature reads a node's own links, so nothing needs hiding, and ``maskable_edge_types`` is
+    not read either). Under ``torchrun`` the epochs' batches are shared among the ranks (see
     :mod:`mmgraph.training.distributed`).
 
     Args:
@@ -295,10 +284,17 @@ class SIGNLearner:
         SIGNLearner(hidden_dim=256, num_layers=2, decoder='dot', epochs=5, minibatch_size=256, seed=0)
     """
 
+    training = "minibatch"
+
     def __init__(self, config: RelationLearnerConfig | dict | None = None, *, minibatch_size: int = 1024,
                  **overrides) -> None:
-        self.config = _config_from(config, overrides)
+        super().__init__(config, **overrides)
         self.minibatch_size = check_positive_int(minibatch_size, "minibatch_size", "SIGNLearner")
+
+    @classmethod
+    def from_settings(cls, settings) -> SIGNLearner:
+        """An unfitted learner of the GNN's settings (the config's fields and ``minibatch_size``)."""
+        return cls(learner_config(settings), minibatch_size=settings.minibatch_size)
 
     def __repr__(self) -> str:
         c = self.config
@@ -314,10 +310,7 @@ class SIGNLearner:
         towers = nn.ModuleDict(
             {t: Tower(d, c.hidden_dim, num_layers=c.num_layers, dropout=c.dropout) for t, d in in_dims.items()}
         )
-        decoder = DECODERS.get(c.decoder)
-        decoders = nn.ModuleDict({_key(t): decoder(c.hidden_dim, c.temperature) for t in target_edge_types})
-        self.label_head_ = nn.Linear(c.hidden_dim, num_classes) if num_classes else None
-        self.network_ = _Network(towers, decoders, self.label_head_)
+        self.network_ = _Network(towers, *self._build_head(target_edge_types, num_classes))
         self.target_edge_types_ = list(target_edge_types)
         self.num_classes_ = num_classes
         self.in_dims_ = dict(in_dims)
@@ -331,42 +324,30 @@ class SIGNLearner:
 
     # ------------------------------------------------------------------ training
     def fit(
-        self,
-        data: HeteroData,
-        *,
-        target_edge_types: Sequence[EdgeType],
-        maskable_edge_types: Sequence[EdgeType] | None = None,
-        similarity_relation: str = SIMILARITY_RELATION,
-        num_classes: int = 0,
-        label_train_mask: dict[NodeType, Tensor] | None = None,
-        train_rows: dict[NodeType, Tensor] | None = None,
-        validate: Callable[[SIGNLearner], float] | None = None,
-        progress: bool = True,
+        self, problem: TrainingGraph, *, validate: Callable[[], float] | None = None, progress: bool = True,
         checkpoint: Checkpoint | None = None,
     ) -> SIGNLearner:
-        """Trains on ``data``; the arguments are :meth:`RelationLearner.fit`'s (``maskable_edge_types``
-        is accepted and unused: the features never read a node's own links).
-
-        ``validate`` runs on rank 0 and its score is broadcast; checkpoints are written by rank 0.
+        """Trains on ``problem`` (see :meth:`Learner.fit`). ``validate`` runs on rank 0 and its score is
+        broadcast; checkpoints are written by rank 0.
 
         Returns:
             ``self``.
         """
-        c = self.config
-        check_targets(data, target_edge_types, num_classes, "SIGNLearner")
+        c, data = self.config, problem.graph
         ctx = distributed.context()
-        self.similarity_relation_ = similarity_relation
+        self.similarity_relation_ = problem.similarity_relation
         features = self.features(data)
-        self._build({t: int(b.shape[1]) for t, b in features.blocks.items()}, target_edge_types, num_classes)
+        self._build({t: int(b.shape[1]) for t, b in features.blocks.items()}, problem.target_edge_types,
+                    problem.num_classes)
         for t, tower in self.network_.towers.items():
-            rows = None if train_rows is None else train_rows.get(t)
+            rows = None if problem.train_rows is None else problem.train_rows.get(t)
             tower.fit_statistics(features.blocks[t] if rows is None else features.blocks[t][rows])
         network = self.network_.to(ctx.device)
         optimizer = torch.optim.Adam(network.parameters(), lr=c.lr, weight_decay=c.weight_decay)
         generator = torch.Generator().manual_seed(c.seed)  # the same on every rank: all agree on the batches
-        positives = {t: data[t].edge_index for t in target_edge_types}
-        known = known_links(data, target_edge_types)
-        labelled = trainable_labels(data, label_train_mask) if num_classes else {}
+        positives = problem.positives()
+        known = problem.known_links()
+        labelled = problem.trainable_labels() if problem.num_classes else {}
         counts = [_num_batches(p.shape[1], self.minibatch_size) for p in positives.values()]
         counts += [_num_batches(len(n), self.minibatch_size) for n in labelled.values()]
         used = {t for edge_type in positives for t in (edge_type[0], edge_type[2])} | set(labelled)
@@ -399,7 +380,7 @@ class SIGNLearner:
             return total / max(steps, 1)
 
         def validation_score() -> float:  # rank 0 validates, every rank gets its score
-            return ctx.broadcast(float(validate(self)) if ctx.is_main else 0.0)
+            return ctx.broadcast(float(validate()) if ctx.is_main else 0.0)
 
         trained = train_epochs(
             network, optimizer, generator, epochs=c.epochs, eval_every=c.eval_every, patience=c.patience,
@@ -434,10 +415,6 @@ class SIGNLearner:
         )
 
     # ------------------------------------------------------------------ inference
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise NotFittedError("This SIGNLearner is not fitted yet. Call 'fit' with a graph before using it.")
-
     @torch.inference_mode()
     def layer_states(self, data: HeteroData) -> list[dict[NodeType, Tensor]]:
         """``[representations of every node of data]`` (one state: there is no message passing at inference)."""
@@ -446,17 +423,14 @@ class SIGNLearner:
         features = self.features(data)
         return [{t: self._tower(t, b) for t, b in features.blocks.items()}]
 
-    def embed(self, data: HeteroData) -> dict[NodeType, Tensor]:
-        """Representations of every node of ``data``, ``{node_type: (num_nodes, hidden_dim)}``."""
-        return self.layer_states(data)[-1]
-
     @torch.inference_mode()
     def extend(
         self, states: list[dict[NodeType, Tensor]], data: HeteroData, relation: EdgeType, x: Tensor,
         neighbours: Tensor, weights: Tensor,
     ) -> Tensor:
         """Representations of new samples of ``relation[0]`` attached to ``neighbours`` of ``data`` with
-        ``weights`` (``states`` is unused; the signature is :meth:`RelationLearner.extend`'s).
+        ``weights``: the towers over the features :meth:`PropagatedFeatures.for_new` reads from the
+        neighbours' rows (``states`` are not needed: no message passing at inference).
 
         Shapes:
             x: ``(b, in_dim)``; neighbours, weights: ``(b, k)``; return: ``(b, hidden_dim)``.
@@ -475,39 +449,9 @@ class SIGNLearner:
         parts = [tower(vectors[i : i + INFERENCE_ROWS].to(device)).cpu() for i in rows]
         return torch.cat(parts) if parts else torch.zeros(0, self.config.hidden_dim)
 
-    @torch.inference_mode()
-    def score(
-        self, h: dict[NodeType, Tensor], edge_type: EdgeType, query: Tensor,
-        candidates: Tensor | None = None, *, reverse: bool = False,
-    ) -> Tensor:
-        """Scores queries against candidates for one link type (as :meth:`RelationLearner.score`).
-
-        Shapes:
-            query: ``(b,)``; candidates: ``(c,)``; return: ``(b, c)``.
-        """
-        self._check_fitted()
-        return score_links(
-            self.network_.decoders, self.target_edge_types_, h, edge_type, query, candidates, reverse=reverse
-        )
-
-    @torch.inference_mode()
-    def label_logits(self, h: dict[NodeType, Tensor], node_type: NodeType) -> Tensor:
-        """Label logits of every node of one type, ``(num_nodes, num_classes)``."""
-        self._check_fitted()
-        if self.label_head_ is None:
-            raise NotApplicableError("This SIGNLearner was fitted without labels (num_classes=0).")
-        return self.label_head_(h[node_type].to(self.label_head_.weight.device)).cpu()
-
     # ------------------------------------------------------------------ persistence
-    def state(self) -> tuple[dict[str, Tensor], dict]:
-        """What rebuilds the fitted learner: its weights and a JSON-able description."""
-        self._check_fitted()
-        meta = {
-            "config": dataclasses.asdict(self.config), "minibatch_size": self.minibatch_size,
-            "in_dims": self.in_dims_, "target_edge_types": [list(t) for t in self.target_edge_types_],
-            "num_classes": self.num_classes_, "similarity_relation": self.similarity_relation_,
-        }
-        return dict(self.network_.state_dict()), meta
+    def _state_record(self) -> dict:
+        return {"minibatch_size": self.minibatch_size, "similarity_relation": self.similarity_relation_}
 
     @classmethod
     def from_state(cls, tensors: dict[str, Tensor], meta: dict) -> SIGNLearner:

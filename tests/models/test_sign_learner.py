@@ -13,7 +13,7 @@ from mmgraph.datasets import load
 from mmgraph.errors import ConfigError
 from mmgraph.graph import GraphBuilder
 from mmgraph.models import GNNModel
-from mmgraph.models.sign import PropagatedFeatures, SIGNLearner
+from mmgraph.models.learners import PropagatedFeatures, SIGNLearner
 from mmgraph.pipeline import evaluate, prepare_task, validator
 from mmgraph.tasks import Task
 
