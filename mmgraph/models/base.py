@@ -26,8 +26,9 @@ from mmgraph.registry import Registry
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
-SAVE_FORMAT = 4  # 2: the GNN stores its kNN graph; 3: the training view keys link types by edge_key;
-# 4: the GNN's ridge map as a whole model record
+SAVE_FORMAT = 5  # 2: the GNN stores its kNN graph; 3: the training view keys link types by edge_key;
+# 4: the GNN's ridge map as a whole model record; 5: the GNN stores what its first prediction computed
+# over the training graph (layer states, propagated signals, hub scores: ``warm.*`` tensors)
 """The version of the saved-model layout (``model.json`` + ``weights.safetensors``)."""
 
 

@@ -157,6 +157,7 @@ class GNNModel(RelationModel):
         self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
     ) -> None:
         self._embedded: dict[str, Any] | None = None  # the training graph's states and signals (see scorer)
+        self._saved_warm: tuple[dict[str, Tensor], dict[str, Any]] | None = None  # see _warm_state
         self._propagation_graph: PropagationGraph | None = None
         self.training_ = self._training_mode(sum(train.num_nodes(t) for t in train.node_types))
         self.learner_ = LEARNERS.get(self.training_).from_settings(self.settings)
@@ -275,16 +276,13 @@ class GNNModel(RelationModel):
         self, new: Mapping[NodeType, Tensor] | None, c: GNNChoices, ridge: TransferBaseline | None
     ) -> Scorer:
         """The score terms of ``c`` over the graph and the ``new`` samples (``ridge``: the map term's model)."""
-        if self._embedded is None:
-            self._embedded = {"states": self.learner_.layer_states(self.graph_), "signals": {}, "new": None}
-        cache = self._embedded
+        cache = self._cache()
         steps = {"alpha": c.alpha, "steps": c.steps}
         h = dict(cache["states"][-1])
-        uses_links = any(w > 0 for w in c.weights) and bool(self.learner_.target_edge_types_)
-        uses_labels = c.alpha < 1 and self.learner_.num_classes_ > 0
+        key = self._signals_key(c)
         z = labels = None
-        if uses_links or uses_labels:
-            key = (c.alpha, c.steps, uses_links, uses_labels)
+        if key is not None:
+            _, _, uses_links, uses_labels = key
             if key not in cache["signals"]:
                 cache["signals"][key] = self._propagate(h, steps, links=uses_links, labels=uses_labels)
             z, labels = cache["signals"][key]
@@ -315,14 +313,93 @@ class GNNModel(RelationModel):
         scorer = WeightedSum(terms, weights)
         if not (c.hubness and self.learner_.target_edge_types_):
             return scorer
-        hubs = cache.setdefault("hubs", {}).setdefault(
-            (c.alpha, c.steps, tuple(c.weights), map_weight), {}
-        )  # the training candidates' hub scores, kept while the weights and the propagation stay
+        # the training candidates' hub scores, kept while the weights and the propagation stay
+        hubs = cache.setdefault("hubs", {}).setdefault(self._hubs_key(c, ridge), {})
         num_view = {t: self.graph_[t].num_nodes for t in self.graph_.node_types}
         num_new = {t: len(parts[0]) for t, parts in extended.items()}
         return HubnessCorrected(
             scorer, c.hubness, train_rows=self.train_rows_, num_view=num_view, num_new=num_new, hubs=hubs
         )
+
+    def _signals_key(self, c: GNNChoices) -> tuple[float, int, bool, bool] | None:
+        """The key of the propagated signals ``c`` reads in the cache: ``(alpha, steps, links,
+        labels)``, or None when ``c`` propagates nothing."""
+        uses_links = any(w > 0 for w in c.weights) and bool(self.learner_.target_edge_types_)
+        uses_labels = c.alpha < 1 and self.learner_.num_classes_ > 0
+        return (c.alpha, c.steps, uses_links, uses_labels) if uses_links or uses_labels else None
+
+    def _hubs_key(self, c: GNNChoices, ridge: TransferBaseline | None) -> tuple[float, int, tuple[float, ...], float]:
+        """The key of the hub scores of the sum ``c`` weighs (with the map term of ``ridge``) in the cache."""
+        return (c.alpha, c.steps, tuple(c.weights), c.map if ridge is not None else 0.0)
+
+    def _cache(self) -> dict[str, Any]:
+        """What scorers share, computed once and kept until the weights change: ``states`` (the
+        training graph's layer states), ``signals`` (its propagated signals, by
+        :meth:`_signals_key`), ``hubs`` (its candidates' hub scores, by :meth:`_hubs_key`), ``new``
+        (the last new samples' attachment). A loaded model starts from what was saved with it
+        (:meth:`_warm_state`)."""
+        if self._embedded is None:
+            saved, self._saved_warm = self._saved_warm, None
+            if saved is not None:
+                self._embedded = self._read_warm(*saved)
+            else:
+                self._embedded = {"states": self.learner_.layer_states(self.graph_), "signals": {}, "new": None}
+        return self._embedded
+
+    def _warm_state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """What a scorer of the chosen settings computes whatever its new samples, as ``warm.*``
+        tensors and their record: the training graph's layer states, its signals propagated as
+        chosen (raw; the unit-length ones are computed from them on loading) and the training
+        candidates' hub scores in both directions. Saved with the model, so that a loaded model's
+        first prediction does only the work of its own samples."""
+        scorer = self.scorer()
+        if isinstance(scorer, HubnessCorrected):
+            for edge_type in self.learner_.target_edge_types_:
+                for reverse in (False, True):
+                    scorer.hub_scores(edge_type, torch.zeros(0, dtype=torch.long), reverse=reverse)
+        cache = self._embedded
+        tensors = {f"warm.state.{i}.{t}": h for i, state in enumerate(cache["states"]) for t, h in state.items()}
+        record: dict[str, Any] = {"states": len(cache["states"]), "signals": None, "hubs": None}
+        key = self._signals_key(self.choices_)
+        if key is not None:
+            z, labels = cache["signals"][key]
+            for i, (raw, unit) in enumerate(z or ()):
+                tensors.update({f"warm.signal.{i}.{t}": raw[t] for t in unit})
+            tensors.update({f"warm.labels.{t}": p for t, p in (labels or {}).items()})
+            record["signals"] = list(key)
+        key = self._hubs_key(self.choices_, self.map_)
+        if key in cache.get("hubs", {}):
+            for (edge_type, reverse), hubs in cache["hubs"][key].items():
+                index = self.learner_.target_edge_types_.index(edge_type)
+                tensors[f"warm.hubs.{index}.{'reverse' if reverse else 'forward'}"] = hubs
+            record["hubs"] = list(key)
+        return tensors, record
+
+    def _read_warm(self, tensors: dict[str, Tensor], record: dict[str, Any]) -> dict[str, Any]:
+        """The cache (see :meth:`_cache`) that :meth:`_warm_state` saved (memory-mapped tensors:
+        a row is read from disk when a prediction needs it)."""
+        node_types = self.graph_.node_types
+        states = [{t: tensors[f"warm.state.{i}.{t}"] for t in node_types} for i in range(record["states"])]
+        cache: dict[str, Any] = {"states": states, "signals": {}, "new": None}
+        if record["signals"] is not None:
+            alpha, steps, uses_links, uses_labels = record["signals"]
+            z = labels = None
+            if uses_links:
+                spaces = self._link_spaces()
+                z = []
+                for i in range(len(spaces)):
+                    raw = {t: tensors[f"warm.signal.{i}.{t}"] for t in spaces}
+                    z.append((raw, {t: F.normalize(raw[t], dim=1) for t in spaces}))
+            if uses_labels:
+                labels = {t: tensors[f"warm.labels.{t}"] for t in node_types}
+            cache["signals"][(alpha, steps, uses_links, uses_labels)] = (z, labels)
+        if record["hubs"] is not None:
+            alpha, steps, weights, map_weight = record["hubs"]
+            cache["hubs"] = {(alpha, steps, tuple(weights), map_weight): {
+                (edge_type, reverse): tensors[f"warm.hubs.{index}.{'reverse' if reverse else 'forward'}"]
+                for index, edge_type in enumerate(self.learner_.target_edge_types_) for reverse in (False, True)
+            }}
+        return cache
 
     def _extended(self, new: Mapping[NodeType, Tensor] | None) -> dict[NodeType, tuple[Tensor, ...]]:
         """Per new node type: features, neighbours in the graph, their cosines and representations
@@ -406,6 +483,8 @@ class GNNModel(RelationModel):
         if self.map_ is not None:
             map_tensors, state["map"] = self.map_.state()
             out.update({f"map.{k}": v for k, v in map_tensors.items()})
+        warm, state["warm"] = self._warm_state()
+        out.update(warm)
         return out, state
 
     def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
@@ -423,6 +502,7 @@ class GNNModel(RelationModel):
         self.graph_ = self.builder_.build(train.features, train.links, labels=labels or None, similarity=similarity)
         self.train_rows_ = train.train_rows
         self._embedded = self._propagation_graph = None
+        self._saved_warm = ({k: v for k, v in tensors.items() if k.startswith("warm.")}, state["warm"])
         self.map_ = None
         if "map" in state:
             map_tensors = {k[len("map.") :]: v for k, v in tensors.items() if k.startswith("map.")}

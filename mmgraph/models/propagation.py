@@ -28,6 +28,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
@@ -98,10 +100,17 @@ class PropagationGraph:
         else:  # random walk: each node averages what it receives
             degree = torch.zeros(total).index_add_(0, row, value).clamp(min=1e-12)
             value = value / degree[row]
-        self.matrix = torch.sparse_coo_tensor(
-            torch.stack([row, col]), value, (total, total), check_invariants=True
-        ).coalesce()
+        self._entries = (row, col, value)
         self.num_nodes = total
+
+    @functools.cached_property
+    def matrix(self) -> Tensor:
+        """The normalised adjacency, ``(num_nodes, num_nodes)`` sparse; built on first use (by
+        :meth:`propagate`: :meth:`extend` reads the degrees only), as it takes a second at 100,000 nodes."""
+        row, col, value = self._entries
+        return torch.sparse_coo_tensor(
+            torch.stack([row, col]), value, (self.num_nodes, self.num_nodes), check_invariants=True
+        ).coalesce()
 
     def propagate(self, signals: dict[NodeType, Tensor], *, alpha: float, steps: int) -> dict[NodeType, Tensor]:
         """Spreads ``signals`` (rows of some node types) over the graph.

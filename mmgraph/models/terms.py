@@ -151,19 +151,21 @@ class HubnessCorrected:
         num_view = self.num_view[cand_type]
         num_all = num_view + self.num_new.get(cand_type, 0)
         key = (edge_type, reverse)
-
-        def compute(nodes: Tensor) -> Tensor:
-            out = []
-            for part in nodes.split(HUB_CHUNK):
-                scores = self.base.link_scores(edge_type, queries, part, reverse=reverse)
-                out.append(scores.topk(min(HUBNESS_NEIGHBOURS, scores.shape[0]), dim=0).values.mean(0))
-            return torch.cat(out) if out else torch.zeros(0)
-
         if key not in self.hubs:
-            self.hubs[key] = compute(torch.arange(num_view))
+            self.hubs[key] = self._mean_top_scores(edge_type, queries, torch.arange(num_view), reverse=reverse)
         if key not in self._new_hubs:
-            self._new_hubs[key] = compute(torch.arange(num_view, num_all))
+            self._new_hubs[key] = self._mean_top_scores(
+                edge_type, queries, torch.arange(num_view, num_all), reverse=reverse
+            )
         return torch.cat([self.hubs[key], self._new_hubs[key]])[candidates]
+
+    def _mean_top_scores(self, edge_type: EdgeType, queries: Tensor, nodes: Tensor, *, reverse: bool) -> Tensor:
+        """Each of ``nodes``' mean score over its ``HUBNESS_NEIGHBOURS`` best ``queries``, ``(len(nodes),)``."""
+        out = []
+        for part in nodes.split(HUB_CHUNK):
+            scores = self.base.link_scores(edge_type, queries, part, reverse=reverse)
+            out.append(scores.topk(min(HUBNESS_NEIGHBOURS, scores.shape[0]), dim=0).values.mean(0))
+        return torch.cat(out) if out else torch.zeros(0)
 
     def link_scores(self, edge_type: EdgeType, query: Tensor, candidates: Tensor, *, reverse: bool) -> Tensor:
         scores = self.base.link_scores(edge_type, query, candidates, reverse=reverse)

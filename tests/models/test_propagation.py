@@ -90,3 +90,14 @@ def test_new_nodes_read_their_neighbours_like_the_full_graph_at_its_fixed_point(
         {"a": torch.cat([torch.zeros(25, 3), own])}, **settings)
     final = old.propagate({"a": torch.zeros(25, 3)}, **settings)
     assert torch.allclose(old.extend(final, "a", own, neighbours, cosine, **settings), full["a"][new], atol=1e-5)
+
+
+def test_new_nodes_are_extended_without_building_the_matrix() -> None:
+    """``extend`` reads the degrees only: a loaded model's first prediction does not pay for the
+    sparse matrix (a second at 100,000 nodes), which ``propagate`` builds on first use."""
+    graph = PropagationGraph(_path_graph())
+    final = {"a": torch.ones(2, 1), "b": torch.ones(1, 1)}
+    graph.extend(final, "a", torch.zeros(1, 1), torch.tensor([[0]]), torch.tensor([[1.0]]), alpha=0.5, steps=2)
+    assert "matrix" not in vars(graph)
+    graph.propagate({"b": torch.ones(1, 1)}, alpha=0.5, steps=1)
+    assert "matrix" in vars(graph)
