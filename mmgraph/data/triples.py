@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from mmgraph.checks import check_positive_int
 from mmgraph.errors import DataError
 
 TRIPLE_COLUMNS: tuple[str, str, str] = ("head", "relation", "tail")
@@ -97,6 +98,34 @@ class Triples:
         rows = self[split]
         return known[rows[:, 0]] & known[rows[:, 2]]
 
+    def busiest(self, num_entities: int, *, train: str = "train") -> Triples:
+        """A slice: the ``num_entities`` entities with the most ``train`` triples (ties: lower id
+        first), renumbered in their original order, and every triple of every split among them.
+
+        Small real graphs for tests and quick trials (WN18RR's 2,000 busiest entities hold 3,087
+        train, 71 val and 78 test triples).
+
+        Example:
+            >>> triples = Triples(("a", "b", "c"), ("r",), {"train": torch.tensor([[0, 0, 1], [1, 0, 2]]),
+            ...                                             "test": torch.tensor([[0, 0, 2]])})
+            >>> sliced = triples.busiest(2)
+            >>> sliced.entities, sliced["train"].tolist(), sliced["test"].tolist()
+            (('a', 'b'), [[0, 0, 1]], [])
+        """
+        check_positive_int(num_entities, "num_entities", "Triples.busiest")
+        rows = self[train]
+        degree = torch.bincount(torch.cat([rows[:, 0], rows[:, 2]]), minlength=self.num_entities)
+        order = torch.sort(-degree, stable=True).indices  # busiest first, ties by id
+        keep = order[:num_entities].sort().values
+        new_id = torch.full((self.num_entities,), -1, dtype=torch.long)
+        new_id[keep] = torch.arange(len(keep))
+        splits = {}
+        for name, part in self.splits.items():
+            part = part[(new_id[part[:, 0]] >= 0) & (new_id[part[:, 2]] >= 0)]
+            splits[name] = torch.stack([new_id[part[:, 0]], part[:, 1], new_id[part[:, 2]]], 1)
+        texts = None if self.entity_texts is None else tuple(self.entity_texts[i] for i in keep.tolist())
+        return Triples(tuple(self.entities[i] for i in keep.tolist()), self.relations, splits, entity_texts=texts)
+
 
 def check_triples(
     triples: object, name: str, where: str, num_entities: int, num_relations: int, *, exact: bool = False
@@ -134,3 +163,4 @@ def check_triples(
                 "relations: check num_entities and num_relations."
             )
     return triples
+

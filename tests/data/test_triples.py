@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmgraph.data.triples import Triples
-from mmgraph.errors import DataError
+from mmgraph.errors import ConfigError, DataError
 
 
 def _triples(**splits: list[list[int]]) -> Triples:
@@ -46,3 +46,19 @@ def test_bad_ids_are_refused(rows: torch.Tensor, match: str) -> None:
 def test_texts_must_match_entities() -> None:
     with pytest.raises(DataError, match="2 entity texts for 4 entities"):
         Triples(("a", "b", "c", "d"), ("r",), {}, entity_texts=("x", "y"))
+
+
+def test_busiest_keeps_the_busiest_entities_and_the_triples_among_them() -> None:
+    triples = Triples(
+        ("a", "b", "c", "d"), ("r", "s"),
+        {"train": torch.tensor([[1, 0, 2], [2, 1, 3], [3, 0, 1], [0, 1, 1]]),
+         "test": torch.tensor([[1, 1, 3], [0, 0, 2]])},
+        entity_texts=("ta", "tb", "tc", "td"),
+    )
+    sliced = triples.busiest(3)  # degrees a 1, b 3, c 2, d 2
+    assert sliced.entities == ("b", "c", "d") and sliced.entity_texts == ("tb", "tc", "td")
+    assert sliced["train"].tolist() == [[0, 0, 1], [1, 1, 2], [2, 0, 0]]
+    assert sliced["test"].tolist() == [[0, 1, 2]]
+    assert triples.busiest(2).entities == ("b", "c")  # c and d tie: the lower id stays
+    with pytest.raises(ConfigError, match="num_entities"):
+        triples.busiest(0)
