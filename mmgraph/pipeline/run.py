@@ -13,6 +13,7 @@ import numpy as np
 
 from mmgraph.data import MultimodalDataset, split_dataset
 from mmgraph.data.prepared import SETTINGS, PreparedTask
+from mmgraph.data.triples import Triples
 from mmgraph.errors import (
     ConfigError,
     DataError,
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 def pipeline(
     task: str | Task | Mapping[str, Any],
     *,
-    dataset: MultimodalDataset | None = None,
+    dataset: MultimodalDataset | Triples | None = None,
     model: str | RelationModel = "gnn",
     seed: int | None = None,
     root: str | os.PathLike | None = None,
@@ -56,7 +57,9 @@ def pipeline(
     Args:
         task: a task name (see :data:`mmgraph.tasks.TASKS`), a :class:`Task` or its
             :meth:`Task.spec`.
-        dataset: the dataset; default: the task's loader with its options.
+        dataset: the dataset; default: the task's loader with its options. A knowledge-graph
+            (``kg``) task takes :class:`~mmgraph.data.triples.Triples` and runs through
+            :func:`mmgraph.pipeline.kg.kg_pipeline` (its setting is always transductive).
         model: ``"gnn"`` (the default relation learner) or another registered model name.
         seed: seeds the split, the encoders' fitting and the model; drawn and logged if None.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
@@ -95,7 +98,16 @@ def pipeline(
         seed = int(np.random.SeedSequence().entropy % (2**31))
         logger.warning("no seed given; drew seed %d", seed)
     fitted = make_model(model, model_options, seed)  # a wrong name or setting fails now, not after encoding
+    fitted.check_kind(task.name, task.kind)  # and a model of another kind of task
     seed_everything(seed)
+    if task.kind == "kg":  # triples, not samples: the small path of mmgraph.pipeline.kg
+        from mmgraph.pipeline.kg import kg_pipeline
+
+        if dataset is not None and not isinstance(dataset, Triples):
+            raise DataError(f"The task {task.name!r} is a knowledge-graph task; its dataset= must be Triples "
+                            f"(mmgraph.datasets.load_triples). Got {type(dataset).__name__} instead.")
+        return kg_pipeline(task, fitted, seed=seed, triples=dataset, root=root, encoders=encoders, cache=cache,
+                           progress=progress, checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every)
     timings: dict[str, float] = {}
     start = time.perf_counter()
     if dataset is None:

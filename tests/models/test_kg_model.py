@@ -16,7 +16,7 @@ SLICE_ENTITIES = 2000  # the entities of most training triples, with every tripl
 @pytest.fixture(scope="module")
 def wn18rr_slice(data_root) -> tuple[Triples, torch.Tensor]:
     """The 2,000 WN18RR entities with most training triples, the triples of each split among them
-    (train 3,087, val 71, test 78) and their TF-IDF text features (64 dims)."""
+    (train 3,087, val 69, test 79) and their TF-IDF text features (64 dims)."""
     from mmgraph.datasets import wn18rr_triples
     from mmgraph.encoders import encode_cached, fit_cached, resolve
 
