@@ -122,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-dir",
                      help="folder for training checkpoints (default: OUT/checkpoints with --out, else none); the same "
                           "command started again after a crash resumes from the last one; removed after success")
-    run.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N",
-                     help="epochs between checkpoints (default 10)")
+    run.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
+                     help="epochs between checkpoints (default 10; 1 on kg tasks, whose epochs are long)")
     run.add_argument("--examples", type=int, default=3,
                      help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -256,6 +256,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     kg = _is_kg_task(task)
     if args.minutes is not None and not kg:
         parser.error("--minutes applies to knowledge-graph tasks (kind kg, e.g. --task wn18rr)")
+    if args.setting and kg:
+        parser.error("--setting applies to link and label tasks; a kg task is transductive (every entity is known)")
     if kg and args.conv is not None and not args.model:  # --conv picks the kg model: one model per convolution
         model = f"kg-{args.conv}"
     else:

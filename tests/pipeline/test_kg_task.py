@@ -65,10 +65,13 @@ def test_a_model_of_another_kind_is_refused_before_any_data_is_read(tmp_path, ca
     with pytest.raises(SystemExit):
         main(["run", "--task", "openmoji-text", "--minutes", "1"])
     assert "--minutes applies to knowledge-graph tasks" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--task", "wn18rr", "--setting", "inductive"])
+    assert "a kg task is transductive" in capsys.readouterr().err
 
 
 @pytest.mark.slow
-def test_run_trains_on_train_triples_ranks_test_and_saves(kg_root, tmp_path, monkeypatch) -> None:
+def test_run_trains_on_train_triples_ranks_test_and_saves(kg_root, tmp_path, monkeypatch, capsys) -> None:
     seen = []
     original_fit = MODELS.get("kg-none").fit
 
@@ -94,6 +97,8 @@ def test_run_trains_on_train_triples_ranks_test_and_saves(kg_root, tmp_path, mon
     entity, relation = triples["test"][:, 0], triples["test"][:, 1]
     assert torch.equal(loaded.fitted.scorer().score_tails(entity, relation),
                        result.fitted.scorer().score_tails(entity, relation))
+    assert main(["predict", "--model-dir", str(out), "--input", "a dog"]) == 2  # a Predictor ranks links
+    assert "is a 'kg-none' model of a knowledge-graph task" in capsys.readouterr().err
 
 
 @pytest.mark.slow
