@@ -57,6 +57,7 @@ from tqdm import tqdm
 
 from mmgraph.datasets import cache_dir, wn18rr_triples
 from mmgraph.evaluation import KnownTriples, evaluate_triples
+from mmgraph.pipeline import entity_features
 
 HERE = Path(__file__).resolve().parent
 KS = (1, 3, 10)  # the Hits@k of PyKEEN's evaluator read beside mmgraph's registered hits@1, hits@3, hits@10
@@ -164,15 +165,6 @@ MMGRAPH_SPECS: dict[str, MMGraphSpec] = {
 }
 
 
-def entity_features(triples) -> torch.Tensor:
-    """The MiniLM features of every entity's lemma and gloss, through mmgraph's embedding cache, ``(N, 384)``."""
-    from mmgraph.encoders import EmbeddingCache, encode_cached, fit_cached, resolve
-
-    encoder = resolve("minilm")
-    fit_cached(encoder, [], cache=None, progress=False)  # fixed weights: nothing to fit
-    return torch.as_tensor(encode_cached(encoder, list(triples.entity_texts), cache=EmbeddingCache()))
-
-
 def train_mmgraph(name: str, spec: MMGraphSpec, triples, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Trains a KGModel until early stopping or the CPU budget, resuming from ``work``; saves its weights."""
     from mmgraph.models.kg import KGModel
@@ -180,7 +172,7 @@ def train_mmgraph(name: str, spec: MMGraphSpec, triples, args: argparse.Namespac
     from mmgraph.training.checkpoint import fingerprint
 
     model = KGModel(**spec.settings, cpu_minutes=args.minutes, seed=args.seed)
-    features = entity_features(triples) if model.config.inputs != "embedding" else None
+    features = entity_features(triples)[0] if model.config.inputs != "embedding" else None
     known_val = KnownTriples(triples.all_triples(["train", "val"]), num_entities=triples.num_entities,
                              num_relations=triples.num_relations)
 
@@ -208,7 +200,7 @@ def evaluate_mmgraph(name: str, spec: MMGraphSpec, triples, args: argparse.Names
     from mmgraph.models.kg import KGModel, KGNet, training_graph
 
     model = KGModel(**spec.settings, cpu_minutes=args.minutes, seed=args.seed)
-    features = entity_features(triples) if model.config.inputs != "embedding" else None
+    features = entity_features(triples)[0] if model.config.inputs != "embedding" else None
     edge_index, edge_type = training_graph(triples["train"], triples.num_relations)
     model.net_ = KGNet(triples.num_entities, triples.num_relations, model.config, features=features,
                        edge_index=edge_index, edge_type=edge_type)

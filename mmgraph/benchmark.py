@@ -39,8 +39,9 @@ import torch
 from tqdm.auto import tqdm
 
 from mmgraph.data import MultimodalDataset
+from mmgraph.data.triples import Triples
 from mmgraph.errors import ConfigError, NotApplicableError
-from mmgraph.evaluation.metrics import metric_names
+from mmgraph.evaluation.metrics import TASK_METRIC_KIND, metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
 from mmgraph.pipeline.config import run_fingerprint
@@ -60,7 +61,7 @@ def benchmark(
     *,
     out: str | os.PathLike | None = None,
     root: str | os.PathLike | None = None,
-    dataset: MultimodalDataset | Mapping[str, MultimodalDataset] | None = None,
+    dataset: MultimodalDataset | Triples | Mapping[str, MultimodalDataset | Triples] | None = None,
     model_options: Mapping[str, Mapping[str, Any]] | None = None,
     encoders: Mapping[str, Any] | None = None,
     setting: str = "inductive",
@@ -84,7 +85,8 @@ def benchmark(
             and the plots show this benchmark's runs. Checked to be writable before any run.
         root: where the shared data lies (else ``MMGRAPH_DATA``).
         dataset: a dataset to use for every task instead of the task's loader, or one per
-            task name (for tasks without a named dataset, and for tests).
+            task name (for tasks without a named dataset, and for tests); a knowledge-graph
+            (``kg``) task's is :class:`~mmgraph.data.triples.Triples`.
         model_options: settings per model name, e.g. ``{"gnn": {"epochs": 50}}``.
         encoders: an encoder per modality (a name or a spec, see :func:`mmgraph.encoders.resolve`)
             instead of the task's, for every model alike, in the tasks that have the modality;
@@ -96,14 +98,15 @@ def benchmark(
     Returns:
         One row per run: ``task``, ``kind``, ``model``, ``seed``, the metrics of the tasks'
         kinds (``mrr``, ``hits@1``, ``hits@3``, ``hits@10`` for link tasks, ``accuracy``,
-        ``macro_f1`` for label tasks; NaN where they do not apply), ``train_seconds``,
+        ``macro_f1`` for label tasks; kg tasks report the rank metrics; NaN where they do not
+        apply), ``train_seconds``,
         ``skipped`` (the reason, or None) and ``error`` (a failed run's error, or None).
 
     Raises:
         ValueError: an unknown task or model, bad seeds, or options for a model not run.
         OutputError: ``out`` cannot be written (checked before the first run).
     """
-    from mmgraph.datasets import load
+    from mmgraph.datasets import load, load_triples
     from mmgraph.models import MODELS
     from mmgraph.pipeline import pipeline
 
@@ -152,10 +155,13 @@ def benchmark(
                     record.update(status="skipped", skipped=reason)
                 else:
                     try:
-                        if data is None:
+                        if data is None and task.kind == "kg":
+                            data = load_triples(task.dataset, root=root, **task.dataset_options)
+                        elif data is None:
                             data = load(task.dataset, root=root, **task.dataset_options)
                         data_fingerprint = data_fingerprint or data.fingerprint()
-                        chosen = {m: spec for m, spec in encoders.items() if m in data.modalities}
+                        modalities = (task.source,) if task.kind == "kg" else data.modalities
+                        chosen = {m: spec for m, spec in encoders.items() if m in modalities}
                         if chosen:
                             record["encoders"] = chosen
                         record["fingerprint"] = run_fingerprint({
@@ -324,7 +330,7 @@ def markdown_report(
     ]
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
-        metrics = metric_names(kind)
+        metrics = metric_names(TASK_METRIC_KIND[kind])
         ran = completed_runs(rows)
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):

@@ -89,10 +89,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", help="with --manifest: the candidate modality")
     run.add_argument("--split", choices=["item", "group"],
                      help="with --manifest: cold start by item (default) or by group")
-    run.add_argument("--model", help="the model (default: gnn, the relation learner; see `mmgraph models`)")
-    run.add_argument("--conv", **_choices("mmgraph.models:CONVOLUTIONS", "NAME"), help="GNN layers: %(choices)s")
-    run.add_argument("--decoder", **_choices("mmgraph.models:DECODERS", "NAME"), help="GNN link decoder: %(choices)s")
-    run.add_argument("--epochs", type=_positive_int, help="training epochs of the GNN")
+    run.add_argument("--model", help="the model (default: gnn, the relation learner; on kg tasks kg-compgcn; see "
+                                     "`mmgraph models`)")
+    run.add_argument("--conv", **_choices("mmgraph.models:RUN_CONVOLUTIONS", "NAME"),
+                     help="layers: %(choices)s; the GNN's on link and label tasks, the knowledge-graph ones on kg "
+                          "tasks (wn18rr), where --conv X runs the model kg-X (default compgcn)")
+    run.add_argument("--decoder", **_choices("mmgraph.models:RUN_DECODERS", "NAME"),
+                     help="link decoder: %(choices)s (see `mmgraph models` for which apply to which task kind)")
+    run.add_argument("--epochs", type=_positive_int, 
+                     help="training epochs of the GNN (kg tasks: of the kg model)")
+    run.add_argument("--minutes", type=float, metavar="M",
+                     help="kg tasks: CPU-minutes of training and validation (all threads together; default no limit)")
     run.add_argument("--seed", type=int, default=None, help="seed (drawn and printed if omitted)")
     run.add_argument("--k", type=_positive_int, help="GNN: similarity neighbours per node (default 10)")
     run.add_argument("--knn", metavar="METHOD", help=KNN_HELP)
@@ -115,8 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-dir",
                      help="folder for training checkpoints (default: OUT/checkpoints with --out, else none); the same "
                           "command started again after a crash resumes from the last one; removed after success")
-    run.add_argument("--checkpoint-every", type=_positive_int, default=10, metavar="N",
-                     help="epochs between checkpoints (default 10)")
+    run.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
+                     help="epochs between checkpoints (default 10; 1 on kg tasks, whose epochs are long)")
     run.add_argument("--examples", type=int, default=3,
                      help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -193,7 +200,7 @@ def _encoders() -> int:
 
 def _models() -> int:
     from mmgraph.evaluation.metrics import METRIC_KINDS, metric_names
-    from mmgraph.models import CONVOLUTIONS, DECODERS, MODELS
+    from mmgraph.models import CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, MODELS
 
     print(f"{'model':<18} {'tasks':<11} {'saves':<6} description")
     for name in MODELS.names():
@@ -202,6 +209,8 @@ def _models() -> int:
         print(f"{name:<18} {'+'.join(cls.kinds):<11} {'yes' if cls.savable() else 'no':<6} {summary}")
     print(f"\ngnn layers (run --conv): {', '.join(CONVOLUTIONS.names())}")
     print(f"gnn link decoders (run --decoder): {', '.join(DECODERS.names())}")
+    print(f"knowledge-graph layers (kg tasks; run --conv X runs the model kg-X): {', '.join(KG_CONVOLUTIONS.names())}")
+    print(f"knowledge-graph decoders (kg tasks, run --decoder): {', '.join(KG_DECODERS.names())}")
     for kind in METRIC_KINDS:
         print(f"metrics of {kind} tasks (run, bench): {', '.join(metric_names(kind))}")
     return 0
@@ -244,7 +253,15 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     cli_encoders = dict(encoder_from_spec(spec) for spec in args.encoder)
     if len(cli_encoders) < len(args.encoder):
         parser.error(f"--encoder names a modality twice: {args.encoder}")
-    model = args.model or config.get("model", "gnn")
+    kg = _is_kg_task(task)
+    if args.minutes is not None and not kg:
+        parser.error("--minutes applies to knowledge-graph tasks (kind kg, e.g. --task wn18rr)")
+    if args.setting and kg:
+        parser.error("--setting applies to link and label tasks; a kg task is transductive (every entity is known)")
+    if kg and args.conv is not None and not args.model:  # --conv picks the kg model: one model per convolution
+        model = f"kg-{args.conv}"
+    else:
+        model = args.model or config.get("model", "kg-compgcn" if kg else "gnn")
     # the stored settings belong to the stored model; another --model starts from its own defaults
     options = dict(config.get("model_options") or {}) if model == config.get("model") else {}
     seed = args.seed if args.seed is not None else config.get("seed")
@@ -253,6 +270,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     for key in ("conv", "decoder", "epochs", "k", "training"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
+    if args.minutes is not None:
+        options["cpu_minutes"] = args.minutes
     if args.knn is not None:
         _check_knn_models([model], args.knn)
         options["knn"] = args.knn
@@ -271,11 +290,21 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not is_main_process():  # under torchrun: rank 0 reports and saves, the other ranks only trained
         return 0
     print(result)
-    if args.examples > 0:
+    if args.examples > 0 and not kg:
         _print_examples(result, args.examples)
     if args.out:
         print(f"saved to {result.save(args.out, overwrite=args.overwrite)}")
     return 0
+
+
+def _is_kg_task(task: object) -> bool:
+    """Whether ``task`` (a name, a stored spec or None) is a knowledge-graph task; an unknown name is
+    left for the pipeline to refuse with the list of tasks."""
+    from mmgraph.tasks import TASKS
+
+    if isinstance(task, dict):
+        return task.get("kind") == "kg"
+    return isinstance(task, str) and task in TASKS and TASKS.get(task).kind == "kg"
 
 
 def _print_examples(result, count: int, k: int = 3) -> None:

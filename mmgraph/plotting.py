@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError
-from mmgraph.evaluation.metrics import main_metric
+from mmgraph.evaluation.metrics import TASK_METRIC_KIND, main_metric
 from mmgraph.io import atomic_write
 from mmgraph.records import RESULTS_FILE, completed_runs, read_records, results_frame
 from mmgraph.typing import EdgeType, NodeType
@@ -548,6 +548,7 @@ def read_benchmark_results(folder: str | os.PathLike) -> pd.DataFrame:
 SERIES: dict[str, tuple[tuple[str, str], ...]] = {
     "link": (("held-out/mrr", "MRR, held-out candidates"), ("all/mrr", "MRR, all candidates")),
     "label": (("accuracy", "accuracy"), ("macro_f1", "macro-F1")),
+    "kg": (("mrr", "MRR, every entity (filtered)"), ("hits@10", "Hits@10, every entity (filtered)")),
 }
 """The bars of :func:`plot_benchmark` per task kind: (metric, legend text)."""
 
@@ -576,7 +577,8 @@ def plot_benchmark(
     """Models x tasks: mean ± std over seeds, one panel per task.
 
     Link tasks show the MRR against both candidate sets (``held-out/mrr``, ``all/mrr``); label
-    tasks accuracy and macro-F1. "n/a" marks a set that asks no question for that task.
+    tasks accuracy and macro-F1; knowledge-graph tasks the filtered MRR and Hits@10. "n/a" marks
+    a set that asks no question for that task.
 
     Args:
         frame: runs, from :func:`read_benchmark_results` or :func:`mmgraph.benchmark.benchmark`.
@@ -609,7 +611,7 @@ def plot_benchmark(
         ax.set_title(f"{task} ({kind}, {seeds} seed{'s' if seeds != 1 else ''})", fontsize=10)
         ax.set_xticks(np.arange(len(models)), models, rotation=35, ha="right", fontsize=8)
         ax.set_ylim(0, 1)
-        ax.set_ylabel("MRR (test)" if kind == "link" else "score (test)")
+        ax.set_ylabel("score (test)" if kind == "label" else "MRR (test)")
     for ax in list(axes.flat)[len(tasks):]:
         ax.set_axis_off()
     figure.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=len(legend),
@@ -653,7 +655,7 @@ def plot_seed_spread(
     axes = figure.subplots(rows, ncols, squeeze=False)
     for ax, task in zip(axes.flat, tasks, strict=False):
         task_rows = ran[ran["task"] == task]
-        metric = main_metric(task_rows["kind"].iloc[0])
+        metric = main_metric(TASK_METRIC_KIND[task_rows["kind"].iloc[0]])
         models = list(dict.fromkeys(task_rows["model"]))
         offsets = np.linspace(-0.25, 0.25, len(seeds)) if len(seeds) > 1 else np.zeros(1)
         for j, seed in enumerate(seeds):

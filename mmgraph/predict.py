@@ -26,7 +26,15 @@ from torch import Tensor
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import Catalogue, TrainView
-from mmgraph.errors import ConfigError, DataError, EncodingError, MissingFileError, MMGraphError, SavedFileError
+from mmgraph.errors import (
+    ConfigError,
+    DataError,
+    EncodingError,
+    MissingFileError,
+    MMGraphError,
+    NotApplicableError,
+    SavedFileError,
+)
 from mmgraph.io import atomic_write, load_json
 from mmgraph.models.base import RelationModel, savable_models
 from mmgraph.typing import NodeType
@@ -110,6 +118,12 @@ class Predictor:
             raise SavedFileError(
                 f"The model folder {str(directory)!r} names an unknown model {name!r}; it is damaged or was written "
                 f"by another version of mmgraph. Known models: {MODELS.names()}."
+            )
+        if "kg" in MODELS.get(name).kinds:
+            raise NotApplicableError(
+                f"The model in {str(directory)!r} is a {name!r} model of a knowledge-graph task; a Predictor (mmgraph "
+                "predict) ranks cross-modal links of new samples. Load it with PipelineResult.load(RUN_FOLDER) and "
+                "rank entities with result.fitted.scorer().score_tails(head, relation) or score_heads(tail, relation)."
             )
         try:
             record = load_json(directory / "predictor.json")

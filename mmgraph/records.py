@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from mmgraph.errors import MissingFileError, SavedFileError
-from mmgraph.evaluation.metrics import METRIC_KINDS, metric_names
+from mmgraph.evaluation.metrics import METRIC_KINDS, TASK_METRIC_KIND, metric_names
 from mmgraph.tasks import TASKS
 
 RESULTS_FILE = "results.json"
@@ -63,7 +63,7 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
     task's declared set (from the record, else from the named task).
     """
-    kinds = [kind for kind in METRIC_KINDS if any(r["kind"] == kind for r in records)]
+    kinds = [kind for kind in METRIC_KINDS if any(TASK_METRIC_KIND[r["kind"]] == kind for r in records)]
     metrics = [m for kind in kinds for m in metric_names(kind)]
     if "link" in kinds:
         metrics += list(CANDIDATE_METRICS)

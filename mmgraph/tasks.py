@@ -111,6 +111,11 @@ for _task in (
         kind="link", source="openmoji", target="text_en", dataset="openmoji",
         split={"mode": "item"}, encoders={"openmoji": "efficientnet-lite0", "text_en": "minilm"},
     ),
+    Task(
+        name="wn18rr",
+        description="WN18RR triples: every synset ranked as head and tail (filtered), entities read as lemma + gloss",
+        kind="kg", source="entity", dataset="wn18rr", split={"mode": "predefined"}, encoders={"entity": "minilm"},
+    ),
 ):
     TASKS.register(_task.name, _task)
 

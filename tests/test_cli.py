@@ -14,7 +14,7 @@ from mmgraph.data.prepared import SETTINGS
 from mmgraph.data.task import CANDIDATE_SETS
 from mmgraph.datasets import DATASETS
 from mmgraph.evaluation.metrics import METRICS
-from mmgraph.models import CONVOLUTIONS, DECODERS, LEARNERS, MODELS
+from mmgraph.models import CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, LEARNERS, MODELS
 from mmgraph.predict import CATALOGUES
 from mmgraph.tasks import TASKS
 
@@ -36,7 +36,8 @@ def _offered(command: str, capsys, monkeypatch) -> dict[str, list[str]]:
 
 def test_run_offers_every_registered_convolution_and_decoder(capsys, monkeypatch) -> None:
     offered = _offered("run", capsys, monkeypatch)
-    for option, registry in (("--conv", CONVOLUTIONS), ("--decoder", DECODERS)):
+    for option, registry in (("--conv", CONVOLUTIONS), ("--decoder", DECODERS), ("--conv", KG_CONVOLUTIONS),
+                             ("--decoder", KG_DECODERS)):
         missing = set(registry.names()) - set(offered[option])
         assert not missing, f"mmgraph run {option} does not offer the registered {registry.kind}s {sorted(missing)}"
     training = ("auto", *LEARNERS.names())  # a registered learner's training mode, or auto
@@ -53,8 +54,10 @@ def test_models_lists_every_registered_model_convolution_decoder_and_metric(caps
     assert not missing, f"mmgraph models does not list the registered models {sorted(missing)}"
     assert rows["siamese-l2"] == ["link", "yes"] and rows["gnn"] == ["link+label", "yes"]
     assert rows["logreg"] == ["label", "no"]
+    assert all(rows[f"kg-{conv}"] == ["kg", "yes"] for conv in KG_CONVOLUTIONS.names())
     listed = set(re.findall(r"[\w@-]+", gnn_parts))
-    missing = (set(CONVOLUTIONS.names()) | set(DECODERS.names()) | set(METRICS.names())) - listed
+    every = (CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, METRICS)
+    missing = set().union(*(registry.names() for registry in every)) - listed
     assert not missing, f"mmgraph models does not list {sorted(missing)}"
 
 
@@ -70,7 +73,8 @@ def test_a_choice_not_registered_is_refused_with_the_registered_ones(capsys) -> 
         main(["run", "--task", "openmoji-text", "--conv", "grpahsage"])
     error = capsys.readouterr().err
     assert exit_.value.code == 2
-    assert "invalid choice: 'grpahsage' (choose from 'gat', 'graphconv', 'hgt', 'sage')" in error
+    choices = "'gat', 'graphconv', 'hgt', 'sage', 'compgcn', 'none', 'rgcn'"
+    assert f"invalid choice: 'grpahsage' (choose from {choices})" in error
     # a value the registry knows passes the parser (and goes on to the model's settings)
     args = _parsed(["run", "--task", "t", "--conv", "hgt", "--decoder", "mlp", "--training", "minibatch"])
     assert (args.conv, args.decoder, args.training) == ("hgt", "mlp", "minibatch")

@@ -2,7 +2,10 @@
 
 A :class:`Task` turns a dataset into one question with an honest split: rank the target
 modality's samples for each held-out source sample (``kind="link"``), or label held-out
-samples of one modality (``kind="label"``). The named tasks live in :mod:`mmgraph.tasks`.
+samples of one modality (``kind="label"``). A knowledge-graph task (``kind="kg"``) is the third
+kind: entities with texts and typed triples in the dataset's own train/val/test files, every
+entity ranked as head and as tail (:mod:`mmgraph.pipeline.kg`). The named tasks live in
+:mod:`mmgraph.tasks`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from mmgraph.data.dataset import MultimodalDataset
 from mmgraph.errors import DataError
 from mmgraph.typing import NodeType
 
+TASK_KINDS: tuple[str, ...] = ("link", "label", "kg")
+"""Rank cross-modal links, label samples, or complete knowledge-graph triples."""
 CANDIDATE_SETS: tuple[str, ...] = ("held-out", "all")
 """The candidate sets of link tasks (see :attr:`Task.candidates`)."""
 
@@ -28,8 +33,10 @@ class Task:
     Attributes:
         name: the task's name.
         description: one line on what is predicted.
-        kind: ``"link"`` (rank candidates) or ``"label"`` (classify nodes).
-        source: for link tasks, the query modality; for label tasks, the labelled modality.
+        kind: ``"link"`` (rank candidates), ``"label"`` (classify nodes) or ``"kg"`` (complete
+            the triples of a knowledge graph; see :data:`TASK_KINDS`).
+        source: for link tasks, the query modality; for label tasks, the labelled modality; for kg
+            tasks, the name of the entities' modality (what ``encoders`` keys their encoder by).
         target: for link tasks, the candidate modality.
         dataset: the name of the dataset loader (see :func:`mmgraph.datasets.load`).
         dataset_options: options of that loader.
@@ -66,8 +73,8 @@ class Task:
     candidates: str = "held-out"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("link", "label"):
-            raise DataError(f"The 'kind' of a Task must be 'link' or 'label'. Got {self.kind!r} instead.")
+        if self.kind not in TASK_KINDS:
+            raise DataError(f"The 'kind' of a Task must be one of {TASK_KINDS}. Got {self.kind!r} instead.")
         if self.kind == "link" and self.target is None:
             raise DataError(f"The link task {self.name!r} needs a 'target' modality.")
         if self.candidates not in CANDIDATE_SETS:

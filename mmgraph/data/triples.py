@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
+from mmgraph.checks import check_positive_int
 from mmgraph.errors import DataError
 
 TRIPLE_COLUMNS: tuple[str, str, str] = ("head", "relation", "tail")
@@ -72,6 +75,19 @@ class Triples:
             raise DataError(f"Triples has no split {split!r}. Its splits: {list(self.splits)}.")
         return self.splits[split]
 
+    def fingerprint(self) -> str:
+        """A stable hash of the entities (names and texts), the relations and every split's triples.
+
+        Returns:
+            ``"sha256:<64 hex digits>"``.
+        """
+        digest = hashlib.sha256()
+        digest.update(json.dumps([self.entities, self.relations, self.entity_texts], ensure_ascii=False).encode())
+        for name, rows in sorted(self.splits.items()):
+            digest.update(name.encode())
+            digest.update(rows.contiguous().numpy().tobytes())
+        return f"sha256:{digest.hexdigest()}"
+
     def all_triples(self, splits: Sequence[str] | None = None) -> Tensor:
         """The triples of the given splits (default all) stacked, ``(n, 3)``; the filter set of ranking."""
         return torch.cat([self[name] for name in (self.splits if splits is None else splits)])
@@ -96,6 +112,34 @@ class Triples:
         known = self.entities_of(train)
         rows = self[split]
         return known[rows[:, 0]] & known[rows[:, 2]]
+
+    def busiest(self, num_entities: int, *, train: str = "train") -> Triples:
+        """A slice: the ``num_entities`` entities with the most ``train`` triples (ties: lower id
+        first), renumbered in their original order, and every triple of every split among them.
+
+        Small real graphs for tests and quick trials (WN18RR's 2,000 busiest entities hold 3,087
+        train, 69 val and 79 test triples).
+
+        Example:
+            >>> triples = Triples(("a", "b", "c"), ("r",), {"train": torch.tensor([[0, 0, 1], [1, 0, 2]]),
+            ...                                             "test": torch.tensor([[0, 0, 2]])})
+            >>> sliced = triples.busiest(2)
+            >>> sliced.entities, sliced["train"].tolist(), sliced["test"].tolist()
+            (('a', 'b'), [[0, 0, 1]], [])
+        """
+        check_positive_int(num_entities, "num_entities", "Triples.busiest")
+        rows = self[train]
+        degree = torch.bincount(torch.cat([rows[:, 0], rows[:, 2]]), minlength=self.num_entities)
+        order = torch.sort(-degree, stable=True).indices  # busiest first, ties by id
+        keep = order[:num_entities].sort().values
+        new_id = torch.full((self.num_entities,), -1, dtype=torch.long)
+        new_id[keep] = torch.arange(len(keep))
+        splits = {}
+        for name, part in self.splits.items():
+            part = part[(new_id[part[:, 0]] >= 0) & (new_id[part[:, 2]] >= 0)]
+            splits[name] = torch.stack([new_id[part[:, 0]], part[:, 1], new_id[part[:, 2]]], 1)
+        texts = None if self.entity_texts is None else tuple(self.entity_texts[i] for i in keep.tolist())
+        return Triples(tuple(self.entities[i] for i in keep.tolist()), self.relations, splits, entity_texts=texts)
 
 
 def check_triples(
@@ -224,3 +268,26 @@ def cold_entity_split(
     dropped = int(touching.sum()) - len(splits["val"]) - len(splits["test"])
     cold = Triples(triples.entities, triples.relations, splits, entity_texts=triples.entity_texts)
     return ColdEntities(cold, known, new, dropped)
+class TripleView:
+    """What a knowledge-graph model's ``fit`` may read: the training triples and every entity's
+    features; the validation triples reach it only through the validation callback, the test
+    triples never (the ``kg`` counterpart of :class:`mmgraph.data.prepared.TrainView`).
+
+    Every entity, also one of no training triple, is a candidate answer and has its features
+    (the standard protocol: entity ids from all files).
+
+    Attributes:
+        task: the task's name.
+        train: the training triples, ``(E, 3)``.
+        num_entities: ``N``.
+        num_relations: ``R``.
+        features: the entities' features (their texts encoded), ``(N, feature_dim)``; None if not encoded.
+        kind: ``"kg"``, the task kind (models check it as they check a TrainView's).
+    """
+
+    task: str
+    train: Tensor = field(repr=False)
+    num_entities: int
+    num_relations: int
+    features: Tensor | None = field(default=None, repr=False)
+    kind: str = "kg"

@@ -9,7 +9,8 @@ Example:
 
 The real data (``emoji``, ``digits``, ``wn18rr``) is read from the folder given as ``root``
 or in the ``MMGRAPH_DATA`` environment variable; ``openmoji`` and ``synthetic`` need none.
-:func:`wn18rr_triples` reads WN18RR as knowledge-graph triples (ids per split) instead.
+:func:`load_triples` reads a knowledge graph (``wn18rr``) as triples, ids per split, instead
+(:func:`wn18rr_triples`).
 Generated files (rendered emoji, MNIST PNGs) go to ``MMGRAPH_CACHE`` or ``~/.cache/mmgraph``.
 """
 
@@ -21,13 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mmgraph.data.dataset import DataError, MultimodalDataset
+from mmgraph.data.triples import Triples
 from mmgraph.datasets._paths import DataNotFoundError, cache_dir, data_root
 from mmgraph.datasets.digits import MNIST_IMAGES, MNIST_LABELS, load_digits
 from mmgraph.datasets.emoji import CLDR_LANGUAGES, EMOJI_TEST, NOTO_FONT, load_emoji
 from mmgraph.datasets.openmoji import load_openmoji
 from mmgraph.datasets.synthetic import load_synthetic
 from mmgraph.datasets.wn18rr import ENTITY_TEXTS, SPLIT_FILES, load_wn18rr, wn18rr_triples
-from mmgraph.errors import ConfigTypeError
+from mmgraph.errors import ConfigError, ConfigTypeError
 from mmgraph.registry import Registry
 
 
@@ -36,6 +38,7 @@ class _Loader:
     function: Callable[..., MultimodalDataset]
     description: str
     needs: tuple[str, ...] = ()  # files and folders under the data root; () = needs no data
+    triples: Callable[..., Triples] | None = None  # a knowledge graph's reader of its triples (root first)
 
 
 DATASETS: Registry[_Loader] = Registry("dataset")
@@ -63,6 +66,7 @@ DATASETS.register("wn18rr", _Loader(
     load_wn18rr,
     "40,943 WordNet synsets with texts and 93,003 typed links in the standard train/val/test split",
     (ENTITY_TEXTS, *SPLIT_FILES.values()),
+    triples=wn18rr_triples,
 ))
 DATASETS.register("synthetic", _Loader(
     load_synthetic,
@@ -114,6 +118,34 @@ def load(
     return loader.function(data_root(root), **options)
 
 
+def load_triples(name: str, *, root: str | os.PathLike | None = None, **options: object) -> Triples:
+    """Reads a knowledge-graph dataset as triples (entity and relation ids per split).
+
+    Args:
+        name: a dataset with a triples reader (``wn18rr``).
+        root: the data folder; defaults to ``MMGRAPH_DATA``.
+        **options: the reader's keyword options (``wn18rr``: ``keep_self_loops``).
+
+    Raises:
+        ConfigError: the dataset is not a knowledge graph; the message lists those that are.
+        DataNotFoundError: the files are not in the data folder.
+    """
+    reader = DATASETS.get(name).triples
+    if reader is None:
+        graphs = [n for n in DATASETS.names() if DATASETS.get(n).triples is not None]
+        raise ConfigError(
+            f"The dataset {name!r} is not a knowledge graph: it has no triples. Knowledge graphs: {graphs}."
+        )
+    parameters = inspect.signature(reader).parameters
+    valid = sorted(p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigTypeError(
+            f"load_triples({name!r}) got the unknown option(s) {unknown}. Valid options: {valid or 'none'}."
+        )
+    return reader(data_root(root), **options)
+
+
 def data_status(root: str | os.PathLike | None = None) -> dict[str, bool]:
     """Whether the data of every dataset is present (always ``True`` for those needing none)."""
     try:
@@ -140,6 +172,7 @@ __all__ = [
     "load_emoji",
     "load_openmoji",
     "load_synthetic",
+    "load_triples",
     "load_wn18rr",
     "loader_options",
     "wn18rr_triples",

@@ -30,6 +30,9 @@ from mmgraph.registry import Registry
 
 MetricKind = Literal["link", "label"]
 METRIC_KINDS: tuple[str, ...] = ("link", "label")
+TASK_METRIC_KIND: dict[str, str] = {"link": "link", "label": "label", "kg": "link"}
+"""The metrics each kind of task reports: a knowledge-graph (``kg``) task ranks entities, so it
+reports the rank (link) metrics."""
 
 
 @dataclass(frozen=True)

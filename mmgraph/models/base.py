@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Protocol
 from torch import Tensor
 
 from mmgraph.data.prepared import TrainView
+from mmgraph.data.triples import TripleView
 from mmgraph.errors import ConfigTypeError, NotApplicableError, NotFittedError, SavedFileError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
 from mmgraph.registry import Registry
@@ -105,7 +106,7 @@ class RelationModel(ABC):
         return out
 
     def fit(
-        self, train: TrainView, *, validate: Validate | None = None, progress: bool = True,
+        self, train: TrainView | TripleView, *, validate: Validate | None = None, progress: bool = True,
         checkpoint: Checkpoint | None = None,
     ) -> RelationModel:
         """Fits on the training view; ``validate`` (if given) drives model selection. Returns ``self``.
@@ -114,11 +115,16 @@ class RelationModel(ABC):
         ``siamese``, ``fusion``, ``attention-fusion``) saves its state there every few epochs
         and resumes a checkpoint of the same run found there; other models fit from scratch.
         """
-        if train.kind not in self.kinds:
-            raise NotApplicableError(_wrong_kind(self.name, self.kinds, train))
+        self.check_kind(train.task, train.kind)
         self._fit(train, validate=validate, progress=progress, checkpoint=checkpoint)
         self.fitted_ = True
         return self
+
+    def check_kind(self, task: str, kind: str) -> None:
+        """Raises :class:`~mmgraph.errors.NotApplicableError` unless the model does ``kind`` tasks;
+        the message lists the models that do."""
+        if kind not in self.kinds:
+            raise NotApplicableError(_wrong_kind(self.name, self.kinds, task, kind))
 
     @abstractmethod
     def _fit(
@@ -251,7 +257,7 @@ The lists below are read from it and from each class, never written by hand."""
 
 
 def models_for(kind: str) -> list[str]:
-    """The registered models that do ``kind`` tasks (``"link"`` or ``"label"``), by their ``kinds``."""
+    """The registered models that do ``kind`` tasks (``"link"``, ``"label"`` or ``"kg"``), by their ``kinds``."""
     return [name for name in MODELS.names() if kind in MODELS.get(name).kinds]
 
 
@@ -260,13 +266,15 @@ def savable_models() -> list[str]:
     return [name for name in MODELS.names() if MODELS.get(name).savable()]
 
 
-_KIND_WORK: dict[str, str] = {"link": "ranks cross-modal links", "label": "predicts node labels"}
+_KIND_WORK: dict[str, str] = {
+    "link": "ranks cross-modal links", "label": "predicts node labels", "kg": "completes knowledge-graph triples",
+}
 """What a model of each task kind does, for messages."""
 
 
-def _wrong_kind(name: str, kinds: tuple[str, ...], train: TrainView) -> str:
-    does = " and ".join(_KIND_WORK.get(kind, f"does {kind} tasks") for kind in kinds)
+def _wrong_kind(name: str, kinds: tuple[str, ...], task: str, kind: str) -> str:
+    does = " and ".join(_KIND_WORK.get(k, f"does {k} tasks") for k in kinds)
     return (
-        f"The {name!r} model {does}; the task {train.task!r} is a {train.kind} task. "
-        f"For {train.kind} tasks use one of {models_for(train.kind)}."
+        f"The {name!r} model {does}; the task {task!r} is a {kind} task. For {kind} tasks use one of "
+        f"{models_for(kind)}."
     )

@@ -36,8 +36,9 @@ from torch import Tensor, nn
 from torch_geometric.nn import RGCNConv
 
 from mmgraph.checks import check_choice, check_positive_int
-from mmgraph.data.triples import check_triples
-from mmgraph.errors import ConfigError, DataError, NotFittedError
+from mmgraph.data.triples import TripleView, check_triples
+from mmgraph.errors import ConfigError, DataError, NotApplicableError, NotFittedError
+from mmgraph.models.base import RelationModel, Validate
 from mmgraph.models.standardize import Standardize
 from mmgraph.registry import Registry
 from mmgraph.training.budget import CPUBudget
@@ -73,8 +74,9 @@ class KGConfig:
     num_blocks: int | None = 10
     composition: str = "mult"  # compgcn, see COMPOSITIONS
     dropout: float = 0.1  # on the entity representations after every layer
-    # see LOSSES; on a 2,000-entity slice of WN18RR (64 dims, Adam 0.01) softmax reached test MRR 0.48-0.58
-    # for compgcn and rgcn with either decoder, bce 0.03-0.53 in as many epochs
+    # see LOSSES; chosen on validation triples (benchmarks/kg_loss_choice.py, experiments.md 2026-12-03): on the
+    # 5,000 busiest WN18RR entities, these defaults, MiniLM + embedding inputs, 2 CPU-min each, best dev MRR
+    # compgcn+distmult softmax 0.576 / bce 0.009, none+distmult softmax 0.605 / bce 0.189
     loss: str = "softmax"
     label_smoothing: float = 0.1
     lr: float = 0.001
@@ -532,7 +534,101 @@ class KGModel:
         return asdict(self.config)
 
 
+# ------------------------------------------------------------------------------ the models by name
+
+
+class KGRelationModel(RelationModel):
+    """A :class:`KGModel` as a registered model of ``kg`` tasks (``mmgraph run --task wn18rr``,
+    ``mmgraph bench``): ``fit`` reads a :class:`~mmgraph.data.triples.TripleView`, validation
+    scores the model through ``validate(scoring)`` (``scoring(None)`` is the fitted
+    :class:`KGModel`, whose :meth:`~KGModel.score_tails` and :meth:`~KGModel.score_heads` rank every
+    entity), and :meth:`scorer` returns the fitted :class:`KGModel`. One class per convolution
+    (its ``conv``); the decoder and every other :class:`KGConfig` setting are options.
+    """
+
+    kinds = ("kg",)
+    Config = KGConfig
+    conv: str
+
+    def __init__(self, **options: object) -> None:
+        options.setdefault("conv", self.conv)
+        super().__init__(**options)
+
+    def _validate_settings(self) -> None:
+        if self.settings.conv != self.conv:
+            raise ConfigError(
+                f"The {self.name!r} model has the {self.conv!r} convolution; got conv={self.settings.conv!r}. For "
+                f"another convolution run the model 'kg-{self.settings.conv}' (models: "
+                f"{[f'kg-{c}' for c in KG_CONVOLUTIONS.names()]})."
+            )
+        self.settings.check()
+
+    def _fit(self, train: TripleView, *, validate: Validate | None, progress: bool,
+             checkpoint: Checkpoint | None) -> None:
+        self.model_ = model = KGModel(self.settings)
+
+        def score() -> float:
+            return validate(lambda new: model)["mrr"]  # type: ignore[misc]
+
+        model.fit(train.train, num_entities=train.num_entities, num_relations=train.num_relations,
+                  features=train.features if self.settings.inputs != "embedding" else None,
+                  validate=score if validate is not None else None, checkpoint=checkpoint, progress=progress)
+        self.chosen_ = {"best_epoch": model.trained_.best_epoch, "best_validation_mrr": model.trained_.best_score,
+                        "epochs": len(model.trained_.history), "steps": model.steps_,
+                        "cpu_seconds": model.budget_.used()}
+
+    def scorer(self, new: object = None) -> KGModel:  # type: ignore[override]
+        """The fitted :class:`KGModel` (``score_tails``, ``score_heads``); new entities are not taken yet."""
+        self._check_fitted()
+        if new:
+            raise NotApplicableError(f"The {self.name!r} model scores the entities it was fitted with; new ones "
+                                     "are not taken yet.")
+        return self.model_
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, object]]:
+        net = self.model_.net_
+        assert net is not None
+        entities = net.features if net.features is not None else net.embedding
+        return dict(net.state_dict()), {"num_entities": int(entities.shape[0]),  # type: ignore[union-attr]
+                                        "num_relations": int(net.relations.shape[0] // 2)}
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, object], train: object) -> None:
+        model = KGModel(self.settings)
+        model.net_ = KGNet(int(state["num_entities"]), int(state["num_relations"]), self.settings,  # type: ignore
+                           features=tensors.get("features"), edge_index=tensors["edge_index"],
+                           edge_type=tensors["edge_type"])
+        model.net_.load_state_dict(tensors)
+        self.model_ = model
+
+
+class KGCompGCN(KGRelationModel):
+    """CompGCN over the training triples, then a knowledge-graph decoder (DistMult or RotatE)."""
+
+    name = "kg-compgcn"
+    conv = "compgcn"
+
+
+class KGRGCN(KGRelationModel):
+    """R-GCN over the training triples (PyG's RGCNConv), then a knowledge-graph decoder."""
+
+    name = "kg-rgcn"
+    conv = "rgcn"
+
+
+class KGNoConv(KGRelationModel):
+    """No message passing: the decoder (DistMult or RotatE) scores the entity inputs directly."""
+
+    name = "kg-none"
+    conv = "none"
+
+
+KG_MODELS: tuple[type[KGRelationModel], ...] = (KGCompGCN, KGRGCN, KGNoConv)
+"""The models of ``kg`` tasks, one per :data:`KG_CONVOLUTIONS` name (``kg-<conv>``); a test checks
+that every convolution has its model."""
+
+
 __all__ = [
-    "COMPOSITIONS", "INPUTS", "KG_CONVOLUTIONS", "KG_DECODERS", "LOSSES", "CompGCNLayer", "DistMultScore", "KGConfig",
-    "KGModel", "KGNet", "NoConv", "RGCNLayer", "RotatEScore", "training_graph",
+    "COMPOSITIONS", "INPUTS", "KG_CONVOLUTIONS", "KG_DECODERS", "KG_MODELS", "LOSSES", "CompGCNLayer", "DistMultScore",
+    "KGCompGCN", "KGConfig", "KGModel", "KGNet", "KGNoConv", "KGRGCN", "KGRelationModel", "NoConv", "RGCNLayer",
+    "RotatEScore", "training_graph",
 ]

@@ -8,11 +8,12 @@
 - :mod:`.config`: a run's configuration, and reading a stored one;
 - :mod:`.environment`: what a run records about where it ran, and seeding;
 - :mod:`.result`: :class:`PipelineResult` and its folder (prediction: ``result.predictor()``);
-- :mod:`.run`: :func:`pipeline`, which calls the others in order.
+- :mod:`.run`: :func:`pipeline`, which calls the others in order;
+- :mod:`.kg`: the small run path of knowledge-graph tasks, which :func:`pipeline` hands them to.
 """
 
 from mmgraph.pipeline.config import CONFIG_KEYS, load_config, run_config
-from mmgraph.pipeline.encoding import encode_dataset, prepare_task, training_classes
+from mmgraph.pipeline.encoding import encode_dataset, entity_features, prepare_task, training_classes
 from mmgraph.pipeline.environment import json_default, seed_everything
 from mmgraph.pipeline.evaluation import UnseenLabelWarning, evaluate
 from mmgraph.pipeline.factory import make_model
@@ -28,6 +29,7 @@ from mmgraph.pipeline.validation import NoValidationWarning, validator
 
 __all__ = [
     "CHECKPOINT_FOLDER", "CONFIG_KEYS", "RESULT_FILES", "NoValidationWarning", "PipelineResult", "UnseenLabelWarning",
-    "check_result_folder", "encode_dataset", "evaluate", "is_own_entry", "json_default", "load_config", "make_model",
+    "check_result_folder", "encode_dataset", "entity_features", "evaluate", "is_own_entry", "json_default",
+    "load_config", "make_model",
     "pipeline", "prepare_task", "run_config", "seed_everything", "training_classes", "validator",
 ]

@@ -12,6 +12,7 @@ from torch import Tensor
 from mmgraph.data import DatasetSplit, MultimodalDataset, split_dataset
 from mmgraph.data.dataset import check_informative
 from mmgraph.data.prepared import PreparedTask
+from mmgraph.data.triples import Triples
 from mmgraph.errors import (
     DataError,
 )
@@ -119,3 +120,35 @@ def prepare_task(
     """Splits the dataset (unless ``split`` is given) and prepares the task's views."""
     split = split or split_dataset(dataset, seed=seed, **task.split)
     return PreparedTask(task, dataset, split, dict(features), setting=setting)
+
+
+def entity_features(
+    triples: Triples, encoder: Any = "minilm", *, cache: Any = "default", progress: bool = True
+) -> tuple[Tensor, Any]:
+    """Every entity's text encoded (WN18RR: its lemma and gloss), through the embedding cache.
+
+    An encoder that learns from its corpus (TF-IDF) is fitted on the texts of the entities of a
+    training triple only, as :func:`encode_dataset` fits on training samples.
+
+    Args:
+        triples: the knowledge graph, with ``entity_texts``.
+        encoder: a name, spec or instance (see :func:`mmgraph.encoders.resolve`); default MiniLM.
+        cache: an :class:`~mmgraph.encoders.EmbeddingCache`, ``"default"`` or ``None``.
+        progress: show a progress bar while encoding.
+
+    Returns:
+        ``(features, fitted encoder)``; features ``(num_entities, dim)`` float32.
+    """
+    from mmgraph.encoders import EmbeddingCache, encode_cached, fit_cached, resolve
+
+    if triples.entity_texts is None:
+        raise DataError(f"{triples!r} holds no entity texts to encode; give Triples(..., entity_texts=...).")
+    if cache == "default":
+        cache = EmbeddingCache()
+    encoder = resolve(encoder)
+    texts = list(triples.entity_texts)
+    seen = triples.entities_of("train").tolist() if "train" in triples.splits else [True] * len(texts)
+    fit_cached(encoder, [t for t, s in zip(texts, seen, strict=True) if s], cache=cache, progress=False)
+    array = encode_cached(encoder, texts, cache=cache, progress=progress)
+    check_informative(array, f"The {encoder.name!r} features of the entities")
+    return torch.as_tensor(array, dtype=torch.float32), encoder

@@ -117,6 +117,8 @@ class PipelineResult:
     """What one run produced: metrics, settings, seed, timings and the fitted model.
 
     ``save(directory)`` writes ``result.json`` and, where the model can, its weights; no pickle.
+    A knowledge-graph (``kg``) run saves its model alone (``model/``: its settings, the training
+    triples' graph, the entity features and the weights); :meth:`load` reads it back into ``fitted``.
 
     Provenance: ``seed`` (drawn and logged when none was given), ``config`` (the arguments of
     :func:`pipeline` that run the same thing again, see :func:`run_config`), ``model_config``
@@ -179,7 +181,9 @@ class PipelineResult:
                 staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=directory))
                 try:
                     record = self.to_dict()
-                    if self.fitted is not None and self.fitted.savable():
+                    if self.fitted is not None and self.fitted.savable() and self.task.get("kind") == "kg":
+                        self.fitted.save(staging / MODEL_FOLDER)  # its triples' graph and features within
+                    elif self.fitted is not None and self.fitted.savable():
                         self.predictor().save(staging / MODEL_FOLDER)
                     else:
                         record["model_saved"] = (f"no: the {self.model!r} model cannot be saved yet "
@@ -219,7 +223,11 @@ class PipelineResult:
                 "Give the folder `mmgraph run --out` (or PipelineResult.save) wrote."
             )
         result = cls(**{k: v for k, v in record.items() if k in stored})
-        if (directory / MODEL_FOLDER / "model.json").exists():
+        if result.task.get("kind") == "kg" and (directory / MODEL_FOLDER / "model.json").exists():
+            from mmgraph.models import MODELS
+
+            result.fitted = MODELS.get(result.model).load(directory / MODEL_FOLDER, train=None)  # type: ignore[arg-type]
+        elif (directory / MODEL_FOLDER / "model.json").exists():
             result._predictor = Predictor.load(directory / MODEL_FOLDER)
             result.fitted = result._predictor.model
         return result
@@ -254,12 +262,19 @@ class PipelineResult:
                  + (f", candidates {task['candidates']}" if task.get("kind") == "link" else "")]
         m = self.metrics
         headline = [k for k in m if "/" not in k]
-        lines.append("  " + "  ".join(f"{k} {m[k]:.4f}" for k in headline))
+        lines.append("  " + "  ".join(f"{k} {m[k]}" if isinstance(m[k], int) else f"{k} {m[k]:.4f}" for k in headline))
         for prefix in ("src->dst", "dst->src"):
             if f"{prefix}/mrr" in m:
                 lines.append(
                     f"  {prefix}: mrr {m[f'{prefix}/mrr']:.4f}, hits@10 {m[f'{prefix}/hits@10']:.4f} "
                     f"({m[f'{prefix}/num_queries']} queries, {m[f'{prefix}/num_candidates']} candidates)"
+                )
+        for prefix in ("tail", "head", "known_entities", "known_entities/tail", "known_entities/head"):  # kg tasks
+            if f"{prefix}/mrr" in m:
+                count = m["known_entities/num_test"] if prefix.startswith("known_entities") else m["num_test"]
+                lines.append(
+                    f"  {prefix}: " + ", ".join(f"{k} {m[f'{prefix}/{k}']:.4f}" for k in ("mrr", "hits@1", "hits@10"))
+                    + f" ({count} triples)"
                 )
         for other in ("held-out", "all"):
             if task.get("kind") == "link" and other != task.get("candidates"):

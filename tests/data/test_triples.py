@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mmgraph.data.triples import Triples
-from mmgraph.errors import DataError
+from mmgraph.errors import ConfigError, DataError
 
 
 def _triples(**splits: list[list[int]]) -> Triples:
@@ -95,3 +95,17 @@ def test_cold_entity_split_of_wn18rr(data_root) -> None:
     assert len(cold.triples["train"]) < len(source["train"]) and len(cold.triples["test"]) > 0
     train = cold.triples["train"]
     assert cold.known[train[:, 0]].all() and cold.known[train[:, 2]].all()
+def test_busiest_keeps_the_busiest_entities_and_the_triples_among_them() -> None:
+    triples = Triples(
+        ("a", "b", "c", "d"), ("r", "s"),
+        {"train": torch.tensor([[1, 0, 2], [2, 1, 3], [3, 0, 1], [0, 1, 1]]),
+         "test": torch.tensor([[1, 1, 3], [0, 0, 2]])},
+        entity_texts=("ta", "tb", "tc", "td"),
+    )
+    sliced = triples.busiest(3)  # degrees a 1, b 3, c 2, d 2
+    assert sliced.entities == ("b", "c", "d") and sliced.entity_texts == ("tb", "tc", "td")
+    assert sliced["train"].tolist() == [[0, 0, 1], [1, 1, 2], [2, 0, 0]]
+    assert sliced["test"].tolist() == [[0, 1, 2]]
+    assert triples.busiest(2).entities == ("b", "c")  # c and d tie: the lower id stays
+    with pytest.raises(ConfigError, match="num_entities"):
+        triples.busiest(0)
