@@ -10,6 +10,8 @@ import pandas as pd
 
 from mmgraph.data import MultimodalDataset
 from mmgraph.data.task import Task
+from mmgraph.datasets.emoji import CLDR_LANGUAGES
+from mmgraph.errors import ConfigError, DataError
 from mmgraph.registry import Registry
 
 __all__ = ["TASKS", "Task", "get_task", "task_spec"]
@@ -50,6 +52,26 @@ def _digits_for_images(dataset: MultimodalDataset, seed: int) -> MultimodalDatas
 
 def _digits_for_labels(dataset: MultimodalDataset, seed: int) -> MultimodalDataset:
     return _link_digits(dataset, seed, links_per_clip=1, clips_per_digit=10)
+
+
+# ---------------------------------------------------------------------- emoji items
+EMOJI_TEXTS: tuple[str, ...] = tuple(f"text_{language}" for language in CLDR_LANGUAGES)
+EMOJI_ITEM_MODALITIES: tuple[str, ...] = ("image", "openmoji", *EMOJI_TEXTS)
+"""The samples of one emoji item: its Noto image, its OpenMoji drawing, its names in 11 languages."""
+# MiniLM (an English model) reads the Latin-script names; the names in other scripts (Arabic,
+# Devanagari, Japanese, Korean, Cyrillic, Chinese) get TF-IDF character n-grams, as text_zh does in
+# emoji-crosslingual, since MiniLM's vocabulary splits them into unknown pieces.
+_LATIN_SCRIPT = ("de", "en", "es", "fr", "pt")
+EMOJI_ITEM_ENCODERS: dict[str, str] = {
+    "image": "efficientnet-lite0", "openmoji": "efficientnet-lite0",
+    **{f"text_{language}": "minilm" if language in _LATIN_SCRIPT else "tfidf" for language in CLDR_LANGUAGES},
+}
+
+
+def _emoji_subgroups(dataset: MultimodalDataset, seed: int) -> MultimodalDataset:
+    """The emoji with their Unicode subgroup (the ``subgroup`` column) as the label."""
+    samples = dataset.samples.assign(label=dataset.samples["subgroup"])
+    return MultimodalDataset(samples, name=dataset.name, features=dataset.features)
 
 
 # ---------------------------------------------------------------------- the named tasks
@@ -116,22 +138,56 @@ for _task in (
         description="WN18RR triples: every synset ranked as head and tail (filtered), entities read as lemma + gloss",
         kind="kg", source="entity", dataset="wn18rr", split={"mode": "predefined"}, encoders={"entity": "minilm"},
     ),
+    Task(
+        name="emoji-items-group",
+        description="Unicode group (9) of held-out emoji items: images and names in 11 languages, each kept "
+        "with probability keep",
+        kind="label", source="image", dataset="emoji", dataset_options={"modalities": EMOJI_ITEM_MODALITIES},
+        modalities=EMOJI_ITEM_MODALITIES, split={"mode": "group"}, encoders=EMOJI_ITEM_ENCODERS,
+        label_modalities=EMOJI_ITEM_MODALITIES, query="item",
+    ),
+    Task(
+        name="emoji-items-subgroup",
+        description="Unicode subgroup (99) of held-out emoji items: images and names in 11 languages, each "
+        "kept with probability keep",
+        kind="label", source="image", dataset="emoji", dataset_options={"modalities": EMOJI_ITEM_MODALITIES},
+        modalities=EMOJI_ITEM_MODALITIES, split={"mode": "group"}, encoders=EMOJI_ITEM_ENCODERS,
+        prepare=_emoji_subgroups, label_modalities=EMOJI_ITEM_MODALITIES, query="item",
+    ),
+    Task(
+        name="emoji-items-text",
+        description="English name of held-out emoji items among the held-out names, from their images and "
+        "names in 10 other languages",
+        kind="link", source="image", target="text_en", dataset="emoji",
+        dataset_options={"modalities": EMOJI_ITEM_MODALITIES}, modalities=EMOJI_ITEM_MODALITIES,
+        split={"mode": "group"}, encoders=EMOJI_ITEM_ENCODERS, query="item",
+    ),
 ):
     TASKS.register(_task.name, _task)
 
 
 def get_task(task: str | Task | Mapping[str, Any]) -> Task:
-    """Resolves a task from its name or its :meth:`Task.spec`, or returns a :class:`Task` as it is."""
+    """Resolves a task from its name or its :meth:`Task.spec`, or returns a :class:`Task` as it is.
+
+    A name may add the options of an item task after colons (:meth:`Task.variant`):
+    ``"emoji-items-group:keep=0.5"``, ``"emoji-items-text:only=image"``.
+    """
     if isinstance(task, Task):
         return task
     if isinstance(task, Mapping):
         return Task.from_spec(task)
-    return TASKS.get(task)
+    name, *options = str(task).split(":")
+    named = TASKS.get(name)
+    for option in options:
+        named = named.variant(option)
+    return named
 
 
 def task_spec(task: Task) -> str | dict[str, Any]:
-    """What :func:`get_task` rebuilds ``task`` from: the name of a named task left as it is,
-    else every setting as JSON values (:meth:`Task.spec`)."""
-    if task.name in TASKS and TASKS.get(task.name) == task:
-        return task.name
-    return task.spec()
+    """What :func:`get_task` rebuilds ``task`` from: the name of a named task (or of its variant)
+    left as it is, else every setting as JSON values (:meth:`Task.spec`)."""
+    try:
+        named = get_task(task.name)
+    except (ConfigError, DataError):  # not a name of the registry
+        return task.spec()
+    return task.name if named == task else task.spec()

@@ -59,3 +59,27 @@ def wn18rr(data_root: Path):
     from mmgraph.datasets import load
 
     return load("wn18rr", root=data_root)
+
+
+@pytest.fixture(scope="session")
+def named_tasks(data_root: Path):
+    """Every named task prepared with seed 0 and zero features (questions do not read features); the
+    tasks that load a dataset with the same options share one load."""
+    import torch
+
+    from mmgraph.data import split_dataset
+    from mmgraph.data.prepared import PreparedTask
+    from mmgraph.datasets import load
+    from mmgraph.tasks import TASKS
+
+    loaded, out = {}, {}
+    for name in TASKS.names():
+        task = TASKS.get(name)
+        key = (task.dataset, repr(sorted(task.dataset_options.items())))
+        if key not in loaded:
+            loaded[key] = load(task.dataset, root=data_root, **task.dataset_options)
+        dataset = task.make_dataset(loaded[key], 0)
+        split = split_dataset(dataset, seed=0, **task.split)
+        features = {m: torch.zeros(len(dataset.node_ids(m)), 1) for m in dataset.modalities}
+        out[name] = PreparedTask(task, dataset, split, features)
+    return out

@@ -37,6 +37,7 @@ from scipy.sparse.csgraph import connected_components
 from torch import Tensor
 
 from mmgraph.data.dataset import SPLIT_NAMES, MultimodalDataset
+from mmgraph.data.items import kept_samples, sample_draws
 from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.data.split import DatasetSplit, _matches
 from mmgraph.data.task import CANDIDATE_SETS, Task
@@ -262,6 +263,75 @@ class LabelQueries:
     nodes: Tensor
     labels: Tensor
     classes: tuple[str, ...]
+
+
+ITEM: NodeType = "item"
+"""The query type of the questions of an :class:`ItemQueries`: their queries are item indices."""
+
+
+@dataclass(frozen=True)
+class ItemQueries:
+    """The held-out items of one part of an item task, and the question asked of each.
+
+    An item is the set of its held-out samples of the task's query modalities (every modality
+    but the target, or only :attr:`Task.only <mmgraph.data.task.Task.only>`), each kept with
+    probability ``keep`` (:mod:`mmgraph.data.items`); an item keeps at least one. A model
+    receives the kept samples as new samples, by their scoring indices, and which of them form
+    each item: ``members[m][j]`` belongs to item ``member_items[m][j]``. The samples of one item
+    belong together; those of different items know nothing of each other. Only items with an
+    answer among the candidates (link tasks) or a label (label tasks) are asked.
+
+    Attributes:
+        part: ``"val"`` or ``"test"``.
+        keep: the probability each sample was kept with.
+        only: the one query modality kept, or None.
+        item_ids: the items' names (the dataset's ``item`` column); item ``i`` is at position ``i``.
+        members: per query modality, the scoring indices of the kept samples.
+        member_items: per query modality, the item index of each kept sample, aligned with ``members``.
+        question: a :class:`LinkQueries` whose queries are items (``edge_type`` is
+            ``(ITEM, relation, target)``; ``links`` holds ``[item index, answer]`` pairs; the
+            candidates and answers are scoring indices of the target modality), or a
+            :class:`LabelQueries` whose ``nodes`` are item indices (``node_type`` ``ITEM``).
+
+    Shapes:
+        item_ids: ``(num_items,)``; members, member_items: ``{modality: (k,)}``.
+    """
+
+    part: str
+    keep: float
+    only: NodeType | None
+    item_ids: np.ndarray
+    members: dict[NodeType, Tensor]
+    member_items: dict[NodeType, Tensor]
+    question: LinkQueries | LabelQueries
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def modalities(self) -> list[NodeType]:
+        """The query modalities, in the order of :attr:`members`."""
+        return list(self.members)
+
+    def samples_of(self, item: int) -> dict[NodeType, Tensor]:
+        """The scoring indices of one item's kept samples, per query modality (empty where it kept none)."""
+        return {m: self.members[m][self.member_items[m] == item] for m in self.members}
+
+    def kept_modalities(self) -> Tensor:
+        """Whether each item kept a sample of each query modality.
+
+        Shapes:
+            return: ``(num_items, len(modalities))`` bool, columns in the order of :attr:`modalities`.
+        """
+        mask = torch.zeros(len(self), len(self.members), dtype=torch.bool)
+        for column, items in enumerate(self.member_items.values()):
+            mask[items, column] = True
+        return mask
+
+    def __repr__(self) -> str:
+        kept = ", ".join(f"{m}={self.members[m].numel()}" for m in self.members)
+        only = f", only={self.only!r}" if self.only is not None else ""
+        return f"ItemQueries(part={self.part!r}, keep={self.keep}{only}, items={len(self)}, kept samples: {kept})"
 
 
 @dataclass(frozen=True)
@@ -593,6 +663,127 @@ class PreparedTask:
             node_type=node_type, nodes=torch.as_tensor(scoring[rows]),
             labels=torch.tensor([index[str(raw[i])] for i in rows], dtype=torch.long), classes=classes,
         )
+
+    def item_queries(self, part: str) -> ItemQueries:
+        """The held-out items of ``part`` and the task's question about each (item tasks).
+
+        An item's query samples are its samples of ``part`` in the query modalities, each kept
+        as :mod:`mmgraph.data.items` draws with the task's ``keep`` from the split's seed: the
+        same items for every model and on every call.
+        """
+        _check_part(part)
+        if part == "train":
+            raise DataError("Training items are not asked; use part='val' or part='test'.")
+        task = self.task
+        if task.query != "item":
+            raise NotApplicableError(
+                f"The task {task.name!r} asks about single samples (query={task.query!r}); it has no item queries."
+            )
+        modalities = task.query_modalities(self.dataset.modalities)
+        if task.only is not None:
+            if task.only not in modalities:
+                raise DataError(
+                    f"The task {task.name!r} keeps only={task.only!r}, which is not one of the query modalities "
+                    f"{list(modalities)} of its dataset {self.dataset.name!r}."
+                )
+            modalities = (task.only,)
+        rows = {m: np.flatnonzero((self.parts[m] == part) & self._items[m].astype(bool)) for m in modalities}
+        names = np.unique(np.concatenate([self._items[m][r] for m, r in rows.items()]).astype(str))
+        if task.kind == "link":
+            names, question = self._item_links(part, names)
+        else:
+            names, question = self._item_labels(part, names)
+        index = {name: i for i, name in enumerate(names)}
+        asked = {m: np.array([self._items[m][r] in index for r in rows[m]], dtype=bool) for m in modalities}
+        rows = {m: rows[m][asked[m]] for m in modalities}
+        item_of = {m: np.array([index[self._items[m][r]] for r in rows[m]], dtype=np.int64) for m in modalities}
+        draws = {m: self._item_draws[m][rows[m]] for m in modalities}
+        kept = kept_samples(
+            np.concatenate([item_of[m] for m in modalities]), np.concatenate([draws[m] for m in modalities]), task.keep
+        )
+        bounds = np.cumsum([0, *(len(rows[m]) for m in modalities)])
+        members, member_items = {}, {}
+        for m, start, stop in zip(modalities, bounds[:-1], bounds[1:], strict=True):
+            mask = kept[start:stop]
+            members[m] = torch.as_tensor(self.scoring_index(m, part)[rows[m][mask]])
+            member_items[m] = torch.as_tensor(item_of[m][mask])
+        return ItemQueries(
+            part=part, keep=task.keep, only=task.only, item_ids=np.asarray(names, dtype=object),
+            members=members, member_items=member_items, question=question,
+        )
+
+    @cached_property
+    def _items(self) -> dict[NodeType, np.ndarray]:
+        """Per modality, each sample's item (``""`` where it has none)."""
+        return {
+            m: np.array([v or "" for v in self.dataset.modality_samples(m)["item"]], dtype=object)
+            for m in self.dataset.modalities
+        }
+
+    @cached_property
+    def _item_draws(self) -> dict[NodeType, np.ndarray]:
+        """Per modality, each sample's number of :func:`~mmgraph.data.items.sample_draws`."""
+        draws = sample_draws(len(self.dataset.samples), seed=self.split.seed)
+        modality = self.dataset.samples["modality"].to_numpy(dtype=object)
+        return {m: draws[modality == m] for m in self.dataset.modalities}
+
+    def _item_links(self, part: str, names: np.ndarray) -> tuple[np.ndarray, LinkQueries]:
+        """The items of ``names`` with an answer among the candidates, and their link question: each
+        item's answers are the target samples of the same item."""
+        edge_type = self._link_type()
+        target = self.task.target
+        direction = "src->dst" if edge_type[2] == target else "dst->src"
+        candidates = self.candidates(part, direction=direction)
+        answer_index = self.scoring_index(target, part)
+        is_candidate = np.zeros(len(answer_index), dtype=bool)
+        is_candidate[candidates] = True
+        position = {name: i for i, name in enumerate(names)}
+        items = self._items[target]
+        true = np.array(
+            [(position[items[r]], r) for r in range(len(items)) if items[r] in position and answer_index[r] >= 0],
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        asked = true[is_candidate[true[:, 1]]]
+        names = names[np.unique(asked[:, 0])]
+        renumber = np.full(len(position), -1, dtype=np.int64)
+        renumber[np.unique(asked[:, 0])] = np.arange(len(names))
+        true = true[renumber[true[:, 0]] >= 0]
+
+        def pairs(table: np.ndarray) -> Tensor:
+            return torch.as_tensor(np.stack([renumber[table[:, 0]], answer_index[table[:, 1]]]))
+
+        question = LinkQueries(
+            edge_type=(ITEM, edge_type[1], target), direction="src->dst", candidate_set=self.task.candidates,
+            links=pairs(asked), candidates=torch.as_tensor(answer_index[candidates]), known=pairs(true),
+            num_query=len(names), num_answer=int(answer_index.max()) + 1,
+        )
+        return names, question
+
+    def _item_labels(self, part: str, names: np.ndarray) -> tuple[np.ndarray, LabelQueries]:
+        """The items of ``names`` with a label, and their label question: an item's label is the one
+        its samples of ``part`` carry."""
+        found: dict[str, set[str]] = {}
+        for m in self.dataset.modalities:
+            labels, rows = self.dataset.labels(m), np.flatnonzero(self.parts[m] == part)
+            for item, label in zip(self._items[m][rows], labels[rows], strict=True):
+                if item and label is not None:
+                    found.setdefault(item, set()).add(str(label))
+        conflicting = sorted(item for item in names if len(found.get(item, ())) > 1)
+        if conflicting:
+            raise DataError(
+                f"The samples of an item must share one label; in {self.dataset.name!r} the item "
+                f"{conflicting[0]!r} has the labels {sorted(found[conflicting[0]])} ({len(conflicting)} items differ). "
+                "Give each item's samples the same label."
+            )
+        names = np.array([item for item in names if item in found], dtype=object)
+        labels = [next(iter(found[item])) for item in names]
+        classes = self.classes + tuple(sorted(set(labels) - set(self.classes)))
+        index = {c: i for i, c in enumerate(classes)}
+        question = LabelQueries(
+            node_type=ITEM, nodes=torch.arange(len(names)),
+            labels=torch.tensor([index[label] for label in labels], dtype=torch.long), classes=classes,
+        )
+        return names, question
 
     def _link_type(self) -> EdgeType:
         if self.target_edge_type is None:

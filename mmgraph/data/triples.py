@@ -268,6 +268,9 @@ def cold_entity_split(
     dropped = int(touching.sum()) - len(splits["val"]) - len(splits["test"])
     cold = Triples(triples.entities, triples.relations, splits, entity_texts=triples.entity_texts)
     return ColdEntities(cold, known, new, dropped)
+
+
+@dataclass(frozen=True)
 class TripleView:
     """What a knowledge-graph model's ``fit`` may read: the training triples and every entity's
     features; the validation triples reach it only through the validation callback, the test

@@ -45,7 +45,7 @@ DATASETS: Registry[_Loader] = Registry("dataset")
 """Every dataset :func:`load` knows, by name: its loader, a description and the data it needs."""
 DATASETS.register("emoji", _Loader(
     load_emoji,
-    "3,655 Unicode 15.0 emoji: Noto and OpenMoji drawings, CLDR names in up to 11 "
+    "3,655 Unicode 15.0 emoji: Noto and OpenMoji drawings, CLDR names in 11 "
     "languages; label = emoji group (10), group = base emoji",
     (
         EMOJI_TEST,

@@ -17,6 +17,7 @@ from mmgraph.data.triples import Triples
 from mmgraph.errors import (
     ConfigError,
     DataError,
+    NotApplicableError,
 )
 from mmgraph.models.base import RelationModel
 from mmgraph.pipeline.config import run_config, run_fingerprint
@@ -91,6 +92,11 @@ def pipeline(
     from mmgraph.datasets import load
 
     task = get_task(task)
+    if task.query == "item":  # the data layer asks them (PreparedTask.item_queries); no model answers them yet
+        raise NotApplicableError(
+            f"The task {task.name!r} asks about held-out items, which mmgraph's models do not answer yet. "
+            "Its questions are in PreparedTask.item_queries; run a sample task (see `mmgraph datasets`)."
+        )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
         raise ConfigError(f"The 'seed' of pipeline must be an int >= 0 (or None to draw one). Got {seed!r} instead.")
     if setting not in SETTINGS:

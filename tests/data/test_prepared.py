@@ -206,22 +206,6 @@ def test_every_named_task_asks_only_cold_questions(named_tasks) -> None:
                     assert mrr <= 1.1 * _chance_mrr(queries), (name, part, queries.direction)
 
 
-@pytest.fixture(scope="module")
-def named_tasks(data_root) -> dict[str, PreparedTask]:
-    """Every named task prepared with seed 0 and zero features (questions do not read features)."""
-    from mmgraph.datasets import load
-    from mmgraph.tasks import TASKS
-
-    out = {}
-    for name in TASKS.names():
-        task = TASKS.get(name)
-        dataset = task.make_dataset(load(task.dataset, root=data_root, **task.dataset_options), 0)
-        split = split_dataset(dataset, seed=0, **task.split)
-        features = {m: torch.zeros(len(dataset.node_ids(m)), 1) for m in dataset.modalities}
-        out[name] = PreparedTask(task, dataset, split, features)
-    return out
-
-
 # ---------------------------------------------------------------------- same-label relations as labels
 def _same_label_pairs(dataset: MultimodalDataset, edge_type) -> np.ndarray:
     """Every (source, target) pair sharing a label, materialised: what PreparedTask used to hold."""

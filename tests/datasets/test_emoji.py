@@ -12,7 +12,7 @@ from PIL import Image
 from mmgraph.data import DataError
 from mmgraph.datasets import load
 from mmgraph.datasets._emoji_common import base_group, item_of, render_all, text_of
-from mmgraph.datasets.emoji import NOTO_FONT, NOTO_SIZE, read_emoji_test
+from mmgraph.datasets.emoji import CLDR_LANGUAGES, NOTO_FONT, NOTO_SIZE, read_emoji_test
 from mmgraph.datasets.openmoji import render_openmoji
 
 
@@ -111,7 +111,7 @@ def test_options_are_checked(data_root: Path) -> None:
     with pytest.raises(DataError, match=r"'languages' option of 'emoji' got 'xx'.*'zh'"):
         load("emoji", root=data_root, languages=("en", "xx"))
     with pytest.raises(DataError, match=r"'modalities' option of 'emoji' got 'text_fr'"):
-        load("emoji", root=data_root, modalities=("text_fr",))
+        load("emoji", root=data_root, languages=("en",), modalities=("text_fr",))
     dataset = load("emoji", root=data_root, languages=("fr",), modalities=("text_fr",))
     assert dataset.modalities == ["text_fr"] and len(dataset) == 3655
 
@@ -131,6 +131,26 @@ def test_renders_a_few_emoji(data_root: Path, tmp_path: Path, which: str) -> Non
         assert np.asarray(a).shape != np.asarray(b).shape or (np.asarray(a) != np.asarray(b)).any()
 
 
+@pytest.mark.slow
+def test_names_in_all_eleven_cldr_languages(data_root: Path) -> None:
+    texts = tuple(f"text_{language}" for language in CLDR_LANGUAGES)
+    dataset = load("emoji", root=data_root, modalities=texts)
+    assert dataset.modalities == list(texts)
+    sources = dataset.samples.groupby("modality")["name_source"].value_counts()
+    for modality in texts:
+        assert sources[(modality, "cldr")] == 3624
+        # the emoji package names the 31 emoji newer than CLDR 41 in every language but Hindi
+        assert sources.get((modality, "emoji-package"), 0) == (0 if modality == "text_hi" else 31)
+    samples = dataset.samples.set_index("id")
+    assert samples.loc["text_de:1F600", "text"].startswith("grinsendes Gesicht: ")
+    assert samples.loc["text_ja:1F1FA-1F1F8", "text"] == "旗: アメリカ合衆国: 旗"
+    assert samples.loc["text_ru:1F1FA-1F1F8", "text"].startswith("флаг: Соединенные Штаты")
+    assert samples.loc["text_ko:1FAE8", "name_source"] == "emoji-package"
+    assert "text_hi:1FAE8" not in samples.index
+    # one item's samples in every language are linked to each other (11 * 10 / 2 pairs)
+    assert len(dataset.links) == 3624 * 55 + 31 * 45
+
+
 @pytest.fixture(scope="module")
 def emoji_full(data_root: Path):
     return load("emoji", root=data_root)
@@ -139,12 +159,13 @@ def emoji_full(data_root: Path):
 @pytest.mark.slow
 def test_full_emoji_drawings(emoji_full) -> None:
     dataset = emoji_full
-    assert dataset.modalities == ["image", "openmoji", "text_en", "text_zh"]
-    for modality in ("image", "openmoji", "text_en", "text_zh"):
-        assert len(dataset.node_ids(modality)) == 3655
+    texts = [f"text_{language}" for language in CLDR_LANGUAGES]
+    assert dataset.modalities == ["image", "openmoji", *texts]
+    for modality in ("image", "openmoji", *texts):
+        assert len(dataset.node_ids(modality)) == (3624 if modality == "text_hi" else 3655)
     assert dataset.samples["label"].nunique() == 9
     assert dataset.samples["subgroup"].nunique() == 99
-    assert len(dataset.links) == 6 * 3655
+    assert len(dataset.links) == 3624 * 78 + 31 * 66  # every pair of an item's 13 (12 without Hindi) samples
     paths = dataset.payloads("image") + dataset.payloads("openmoji")
     assert all(os.path.isfile(p) for p in paths)
     rng = np.random.default_rng(0)

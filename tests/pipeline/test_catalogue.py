@@ -21,7 +21,8 @@ from mmgraph.models import MODELS
 from mmgraph.predict import Predictor
 from mmgraph.tasks import TASKS
 
-LINK_TASKS = [name for name in TASKS.names() if TASKS.get(name).kind == "link"]
+# item tasks ask about items (PreparedTask.item_queries), which prediction does not take yet
+LINK_TASKS = [name for name in TASKS.names() if TASKS.get(name).kind == "link" and TASKS.get(name).query == "sample"]
 
 
 def _prepared(task: Task, dataset: MultimodalDataset, seed: int = 0, dim: int = 16) -> PreparedTask:
