@@ -16,13 +16,15 @@ Models:
   partner's (:class:`mmgraph.models.kg_baselines.TextRidgeKG`), penalty chosen per side on the
   validation entities (``None``, the plain cosine, among the choices).
 
-Resumable: a model already in ``--out``/results.json is not run again.
+Resumable: a model already in ``--out``/kg-records.json is not run again.
 
 Usage::
 
     MMGRAPH_DATA=../shared/data .venv/bin/python benchmarks/wn18rr_cold.py [--models ...] [--threads 1]
 
-Writes ``--out`` (default ``benchmarks/results/wn18rr-cold``): ``results.json`` and ``results.md``.
+Writes ``--out`` (default ``benchmarks/results/wn18rr-cold``): ``kg-records.json`` and ``results.md``
+(not ``results.json``: that name holds the run records of ``mmgraph bench``, which the report and
+notebooks read).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ MODELS: dict[str, tuple[Callable, str]] = {
 
 
 def write_table(records: dict[str, Any], out: Path) -> None:
-    """The markdown table of every model run so far, from ``results.json``'s records."""
+    """The markdown table of every model run so far, from ``kg-records.json``'s records."""
     first = next(iter(records.values()), {})
     split = first.get("split", {})
     lines = [
@@ -118,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     features = entity_features(source)[0]
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
+    path = out / "kg-records.json"
     records = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def validate(model: Any) -> dict[str, float]:

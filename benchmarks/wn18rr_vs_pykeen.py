@@ -35,7 +35,8 @@ Usage::
         [--models mmgraph-compgcn,...,pykeen-rotate,pykeen-distmult,pykeen-rgcn,pykeen-compgcn] [--minutes 20] \\
         [--threads 2]
 
-Writes ``--out`` (default ``benchmarks/results/wn18rr``): ``results.json`` (every record) and
+Writes ``--out`` (default ``benchmarks/results/wn18rr``): ``kg-records.json`` (every record; not
+``results.json``, the name of ``mmgraph bench``'s run records, which the report and notebooks read) and
 ``results.md`` (the table).
 """
 
@@ -350,7 +351,7 @@ def evaluate(name: str, spec: Spec, triples, args: argparse.Namespace, work: Pat
 
 
 def write_table(records: dict[str, Any], out: Path) -> None:
-    """The markdown table of every model evaluated so far, from ``results.json``'s records."""
+    """The markdown table of every model evaluated so far, from ``kg-records.json``'s records."""
     first = next(iter(records.values()), {})
     gib = 2**30
     lines = [
@@ -388,8 +389,8 @@ def write_table(records: dict[str, Any], out: Path) -> None:
 
 def save_records(records: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json.tmp").write_text(json.dumps(records, indent=1), encoding="utf-8")
-    os.replace(out / "results.json.tmp", out / "results.json")
+    (out / "kg-records.json.tmp").write_text(json.dumps(records, indent=1), encoding="utf-8")
+    os.replace(out / "kg-records.json.tmp", out / "kg-records.json")
     write_table(records, out / "results.md")
 
 
@@ -416,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     triples = wn18rr_triples(args.data)
     work_root = args.work or cache_dir("wn18rr_vs_pykeen")
-    results = args.out / "results.json"
+    results = args.out / "kg-records.json"
     records = json.loads(results.read_text(encoding="utf-8")) if results.exists() else {}
     import mmgraph
 
@@ -452,7 +453,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[{name}] test MRR {ours['mrr']:.4f} (known entities {ours['known_entities/mrr']:.4f}){check}",
               file=sys.stderr)
     save_records(records, args.out)
-    print(f"wrote {args.out / 'results.json'} and {args.out / 'results.md'}", file=sys.stderr)
+    print(f"wrote {args.out / 'kg-records.json'} and {args.out / 'results.md'}", file=sys.stderr)
 
 
 if __name__ == "__main__":
