@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -58,6 +57,7 @@ from tqdm import tqdm
 
 from mmgraph.datasets import cache_dir, wn18rr_triples
 from mmgraph.evaluation import KnownTriples, evaluate_triples
+from mmgraph.io import atomic_write
 from mmgraph.pipeline import entity_features
 
 HERE = Path(__file__).resolve().parent
@@ -291,9 +291,8 @@ def train(name: str, spec: Spec, triples, args: argparse.Namespace, work: Path) 
         state["wall_seconds"] += time.perf_counter() - wall_start
         state["peak_bytes"] = max(state["peak_bytes"], peak_rss())
         finished = finished or state["cpu_seconds"] >= budget
-        torch.save({"model": model.state_dict(), "optimizer": loop.optimizer.state_dict(), "state": state},
-                   checkpoint_path.with_suffix(".tmp"))
-        os.replace(checkpoint_path.with_suffix(".tmp"), checkpoint_path)
+        saved = {"model": model.state_dict(), "optimizer": loop.optimizer.state_dict(), "state": state}
+        atomic_write(checkpoint_path, lambda file, saved=saved: torch.save(saved, file))
         loss = f", loss {state['losses'][-1]:.4f}" if state["losses"] else ""
         print(f"[{name}] {state['epochs']} epochs, {state['steps']} steps{' (budget spent)' if finished else ''}: "
               f"{state['cpu_seconds'] / 60:.1f} of {args.minutes:g} CPU-min, {state['wall_seconds'] / 60:.1f} "
@@ -389,8 +388,7 @@ def write_table(records: dict[str, Any], out: Path) -> None:
 
 def save_records(records: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "kg-records.json.tmp").write_text(json.dumps(records, indent=1), encoding="utf-8")
-    os.replace(out / "kg-records.json.tmp", out / "kg-records.json")
+    atomic_write(out / "kg-records.json", json.dumps(records, indent=1))
     write_table(records, out / "results.md")
 
 

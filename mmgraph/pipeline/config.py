@@ -54,6 +54,7 @@ def run_fingerprint(config: Mapping[str, Any], data: str) -> str:
     a run of the same fingerprint; the benchmark keys its records by it to reuse finished runs."""
     return fingerprint({"config": dict(config), "data": data, "mmgraph": package_version()})
 
+
 _CONFIG_TYPES: dict[str, tuple[type, ...]] = {
     "task": (str, dict), "model": (str,), "model_options": (dict,), "seed": (int, type(None)), "setting": (str,),
     "encoders": (dict,),

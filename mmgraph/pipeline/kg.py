@@ -26,12 +26,12 @@ from mmgraph.data.triples import Triples, TripleView
 from mmgraph.errors import ConfigError, DataError
 from mmgraph.evaluation import KnownTriples, evaluate_triples
 from mmgraph.models.base import RelationModel, Scoring, Validate
-from mmgraph.pipeline.config import run_config
+from mmgraph.pipeline.config import run_config, run_fingerprint
 from mmgraph.pipeline.encoding import entity_features
 from mmgraph.pipeline.environment import environment_record, package_version
 from mmgraph.pipeline.result import PipelineResult
 from mmgraph.tasks import Task
-from mmgraph.training.checkpoint import Checkpoint, fingerprint
+from mmgraph.training.checkpoint import Checkpoint
 
 KG_SETTING = "transductive"
 """The setting a ``kg`` run records: every entity and its text is known while fitting (the standard protocol)."""
@@ -96,8 +96,9 @@ def kg_pipeline(
             "triples": {split: len(rows) for split, rows in triples.splits.items()}}
     checkpoint = None
     if checkpoint_dir is not None:
-        run = {"config": config, "data": data["fingerprint"], "mmgraph": package_version()}
-        checkpoint = Checkpoint(checkpoint_dir, fingerprint=fingerprint(run), every=checkpoint_every)
+        checkpoint = Checkpoint(
+            checkpoint_dir, fingerprint=run_fingerprint(config, data["fingerprint"]), every=checkpoint_every
+        )
     view = TripleView(task.name, triples["train"], triples.num_entities, triples.num_relations, features)
     start = time.perf_counter()
     fitted.fit(view, validate=triple_validator(triples), progress=progress, checkpoint=checkpoint)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmgraph.data.prepared import TrainView
@@ -16,6 +17,7 @@ from mmgraph.models.baselines._common import (
     LinkBaseline,
     check_positive,
     check_positive_ints,
+    embedding_scores,
     standardizers,
 )
 from mmgraph.models.standardize import Standardize
@@ -119,6 +121,18 @@ def standardized(
     src, _, dst = edge_type
     module.eval()
     return standardize[src](x[src]), standardize[dst](x[dst])
+
+
+def tower_scores(
+    towers: tuple[nn.Module, nn.Module], module: nn.Module, standardize: dict[NodeType, Standardize],
+    x: dict[NodeType, Tensor], edge_type: EdgeType,
+) -> ScoreFn:
+    """Cosine scores of a two-tower ``module``: ``towers`` (its source and target encoders) map
+    both ends' standardised rows of ``x`` into one space, scored both ways."""
+    with torch.no_grad():
+        xs, xd = standardized(module, standardize, x, edge_type)
+        s, d = F.normalize(towers[0](xs), dim=1), F.normalize(towers[1](xd), dim=1)
+    return embedding_scores({False: (s, d), True: (d, s)})
 
 
 def mlp(in_dim: int, hidden_dim: int, out_dim: int, dropout: float) -> nn.Sequential:

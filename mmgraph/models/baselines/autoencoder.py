@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
 from mmgraph.models.base import Scoring, Validate
-from mmgraph.models.baselines._common import check_positive, embedding_scores, standardizers
-from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, standardized
+from mmgraph.models.baselines._common import check_positive, standardizers
+from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, tower_scores
 from mmgraph.models.standardize import Standardize
 from mmgraph.models.terms import choose
 from mmgraph.training.checkpoint import Checkpoint
@@ -157,7 +157,4 @@ class AutoencoderBaseline(TrainedLinkBaseline):
     def _module_scores(
         self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
     ) -> ScoreFn:
-        with torch.no_grad():
-            xs, xd = standardized(module, standardize, x, self.edge_type_)
-            s, d = F.normalize(module.encode_src(xs), dim=1), F.normalize(module.encode_dst(xd), dim=1)
-        return embedding_scores({False: (s, d), True: (d, s)})
+        return tower_scores((module.encode_src, module.encode_dst), module, standardize, x, self.edge_type_)

@@ -32,7 +32,7 @@ from mmgraph.models.baselines._common import (
     statistic_rows,
     unit,
 )
-from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, standardized
+from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, tower_scores
 from mmgraph.models.standardize import Standardize
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
@@ -237,10 +237,7 @@ class SiameseBaseline(TrainedLinkBaseline):
     def _module_scores(
         self, module: nn.Module, standardize: dict[NodeType, Standardize], x: dict[NodeType, Tensor]
     ) -> ScoreFn:
-        with torch.no_grad():
-            xs, xd = standardized(module, standardize, x, self.edge_type_)
-            s, d = F.normalize(module.src(xs), dim=1), F.normalize(module.dst(xd), dim=1)
-        return embedding_scores({False: (s, d), True: (d, s)})
+        return tower_scores((module.src, module.dst), module, standardize, x, self.edge_type_)
 
 
 @dataclass
