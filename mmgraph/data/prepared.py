@@ -655,13 +655,17 @@ class PreparedTask:
         node_type = self.task.source
         raw = self.dataset.labels(node_type)
         rows = np.flatnonzero((self.parts[node_type] == part) & np.array([v is not None for v in raw], dtype=bool))
-        # a class no training sample has is appended: no model predicts it, so such a sample counts as an error
-        classes = self.classes + tuple(sorted({str(raw[i]) for i in rows} - set(self.classes)))
-        index = {c: i for i, c in enumerate(classes)}
         scoring = self.scoring_index(node_type, part)
+        return self._label_question(node_type, torch.as_tensor(scoring[rows]), [str(raw[i]) for i in rows])
+
+    def _label_question(self, node_type: NodeType, nodes: Tensor, labels: list[str]) -> LabelQueries:
+        """The label question of ``nodes`` whose labels are ``labels``: the training classes, and after
+        them any class no training sample has (no model predicts it, so such a node counts as an error)."""
+        classes = self.classes + tuple(sorted(set(labels) - set(self.classes)))
+        index = {c: i for i, c in enumerate(classes)}
         return LabelQueries(
-            node_type=node_type, nodes=torch.as_tensor(scoring[rows]),
-            labels=torch.tensor([index[str(raw[i])] for i in rows], dtype=torch.long), classes=classes,
+            node_type=node_type, nodes=nodes, labels=torch.tensor([index[label] for label in labels], dtype=torch.long),
+            classes=classes,
         )
 
     def item_queries(self, part: str) -> ItemQueries:
@@ -777,13 +781,7 @@ class PreparedTask:
             )
         names = np.array([item for item in names if item in found], dtype=object)
         labels = [next(iter(found[item])) for item in names]
-        classes = self.classes + tuple(sorted(set(labels) - set(self.classes)))
-        index = {c: i for i, c in enumerate(classes)}
-        question = LabelQueries(
-            node_type=ITEM, nodes=torch.arange(len(names)),
-            labels=torch.tensor([index[label] for label in labels], dtype=torch.long), classes=classes,
-        )
-        return names, question
+        return names, self._label_question(ITEM, torch.arange(len(names)), labels)
 
     def _link_type(self) -> EdgeType:
         if self.target_edge_type is None:
