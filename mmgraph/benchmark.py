@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from mmgraph.data import MultimodalDataset
 from mmgraph.data.triples import Triples
 from mmgraph.errors import ConfigError, NotApplicableError
-from mmgraph.evaluation.metrics import TASK_METRIC_KIND, metric_names
+from mmgraph.evaluation.metrics import metric_names
 from mmgraph.io import atomic_write, check_writable, folder_lock, output_error, remove_leftovers
 from mmgraph.pipeline import CHECKPOINT_FOLDER, json_default
 from mmgraph.pipeline.config import run_fingerprint
@@ -330,7 +330,7 @@ def markdown_report(
     ]
     for task, rows in frame.groupby("task", sort=False):
         kind = rows["kind"].iloc[0]
-        metrics = metric_names(TASK_METRIC_KIND[kind])
+        metrics = metric_names(kind)
         ran = completed_runs(rows)
         lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
         if len(ran):

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
                           "tasks (wn18rr), where --conv X runs the model kg-X (default compgcn)")
     run.add_argument("--decoder", **_choices("mmgraph.models:RUN_DECODERS", "NAME"),
                      help="link decoder: %(choices)s (see `mmgraph models` for which apply to which task kind)")
-    run.add_argument("--epochs", type=_positive_int, 
+    run.add_argument("--epochs", type=_positive_int,
                      help="training epochs of the GNN (kg tasks: of the kg model)")
     run.add_argument("--minutes", type=float, metavar="M",
                      help="kg tasks: CPU-minutes of training and validation (all threads together; default no limit)")

@@ -28,7 +28,7 @@ from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
 from mmgraph.errors import ConfigError, DataError, MissingFileError
-from mmgraph.evaluation.metrics import TASK_METRIC_KIND, main_metric
+from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
 from mmgraph.records import RESULTS_FILE, completed_runs, read_records, results_frame
 from mmgraph.typing import EdgeType, NodeType
@@ -655,7 +655,7 @@ def plot_seed_spread(
     axes = figure.subplots(rows, ncols, squeeze=False)
     for ax, task in zip(axes.flat, tasks, strict=False):
         task_rows = ran[ran["task"] == task]
-        metric = main_metric(TASK_METRIC_KIND[task_rows["kind"].iloc[0]])
+        metric = main_metric(task_rows["kind"].iloc[0])
         models = list(dict.fromkeys(task_rows["model"]))
         offsets = np.linspace(-0.25, 0.25, len(seeds)) if len(seeds) > 1 else np.zeros(1)
         for j, seed in enumerate(seeds):

@@ -67,10 +67,12 @@ def register(metric: Metric) -> Metric:
 
 
 def metrics_of(kind: str) -> tuple[Metric, ...]:
-    """The registered metrics of one kind, in the order they were registered (the first is the main one)."""
-    if kind not in METRIC_KINDS:
-        raise ConfigError(f"The metric kind must be one of {METRIC_KINDS}. Got {kind!r} instead.")
-    return tuple(m for m in METRICS.values() if m.kind == kind)
+    """The registered metrics of one kind, in the order they were registered (the first is the main
+    one); ``kind`` is a metric kind or the kind of a task (a ``kg`` task reports the link metrics,
+    :data:`TASK_METRIC_KIND`)."""
+    if kind not in TASK_METRIC_KIND:
+        raise ConfigError(f"The metric kind must be one of {list(TASK_METRIC_KIND)}. Got {kind!r} instead.")
+    return tuple(m for m in METRICS.values() if m.kind == TASK_METRIC_KIND[kind])
 
 
 def metric_names(kind: str) -> tuple[str, ...]:
