@@ -113,22 +113,35 @@ def triple_ranks(
     if len(test) == 0:
         raise DataError(f"The 'test' argument of {where} holds no triple. Give at least one.")
     score_of = {"tail": score_tails, "head": score_heads}
-    ranks = {}
-    for side in SIDES:
+    return {side: _side_ranks(score_of[side], side, test, known, batch_size=batch_size, kind=kind) for side in SIDES}
 
-        def score(query: Tensor, candidates: Tensor, reverse: bool, fn: TripleScoreFn = score_of[side]) -> Tensor:
-            return fn(query // known.num_relations, query % known.num_relations)  # every entity is a candidate
 
-        ranks[side] = link_ranks(
-            score,
-            known.pairs(side, test),  # type: ignore[arg-type]
-            num_src=known.num_entities * known.num_relations,
-            num_dst=known.num_entities,
-            known_edges=known.pairs(side),  # type: ignore[arg-type]
-            batch_size=batch_size,
-            kind=kind,
-        )
-    return ranks
+def _side_ranks(
+    score: TripleScoreFn, side: Side, rows: Tensor, known: KnownTriples, *, candidates: Tensor | None = None,
+    batch_size: int, kind: RankKind,
+) -> Tensor:
+    """The filtered ranks of the answers of ``side`` of ``rows`` among ``candidates`` (default every
+    entity): the query ``(entity, relation)`` is the query node ``entity * num_relations + relation``
+    of :func:`~mmgraph.evaluation.ranking.link_ranks`.
+
+    Shapes:
+        rows: ``(n, 3)``; candidates: ``(c,)``; returns ``(n,)`` float.
+    """
+
+    def score_pool(query: Tensor, pool: Tensor, reverse: bool) -> Tensor:
+        scores = score(query // known.num_relations, query % known.num_relations)  # every entity
+        return scores if candidates is None else scores[:, pool]
+
+    return link_ranks(
+        score_pool,
+        known.pairs(side, rows),  # type: ignore[arg-type]
+        num_src=known.num_entities * known.num_relations,
+        num_dst=known.num_entities,
+        known_edges=known.pairs(side),  # type: ignore[arg-type]
+        candidates=candidates,
+        batch_size=batch_size,
+        kind=kind,
+    )
 
 
 def triple_metrics(ranks: dict[str, Tensor]) -> dict[str, float]:
@@ -250,25 +263,11 @@ def evaluate_cold_triples(
     candidates = cold.known.nonzero().flatten()
     score_of = {"tail": score_tails, "head": score_heads}
     asks_tail = cold.query_is_head(split)
-    ranks = {}
-    for side, mask in (("tail", asks_tail), ("head", ~asks_tail)):
-        if not mask.any():
-            ranks[side] = torch.zeros(0)
-            continue
-
-        def score(query: Tensor, pool: Tensor, reverse: bool, fn: TripleScoreFn = score_of[side]) -> Tensor:
-            return fn(query // known.num_relations, query % known.num_relations)[:, pool]
-
-        ranks[side] = link_ranks(
-            score,
-            known.pairs(side, rows[mask]),  # type: ignore[arg-type]
-            num_src=known.num_entities * known.num_relations,
-            num_dst=known.num_entities,
-            known_edges=known.pairs(side),  # type: ignore[arg-type]
-            candidates=candidates,
-            batch_size=batch_size,
-            kind=kind,
-        )
+    ranks = {
+        side: _side_ranks(score_of[side], side, rows[mask], known, candidates=candidates, batch_size=batch_size,
+                          kind=kind) if mask.any() else torch.zeros(0)
+        for side, mask in (("tail", asks_tail), ("head", ~asks_tail))
+    }
     metrics = triple_metrics(ranks)
     metrics["num_test"] = len(rows)  # one question per cold triple
     return metrics
