@@ -21,7 +21,7 @@ from mmgraph.models.base import RelationModel, Scorer, Scoring, Validate
 from mmgraph.models.baselines.transfer import TransferBaseline
 from mmgraph.models.learners import LEARNERS, Learner, RelationLearnerConfig, TrainingGraph, take_rows
 from mmgraph.models.propagation import PropagationGraph
-from mmgraph.models.terms import HubnessCorrected, WeightedSum, choose
+from mmgraph.models.terms import HUBNESS_WEIGHTS, HubnessCorrected, WeightedSum, choose
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import EdgeType, NodeType
 
@@ -34,9 +34,6 @@ LINK_EDGE_WEIGHT = 3.0  # weight of a known link beside similarity edges in the 
 # Restart probabilities of label smoothing (1.0: the label head's predictions unchanged).
 LABEL_ALPHAS: tuple[float, ...] = (1.0, 0.8, 0.5, 0.2)
 LABEL_STEPS = 10
-# Weights of the hubness correction of link scores (CSLS, Conneau et al. 2018): a candidate's score
-# minus this weight times its mean score over its HUBNESS_NEIGHBOURS best training queries.
-HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 # Weights of the ridge map's score (the `transfer` model, fitted on the same training links and chosen
 # on validation) beside the learned and propagated scores (0: unused; 1000: the map decides alone).
 MAP_WEIGHTS: tuple[float, ...] = (0.0, 1.0, 3.0, 10.0, 1000.0)
@@ -235,7 +232,7 @@ class GNNModel(RelationModel):
         """Fits the ridge map (as the `transfer` model does, its settings chosen on validation) and
         picks its score's weight with the best validation score (the rest as chosen); the map is
         kept only if its weight is not 0."""
-        ridge = TransferBaseline(seed=self.settings.seed).fit(train, validate=validate, progress=False)
+        ridge = TransferBaseline(seed=self.settings.seed, hubness=False).fit(train, validate=validate, progress=False)
         choices = self._choose_weight("map", MAP_WEIGHTS, validate, metric, choices, ridge)
         if not choices.map:
             return choices, None  # unused: nothing to keep or save

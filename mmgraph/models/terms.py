@@ -36,6 +36,9 @@ S = TypeVar("S")
 # A candidate's hub score is its mean score over this many training queries that score it highest
 # (CSLS's neighbourhood size, Conneau et al. 2018, who found 10 best for word translation).
 HUBNESS_NEIGHBOURS = 10
+# Weights of the hubness correction tried on validation, by the gnn and by every link baseline
+# (0 first: no correction, which a tie keeps).
+HUBNESS_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 # Candidates whose hub scores are computed at once: a (training queries x chunk) score matrix.
 HUB_CHUNK = 4096
 

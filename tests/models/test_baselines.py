@@ -25,6 +25,8 @@ from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES,
 from mmgraph.models.baselines._common import LinkBaseline
 from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
 from mmgraph.models.standardize import Standardize
+from mmgraph.models.terms import HUBNESS_NEIGHBOURS, HUBNESS_WEIGHTS
+from mmgraph.typing import DIRECTIONS
 
 LINK = Task(name="syn", description="", kind="link", source="a", target="b")
 LABEL = Task(name="synlab", description="", kind="label", source="a")
@@ -174,12 +176,13 @@ def test_model_selection_is_recorded(synthetic) -> None:
     prepared = _prepare(LINK, synthetic)
     transfer = _fit("transfer", prepared)
     chosen = transfer.config()["chosen"]
-    assert set(chosen) == {"src->dst", "dst->src"}
-    for choice in chosen.values():
+    assert set(chosen) == {"src->dst", "dst->src", "hubness"}
+    assert {chosen["hubness"][d]["weight"] for d in DIRECTIONS} <= set(HUBNESS_WEIGHTS)
+    for choice in (chosen[d] for d in DIRECTIONS):
         assert choice["alpha"] in transfer.settings.alphas and choice["standardize"] in (True, False)
         assert choice["mode"] in TRANSFER_MODES and 0 < choice["val_mrr"] <= 1
     knn = _fit("knn-transfer", prepared)
-    assert set(knn.config()["chosen"]) == {"src->dst", "dst->src"}
+    assert set(knn.config()["chosen"]) == {"src->dst", "dst->src", "hubness"}
     assert knn.config()["chosen"]["src->dst"]["k"] in knn.settings.ks
     assert knn.config()["chosen"]["src->dst"]["weighting"] in KNN_WEIGHTINGS
     # Without validation: the defaults, or every epoch.
@@ -221,8 +224,10 @@ def _recording(prepared: PreparedTask, monkeypatch: pytest.MonkeyPatch) -> tuple
     ("fusion", "module_"),
 ])
 def test_validation_scores_candidate_settings_without_setting_them_on_the_model(name, attribute, synthetic) -> None:
-    """A grid search scores each setting through its own scorer; the choice is set once, at the end."""
-    model = BASELINES[name](**FAST.get(name, {}))
+    """A grid search scores each setting through its own scorer; the choice is set once, at the end
+    (the hubness correction, chosen after it, is tested below)."""
+    hubness = {"hubness": False} if "link" in BASELINES[name].kinds else {}
+    model = BASELINES[name](**FAST.get(name, {}), **hubness)
     prepared = _prepare(LABEL if "label" in model.kinds else LINK, synthetic)
     validate, held = _validate(prepared), []
 
@@ -234,10 +239,54 @@ def test_validation_scores_candidate_settings_without_setting_them_on_the_model(
     assert held and not any(held) and hasattr(model, attribute)
 
 
+def test_hubness_weight_is_chosen_per_direction_on_validation_after_the_models_own_search(
+    synthetic, monkeypatch
+) -> None:
+    prepared = _prepare(LINK, synthetic)
+    validate, tried = _recording(prepared, monkeypatch)
+    model = BASELINES["cosine"]().fit(prepared.train_view(), validate=validate, progress=False)
+    assert tried == [False, True, *HUBNESS_WEIGHTS]  # centring first, then the weights over its choice
+    for reverse, direction in zip((False, True), DIRECTIONS, strict=True):
+        scores = [
+            _validate(prepared)(lambda new, w=w: model._corrected(new, {False: w, True: w}))[f"{direction}/mrr"]
+            for w in HUBNESS_WEIGHTS
+        ]
+        best = HUBNESS_WEIGHTS[scores.index(max(scores))]  # the first best: 0 unless a weight helps
+        assert model.hubness_[reverse] == best == model.chosen_["hubness"][direction]["weight"]
+        assert model.chosen_["hubness"][direction]["val_mrr"] == max(scores)
+    # Off, or nothing to validate on: no correction and nothing recorded.
+    for off in (BASELINES["cosine"](hubness=False).fit(prepared.train_view(), validate=_validate(prepared)),
+                BASELINES["cosine"]().fit(prepared.train_view(), progress=False)):
+        assert off.hubness_ == {False: 0.0, True: 0.0} and "hubness" not in off.chosen_
+
+
+def test_hubness_corrected_scores_are_the_models_minus_each_candidates_hub_score(synthetic) -> None:
+    prepared = _prepare(LINK, synthetic)
+    train = prepared.train_view()
+    model = _fit("transfer", prepared)
+    weights = {False: 0.5, True: 1.0}
+    model.hubness_ = weights
+    model.chosen_["hubness"] = {d: {"weight": weights[r]} for r, d in zip((False, True), DIRECTIONS, strict=True)}
+    new = prepared.new_samples("test")
+    base, scorer = model._uncorrected_scorer(new), model.scorer(new)
+    for reverse, (query_type, answer_type) in ((False, ("a", "b")), (True, ("b", "a"))):
+        queries = torch.arange(train.num_nodes(query_type), train.num_nodes(query_type) + 5)  # new samples
+        candidates = torch.arange(train.num_nodes(answer_type) + len(new[answer_type]))  # view and new
+        by_training_queries = base.link_scores(EDGE, train.train_rows[query_type], candidates, reverse=reverse)
+        hub = by_training_queries.topk(HUBNESS_NEIGHBOURS, dim=0).values.mean(0)
+        expected = base.link_scores(EDGE, queries, candidates, reverse=reverse) - weights[reverse] * hub
+        torch.testing.assert_close(scorer.link_scores(EDGE, queries, candidates, reverse=reverse), expected)
+        # A saved and loaded model corrects with the same weights.
+        loaded = type(model).from_state(*model.state(), train)
+        torch.testing.assert_close(
+            loaded.scorer(new).link_scores(EDGE, queries, candidates, reverse=reverse), expected
+        )
+
+
 def test_transfer_tries_every_setting_on_validation_and_keeps_the_best_per_direction(synthetic, monkeypatch) -> None:
     prepared = _prepare(LINK, synthetic)
     validate, tried = _recording(prepared, monkeypatch)
-    options = {"alphas": (1.0, 100.0)}
+    options = {"alphas": (1.0, 100.0), "hubness": False}
     model = BASELINES["transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
     assert sorted(tried) == sorted(itertools.product((1.0, 100.0), (True, False), TRANSFER_MODES))
     # The recorded choice is the best of the grid on validation, direction by direction.
@@ -276,7 +325,7 @@ def test_transfer_modes_carry_the_query_the_candidate_or_both(synthetic) -> None
 def test_knn_transfer_tries_every_weighting_on_validation(synthetic, monkeypatch) -> None:
     prepared = _prepare(LINK, synthetic)
     validate, tried = _recording(prepared, monkeypatch)
-    options = {"ks": (1, 5), "temperatures": (0.05, 0.5)}
+    options = {"ks": (1, 5), "temperatures": (0.05, 0.5), "hubness": False}
     model = BASELINES["knn-transfer"](**options).fit(prepared.train_view(), validate=validate, progress=False)
     expected = [(k, w, t) for k in (1, 5) for w, t in
                 (("uniform", None), ("cosine", None), ("softmax", 0.05), ("softmax", 0.5))]
@@ -304,7 +353,7 @@ def test_cosine_chooses_centring_on_validation(synthetic, monkeypatch) -> None:
     noise = np.random.default_rng(0).normal(0, 0.3, synthetic.features["a"].shape)
     offset = _prepare(LINK, _with_features(synthetic, synthetic.features["a"] + noise + 20.0, "offset"))
     validate, tried = _recording(offset, monkeypatch)
-    model = BASELINES["cosine"]().fit(offset.train_view(), validate=validate, progress=False)
+    model = BASELINES["cosine"](hubness=False).fit(offset.train_view(), validate=validate, progress=False)
     assert tried == [False, True]
     chosen = model.config()["chosen"]
     assert chosen["src->dst"]["center"] is True and chosen["dst->src"]["center"] is True
@@ -318,7 +367,8 @@ def test_cosine_chooses_centring_on_validation(synthetic, monkeypatch) -> None:
 def test_component_class_ranks_links_inside_classes(class_linked, monkeypatch) -> None:
     prepared = _prepare(CLASS_LINK, class_linked)
     validate, tried = _recording(prepared, monkeypatch)
-    model = BASELINES["component-class"](cs=(0.1, 1.0)).fit(prepared.train_view(), validate=validate, progress=False)
+    model = BASELINES["component-class"](cs=(0.1, 1.0), hubness=False)
+    model.fit(prepared.train_view(), validate=validate, progress=False)
     assert sorted(tried) == [(0.1, 0.1), (0.1, 1.0), (1.0, 0.1), (1.0, 1.0)]
     chosen = model.config()["chosen"]
     assert chosen["num_classes"] == 5 and chosen["coverage"] > 0.5  # the synthetic data's five classes
@@ -429,6 +479,8 @@ def test_a_new_sample_scores_the_same_alone_as_in_a_batch(synthetic, class_linke
     prepared = _prepare(task, dataset)
     train = prepared.train_view()
     model = _fit(name, prepared, validate=False, options=QUICK.get(name))
+    if isinstance(model, LinkBaseline):
+        model.hubness_ = {False: 0.5, True: 1.0}  # the correction's path too (validation may choose these)
     new = prepared.new_samples("test")
     alone = model.scorer({m: x[:1] for m, x in new.items()})
     batch = model.scorer(new)
@@ -540,7 +592,7 @@ def test_standardize_takes_the_statistics_of_the_rows_it_is_fitted_on() -> None:
 
 def test_settings_repr_and_errors() -> None:
     model = MODELS.get("knn-transfer")(ks=(1, 5), seed=3)
-    assert repr(model).startswith("KNNTransferBaseline(ks=(1, 5), weightings=(")
+    assert repr(model).startswith("KNNTransferBaseline(hubness=True, ks=(1, 5), weightings=(")
     assert model.config()["seed"] == 3 and "chosen" not in model.config()
     with pytest.raises(TypeError, match=r"unknown setting\(s\) \['epoch'\]. Valid settings: .*'epochs'"):
         MODELS.get("siamese")(epoch=3)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -21,9 +22,9 @@ from torch import Tensor
 from mmgraph.checks import check_positive_int
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError, DataError, NotApplicableError
-from mmgraph.models.base import RelationModel, Scoring, Validate
+from mmgraph.models.base import RelationModel, Scorer, Scoring, Validate
 from mmgraph.models.standardize import Standardize
-from mmgraph.models.terms import choose
+from mmgraph.models.terms import HUBNESS_WEIGHTS, HubnessCorrected, PerDirection, choose
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import DIRECTIONS, EdgeType, NodeType, ScoreFn
 
@@ -164,14 +165,27 @@ class LinkScorer:
         raise NotApplicableError(f"The {self.name!r} model ranks cross-modal links; it does not predict labels.")
 
 
+@dataclass
+class LinkBaselineConfig:
+    """The setting every link baseline has; each one's ``Config`` derives from this."""
+
+    # Try the hubness correction (CSLS, :class:`~mmgraph.models.terms.HubnessCorrected`) on
+    # validation, per direction, with the weights HUBNESS_WEIGHTS (0 among them: none), as the
+    # gnn does for its own scores; False: never correct.
+    hubness: bool = True
+
+
 class LinkBaseline(RelationModel):
     """A link baseline: fits on the training links of the task's target type, scores
     (queries x candidates) of the view's nodes and new samples.
 
-    Subclasses implement :meth:`_fit_links` and :meth:`_score_fn` (or override :meth:`scorer`).
-    ``features_`` holds the view's features of both ends of the target type (training-view rows
-    only). A setting tried on validation is scored through its own scoring
-    (:meth:`_choose_per_direction`); the model's attributes are set once, with the choice.
+    Subclasses implement :meth:`_fit_links` and :meth:`_score_fn` (or override
+    :meth:`_uncorrected_scorer`). ``features_`` holds the view's features of both ends of the
+    target type (training-view rows only). A setting tried on validation is scored through its
+    own scoring (:meth:`_choose_per_direction`); the model's attributes are set once, with the
+    choice. Once fitted, the hubness correction's weight of each direction is chosen on
+    validation (``hubness_``, also in ``chosen_["hubness"]``; 0 unless it helps there), so every
+    link baseline may use the correction the gnn uses.
     """
 
     kinds = ("link",)
@@ -190,6 +204,23 @@ class LinkBaseline(RelationModel):
         src, _, dst = edge_type
         self.features_ = {t: train.features[t].float() for t in (src, dst)}
         self._fit_links(train, links.long(), validate=validate, progress=progress, checkpoint=checkpoint)
+        self._set_hub_queries(train)
+        self.hubness_ = {False: 0.0, True: 0.0}
+        if self.settings.hubness and validate is not None:
+            self.hubness_, scores = self._choose_per_direction(
+                HUBNESS_WEIGHTS, 0.0, lambda weights: lambda new: self._corrected(new, weights),
+                validate=validate, progress=progress,
+            )
+            self.chosen_["hubness"] = {
+                d: {"weight": self.hubness_[r], "val_mrr": None if scores is None else scores[d]}
+                for r, d in zip((False, True), DIRECTIONS, strict=True)
+            }
+
+    def _set_hub_queries(self, train: TrainView) -> None:
+        """Keeps what the hubness correction reads: the training queries of both ends (hub
+        scores are computed over them, once per fitted model, in ``_hubs``)."""
+        self.train_rows_ = {t: train.train_rows[t].long() for t in self.features_}
+        self._hubs: dict[tuple[EdgeType, bool], Tensor] = {}
 
     @abstractmethod
     def _fit_links(
@@ -198,10 +229,44 @@ class LinkBaseline(RelationModel):
     ) -> None:
         """Learns from the training ``links``; ``checkpoint`` is for the models with a training loop."""
 
-    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> LinkScorer:
-        """A scorer of the fitted link type over the view's nodes followed by the ``new`` samples."""
+    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> Scorer:
+        """A scorer of the fitted link type over the view's nodes followed by the ``new`` samples,
+        corrected for hubness with the weights chosen on validation."""
         self._check_fitted()
+        return self._corrected(new, self.hubness_)
+
+    def _uncorrected_scorer(self, new: Mapping[NodeType, Tensor] | None) -> Scorer:
+        """The fitted model's own scorer, before any hubness correction."""
         return self._scoring(self._score_fn)(new)
+
+    def _corrected(self, new: Mapping[NodeType, Tensor] | None, weights: Mapping[bool, float]) -> Scorer:
+        """The model's scorer corrected for hubness with ``weights[reverse]`` in each direction
+        (none where the weight is 0). A candidate's hub score reads the training queries and
+        that candidate only, so each new sample is still scored on its own."""
+        base = self._uncorrected_scorer(new)
+        if not any(weights.values()):
+            return base
+        num_view = {t: len(x) for t, x in self.features_.items()}
+        num_new = {t: len(new[t]) for t in num_view if new is not None and new.get(t) is not None}
+        corrected = {
+            reverse: base if not weight else HubnessCorrected(
+                base, weight, train_rows=self.train_rows_, num_view=num_view, num_new=num_new, hubs=self._hubs
+            )
+            for reverse, weight in weights.items()
+        }
+        return PerDirection(corrected[False], corrected[True])
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, Tensor], record: Mapping[str, Any], train: TrainView) -> RelationModel:
+        """As :meth:`RelationModel.from_state`, with the hubness weights of ``chosen`` (none in a
+        record without them)."""
+        model = cast("LinkBaseline", super().from_state(tensors, record, train))
+        model._set_hub_queries(train)
+        chosen = (record.get("chosen") or {}).get("hubness") or {}
+        model.hubness_ = {
+            r: float(chosen.get(d, {}).get("weight", 0.0)) for r, d in zip((False, True), DIRECTIONS, strict=True)
+        }
+        return model
 
     def _scoring(self, score_fn: Callable[[dict[NodeType, Tensor]], ScoreFn]) -> Scoring:
         """The scoring by ``score_fn`` (the fitted one, or a candidate setting's during ``fit``)."""

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
 from mmgraph.models.base import Scoring, Validate
-from mmgraph.models.baselines._common import check_positive, standardizers
+from mmgraph.models.baselines._common import LinkBaselineConfig, check_positive, standardizers
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, tower_scores
 from mmgraph.models.standardize import Standardize
 from mmgraph.models.terms import choose
@@ -25,7 +25,7 @@ from mmgraph.typing import NodeType, ScoreFn
 
 
 @dataclass
-class AutoencoderConfig:
+class AutoencoderConfig(LinkBaselineConfig):
     """Settings of :class:`AutoencoderBaseline`."""
 
     hidden_dim: int = 512

@@ -24,6 +24,7 @@ from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
+    LinkBaselineConfig,
     check_positive,
     check_positive_ints,
     embedding_scores,
@@ -34,7 +35,7 @@ from mmgraph.typing import DIRECTIONS, NodeType
 
 
 @dataclass
-class ComponentClassConfig:
+class ComponentClassConfig(LinkBaselineConfig):
     """Settings of :class:`ComponentClassBaseline`."""
 
     cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)  # inverse penalties tried on validation, per modality

@@ -25,6 +25,7 @@ from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
+    LinkBaselineConfig,
     embedding_scores,
     row_mean,
     saved_standardizers,
@@ -39,7 +40,7 @@ from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
 
 
 @dataclass
-class CosineConfig:
+class CosineConfig(LinkBaselineConfig):
     """Settings of :class:`CosineBaseline` (it learns only each modality's training mean)."""
 
     # Tried on validation per direction: raw features (False) and features minus their
@@ -50,7 +51,7 @@ class CosineConfig:
 
 
 @dataclass
-class SiameseConfig:
+class SiameseConfig(LinkBaselineConfig):
     """Settings of :class:`SiameseBaseline`."""
 
     hidden_dim: int = 512

@@ -17,13 +17,14 @@ from torch import Tensor, nn
 
 from mmgraph.data.known import KnownPairs
 from mmgraph.data.prepared import TrainView
+from mmgraph.models.baselines._common import LinkBaselineConfig
 from mmgraph.models.baselines._training import TrainedLinkBaseline, standardized
 from mmgraph.models.standardize import Standardize
 from mmgraph.typing import NodeType, ScoreFn
 
 
 @dataclass
-class FusionConfig:
+class FusionConfig(LinkBaselineConfig):
     """Settings of :class:`FusionBaseline`."""
 
     hidden_dim: int = 256

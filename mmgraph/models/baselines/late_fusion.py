@@ -19,7 +19,7 @@ from torch import Tensor
 from mmgraph.data.prepared import TrainView
 from mmgraph.errors import ConfigError
 from mmgraph.models.base import Scoring, Validate
-from mmgraph.models.baselines._common import DIRECTIONS, LinkBaseline
+from mmgraph.models.baselines._common import DIRECTIONS, LinkBaseline, LinkBaselineConfig
 from mmgraph.models.baselines.transfer import KNNTransferBaseline, TransferBaseline
 from mmgraph.models.terms import PerDirection, Transposed, WeightedSum
 from mmgraph.training.checkpoint import Checkpoint
@@ -27,7 +27,7 @@ from mmgraph.typing import NodeType
 
 
 @dataclass
-class LateFusionConfig:
+class LateFusionConfig(LinkBaselineConfig):
     """Settings of :class:`LateFusionBaseline`."""
 
     # The predictors' weights are tried on every point of the simplex with this step (0.25:
@@ -83,8 +83,9 @@ class LateFusionBaseline(LinkBaseline):
         c = self.settings
         self.components_ = {
             # carry-query only: each predictor compares in one modality's space (named in _names)
-            "transfer": TransferBaseline(seed=c.seed, modes=("carry-query",)),
-            "knn-transfer": KNNTransferBaseline(seed=c.seed),
+            # (uncorrected: the fused sum is corrected for hubness as a whole, if validation says so)
+            "transfer": TransferBaseline(seed=c.seed, modes=("carry-query",), hubness=False),
+            "knn-transfer": KNNTransferBaseline(seed=c.seed, hubness=False),
         }
         for component in self.components_.values():
             component.fit(train, validate=validate, progress=progress)
@@ -115,9 +116,8 @@ class LateFusionBaseline(LinkBaseline):
         spaces = (src, dst) if reverse else (dst, src)  # the query carried over, then the candidate
         return [f"{name} in {space} space" for name in self.components_ for space in spaces]
 
-    def scorer(self, new: Mapping[NodeType, Tensor] | None = None) -> PerDirection:
+    def _uncorrected_scorer(self, new: Mapping[NodeType, Tensor] | None) -> PerDirection:
         """The weighted sum of the components' scorers, its weights chosen per direction."""
-        self._check_fitted()
         return self._fused(new, self.weights_)
 
     def _fused(self, new: Mapping[NodeType, Tensor] | None, weights: dict[bool, tuple[float, ...]]) -> PerDirection:

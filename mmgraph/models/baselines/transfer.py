@@ -21,6 +21,7 @@ from mmgraph.models.base import Scoring, Validate
 from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
     LinkBaseline,
+    LinkBaselineConfig,
     check_int_ks,
     check_positive,
     embedding_scores,
@@ -41,7 +42,7 @@ candidate mapped into the query's space, or the sum of both cosines."""
 
 
 @dataclass
-class TransferConfig:
+class TransferConfig(LinkBaselineConfig):
     """Settings of :class:`TransferBaseline`.
 
     Each scoring direction chooses one ``(alpha, standardize, mode)`` on its validation MRR.
@@ -65,7 +66,7 @@ KNN_WEIGHTINGS: tuple[str, ...] = ("uniform", "cosine", "softmax")
 
 
 @dataclass
-class KNNTransferConfig:
+class KNNTransferConfig(LinkBaselineConfig):
     """Settings of :class:`KNNTransferBaseline`.
 
     Each scoring direction chooses ``(k, weighting, temperature)`` on its validation MRR; the
