@@ -211,10 +211,7 @@ class LinkBaseline(RelationModel):
                 HUBNESS_WEIGHTS, 0.0, lambda weights: lambda new: self._corrected(new, weights),
                 validate=validate, progress=progress,
             )
-            self.chosen_["hubness"] = {
-                d: {"weight": self.hubness_[r], "val_mrr": None if scores is None else scores[d]}
-                for r, d in zip((False, True), DIRECTIONS, strict=True)
-            }
+            self.chosen_["hubness"] = per_direction_record(lambda reverse: {"weight": self.hubness_[reverse]}, scores)
 
     def _set_hub_queries(self, train: TrainView) -> None:
         """Keeps what the hubness correction reads: the training queries of both ends (hub
@@ -303,6 +300,24 @@ class LinkBaseline(RelationModel):
         setting = {reverse: chosen[direction][0] for reverse, direction in zip((False, True), DIRECTIONS, strict=True)}
         scores = {direction: chosen[direction][1] for direction in DIRECTIONS} if best else None
         return setting, scores
+
+
+def per_direction_record(
+    describe: Callable[[bool], dict[str, Any]], scores: Mapping[str, float | None] | None
+) -> dict[str, dict[str, Any]]:
+    """The ``chosen_`` record of a choice made per direction: ``describe(reverse)`` under each
+    direction's name, with that direction's validation MRR (``"val_mrr"``) where validation asked.
+
+    Example:
+        >>> per_direction_record(lambda reverse: {"k": 5 if reverse else 1}, {"src->dst": 0.5, "dst->src": 0.25})
+        {'src->dst': {'k': 1, 'val_mrr': 0.5}, 'dst->src': {'k': 5, 'val_mrr': 0.25}}
+    """
+    out = {}
+    for reverse, direction in zip((False, True), DIRECTIONS, strict=True):
+        out[direction] = describe(reverse)
+        if scores is not None:
+            out[direction]["val_mrr"] = scores[direction]
+    return out
 
 
 def embedding_scores(embedded: dict[bool, tuple[Tensor, Tensor]]) -> ScoreFn:

@@ -28,10 +28,11 @@ from mmgraph.models.baselines._common import (
     check_positive,
     check_positive_ints,
     embedding_scores,
+    per_direction_record,
     standardizers,
 )
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.typing import DIRECTIONS, NodeType
+from mmgraph.typing import NodeType
 
 
 @dataclass
@@ -141,12 +142,10 @@ class ComponentClassBaseline(EmbeddingLinkBaseline):
         self.classifiers_ = classifiers(self.setting_)
         self.chosen_ = {
             "num_classes": num_classes, "components": len(sizes), "coverage": float(coverage),
-            **{d: {f"C {src}": self.setting_[r][0], f"C {dst}": self.setting_[r][1]}
-               for r, d in zip((False, True), DIRECTIONS, strict=True)},
+            **per_direction_record(
+                lambda r: {f"C {src}": self.setting_[r][0], f"C {dst}": self.setting_[r][1]}, scores
+            ),
         }
-        if scores is not None:
-            for d in DIRECTIONS:
-                self.chosen_[d]["val_mrr"] = scores[d]
 
     def _probabilities(self, node_type: NodeType, x: Tensor, classifier: _Linear) -> Tensor:
         """Class probabilities of every row, ``(n, num_classes)`` (columns in class order)."""

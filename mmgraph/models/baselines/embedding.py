@@ -27,6 +27,7 @@ from mmgraph.models.baselines._common import (
     EmbeddingLinkBaseline,
     LinkBaselineConfig,
     embedding_scores,
+    per_direction_record,
     row_mean,
     saved_standardizers,
     standardizer_tensors,
@@ -36,7 +37,7 @@ from mmgraph.models.baselines._common import (
 from mmgraph.models.baselines._training import TrainedLinkBaseline, mlp, tower_scores
 from mmgraph.models.standardize import Standardize
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
+from mmgraph.typing import NodeType, ScoreFn
 
 
 @dataclass
@@ -117,10 +118,7 @@ class CosineBaseline(EmbeddingLinkBaseline):
         self.center_, scores = self._choose_per_direction(
             list(c.centers), c.default_center, scoring, validate=validate, progress=progress
         )
-        self.chosen_ = {d: {"center": self.center_[r]} for r, d in zip((False, True), DIRECTIONS, strict=True)}
-        if scores is not None:
-            for d in DIRECTIONS:
-                self.chosen_[d]["val_mrr"] = scores[d]
+        self.chosen_ = per_direction_record(lambda reverse: {"center": self.center_[reverse]}, scores)
 
     def _embed(self, x: dict[NodeType, Tensor]) -> dict[bool, tuple[Tensor, Tensor]]:
         return self._embed_with(x, self.center_)

@@ -25,6 +25,7 @@ from mmgraph.models.baselines._common import (
     check_int_ks,
     check_positive,
     embedding_scores,
+    per_direction_record,
     row_mean,
     saved_standardizers,
     standardizer_tensors,
@@ -34,7 +35,7 @@ from mmgraph.models.baselines._common import (
     unit,
 )
 from mmgraph.training.checkpoint import Checkpoint
-from mmgraph.typing import DIRECTIONS, NodeType, ScoreFn
+from mmgraph.typing import NodeType, ScoreFn
 
 TRANSFER_MODES: tuple[str, ...] = ("carry-query", "carry-candidate", "sum")
 """How ``transfer`` scores a direction: the query mapped into the candidates' space, the
@@ -178,12 +179,9 @@ class TransferBaseline(EmbeddingLinkBaseline):
         grid = [(a, s, m) for a in c.alphas for s in c.standardize for m in c.modes]
         self.setting_, scores = self._choose_per_direction(grid, default, scoring, validate=validate, progress=progress)
         self.maps_ = {r: maps(*self.setting_[r][:2]) for r in (False, True)}
-        self.chosen_ = {}
-        for reverse, d in zip((False, True), DIRECTIONS, strict=True):
-            alpha, standardize, mode = self.setting_[reverse]
-            self.chosen_[d] = {"alpha": alpha, "standardize": standardize, "mode": mode}
-            if scores is not None:
-                self.chosen_[d]["val_mrr"] = scores[d]
+        self.chosen_ = per_direction_record(
+            lambda reverse: dict(zip(("alpha", "standardize", "mode"), self.setting_[reverse], strict=True)), scores
+        )
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         src, _, dst = self.edge_type_
@@ -319,11 +317,10 @@ class KNNTransferBaseline(LinkBaseline):
         if scores is None:
             self.chosen_ = {"k": c.default_k, "weighting": c.default_weighting, "temperature": default_temperature}
         else:
-            self.chosen_ = {
-                d: {"k": self.k_[r], "weighting": self.weighting_[r], "temperature": self.temperature_[r],
-                    "val_mrr": scores[d]}
-                for r, d in zip((False, True), DIRECTIONS, strict=True)
-            }
+            self.chosen_ = per_direction_record(
+                lambda r: {"k": self.k_[r], "weighting": self.weighting_[r], "temperature": self.temperature_[r]},
+                scores,
+            )
 
     def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
         tensors = {}
