@@ -82,7 +82,7 @@ def kg_pipeline(
     start = time.perf_counter()
     if triples is None:
         if task.dataset is None:
-            raise ConfigError(f"The task {task.name!r} names no dataset; pass its triples.")
+            raise ConfigError(f"The task {task.name!r} names no dataset; pass dataset= (its Triples).")
         triples = load_triples(task.dataset, root=root, **task.dataset_options)
     timings["load_seconds"] = time.perf_counter() - start
     start = time.perf_counter()

@@ -119,7 +119,7 @@ def pipeline(
     start = time.perf_counter()
     if dataset is None:
         if task.dataset is None:
-            raise DataError(f"The task {task.name!r} names no dataset; pass dataset=.")
+            raise ConfigError(f"The task {task.name!r} names no dataset; pass dataset=.")
         dataset = load(task.dataset, root=root, **task.dataset_options)
     dataset = task.make_dataset(dataset, seed)
     split = split_dataset(dataset, seed=seed, **task.split)

@@ -71,6 +71,15 @@ def test_unknown_model_and_task_list_choices(synthetic) -> None:
         pipeline(task, dataset=synthetic, seed=0, cache=None, progress=False, model_options={"epoch": 3})
 
 
+@pytest.mark.parametrize(("task", "model"), [
+    (Task(name="syn", description="", kind="link", source="a", target="b"), "gnn"),
+    (Task(name="kg", description="", kind="kg", source="entity", split={"mode": "predefined"}), "kg-none"),
+])
+def test_a_task_naming_no_dataset_asks_for_one(task: Task, model: str) -> None:
+    with pytest.raises(ConfigError, match=f"The task '{task.name}' names no dataset; pass dataset="):
+        pipeline(task, model=model, seed=0, cache=None, progress=False)
+
+
 def test_an_item_task_is_refused_before_any_data_is_read(tmp_path) -> None:
     with pytest.raises(NotApplicableError, match="'emoji-items-group:keep=0.5' asks about held-out items"):
         pipeline("emoji-items-group:keep=0.5", root=tmp_path / "no-data", seed=0)
