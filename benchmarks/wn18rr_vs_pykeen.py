@@ -1,8 +1,9 @@
 """WN18RR knowledge-graph completion beside PyKEEN: the same triples, the same CPU budget, two evaluators.
 
-Trains mmgraph's :class:`mmgraph.models.kg.KGModel` (``mmgraph-rgcn``, ``mmgraph-compgcn``,
-``mmgraph-distmult``: entity inputs from the MiniLM features of each entity's lemma and gloss plus a
-learned embedding; see ``MMGRAPH_SPECS``) and PyKEEN's RotatE, DistMult, R-GCN and CompGCN on the WN18RR triples of
+Trains mmgraph's registered kg models as ``mmgraph run --task wn18rr`` does (``mmgraph-rgcn``,
+``mmgraph-compgcn``, ``mmgraph-distmult`` run ``kg-rgcn``, ``kg-compgcn``, ``kg-none``: entity inputs
+from the MiniLM features of each entity's lemma and gloss plus a learned embedding; see
+``MMGRAPH_SPECS``) and PyKEEN's RotatE, DistMult, R-GCN and CompGCN on the WN18RR triples of
 :func:`mmgraph.datasets.wn18rr_triples` (train 86,835 including its 7 self-loops; entity ids from all
 files, as PyKEEN's own ``WN18RR`` dataset: the entities of no training triple keep their initial
 embeddings), each in this one process until it has used ``--minutes`` of CPU time (all its threads
@@ -166,46 +167,47 @@ MMGRAPH_SPECS: dict[str, MMGraphSpec] = {
 }
 
 
+def _mmgraph_model(spec: MMGraphSpec, triples, args: argparse.Namespace):
+    """The registered mmgraph model of ``spec`` (``kg-<conv>``, its budget and seed set) and its
+    training view (the MiniLM features of every entity unless the model reads embeddings only)."""
+    from mmgraph.data.triples import TripleView
+    from mmgraph.models import MODELS
+
+    settings = {**spec.settings, "cpu_minutes": args.minutes, "seed": args.seed}
+    model = MODELS.get(f"kg-{settings['conv']}")(**settings)
+    features = entity_features(triples)[0] if model.settings.inputs != "embedding" else None
+    return model, TripleView("wn18rr", triples["train"], triples.num_entities, triples.num_relations, features)
+
+
 def train_mmgraph(name: str, spec: MMGraphSpec, triples, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Trains a KGModel until early stopping or the CPU budget, resuming from ``work``; saves its weights."""
-    from mmgraph.models.kg import KGModel
+    """Fits the registered model as ``mmgraph run`` does (early stopping on the validation MRR, or the CPU
+    budget), resuming from ``work``; saves it there (``model/``) before any evaluation."""
+    from mmgraph.pipeline.kg import triple_validator
     from mmgraph.training import Checkpoint
     from mmgraph.training.checkpoint import fingerprint
 
-    model = KGModel(**spec.settings, cpu_minutes=args.minutes, seed=args.seed)
-    features = entity_features(triples)[0] if model.config.inputs != "embedding" else None
-    known_val = KnownTriples(triples.all_triples(["train", "val"]), num_entities=triples.num_entities,
-                             num_relations=triples.num_relations)
-
-    def validate() -> float:
-        return evaluate_triples(model.score_tails, model.score_heads, triples["val"], known_val,
-                                batch_size=args.eval_batch)["mrr"]
-
+    model, view = _mmgraph_model(spec, triples, args)
     checkpoint = Checkpoint(work, every=1, fingerprint=fingerprint(
-        {"settings": model.settings(), "train": len(triples["train"]), "name": name}))
+        {"settings": model.config(), "train": len(triples["train"]), "name": name}))
     reset_peak()
     wall_start = time.perf_counter()
-    model.fit(triples["train"], num_entities=triples.num_entities, num_relations=triples.num_relations,
-              features=features, validate=validate, checkpoint=checkpoint)
-    torch.save(model.net_.state_dict(), work / "model.pt")  # the best weights, before any evaluation
-    history = model.trained_.history
-    print(f"[{name}] {len(history)} epochs, {model.steps_} steps in this process, best validation MRR "
-          f"{model.trained_.best_score} at epoch {model.trained_.best_epoch}", file=sys.stderr)
-    return {"epochs_completed": len(history), "steps": model.steps_, "cpu_seconds": history[-1]["cpu_seconds"],
-            "wall_seconds": time.perf_counter() - wall_start, "peak_bytes": peak_rss(), "history": history,
-            "best_validation_mrr": model.trained_.best_score, "best_epoch": model.trained_.best_epoch}
+    model.fit(view, validate=triple_validator(triples), checkpoint=checkpoint)
+    model.save(work / "model")
+    trained = model.scorer().trained_
+    history = trained.history
+    print(f"[{name}] {len(history)} epochs, {model.chosen_['steps']} steps in this process, best validation MRR "
+          f"{trained.best_score} at epoch {trained.best_epoch}", file=sys.stderr)
+    return {"epochs_completed": len(history), "steps": model.chosen_["steps"],
+            "cpu_seconds": history[-1]["cpu_seconds"], "wall_seconds": time.perf_counter() - wall_start,
+            "peak_bytes": peak_rss(), "history": history, "best_validation_mrr": trained.best_score,
+            "best_epoch": trained.best_epoch}
 
 
 def evaluate_mmgraph(name: str, spec: MMGraphSpec, triples, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    """Ranks the test triples with the saved KGModel through mmgraph's evaluator."""
-    from mmgraph.models.kg import KGModel, KGNet, training_graph
-
-    model = KGModel(**spec.settings, cpu_minutes=args.minutes, seed=args.seed)
-    features = entity_features(triples)[0] if model.config.inputs != "embedding" else None
-    edge_index, edge_type = training_graph(triples["train"], triples.num_relations)
-    model.net_ = KGNet(triples.num_entities, triples.num_relations, model.config, features=features,
-                       edge_index=edge_index, edge_type=edge_type)
-    model.net_.load_state_dict(torch.load(work / "model.pt", weights_only=True))
+    """Ranks the test triples with the saved model (loaded as ``mmgraph predict`` loads one) through
+    mmgraph's evaluator."""
+    fitted, view = _mmgraph_model(spec, triples, args)
+    model = type(fitted).load(work / "model", view).scorer()
     test = triples["test"]
     known = KnownTriples(triples.all_triples(), num_entities=triples.num_entities,
                          num_relations=triples.num_relations)
@@ -351,7 +353,10 @@ def evaluate(name: str, spec: Spec, triples, args: argparse.Namespace, work: Pat
 
 def write_table(records: dict[str, Any], out: Path) -> None:
     """The markdown table of every model evaluated so far, from ``kg-records.json``'s records."""
-    first = next(iter(records.values()), {})
+    first = next(iter(records.values()), None)
+    if first is None:
+        out.write_text("## WN18RR: mmgraph beside PyKEEN\n\nNo model has been trained yet.\n", encoding="utf-8")
+        return
     gib = 2**30
     lines = [
         "## WN18RR: mmgraph beside PyKEEN",
