@@ -21,6 +21,7 @@ from mmgraph.models.gnn_model import GNNModel
 MODALITIES = ("a", "b", "c", "d")
 LINK = Task(name="items-link", description="", kind="link", source="a", target="d", query="item")
 LABEL = Task(name="items-label", description="", kind="label", source="a", label_modalities=MODALITIES, query="item")
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 SMALL = {"epochs": 30, "hidden_dim": 32, "propagation": False, "hubness": False, "linear_map": False}
 
 
