@@ -72,6 +72,8 @@ class TrainView:
             mode the hidden ones): a model learning to score cold samples hides these.
         classes: label names (label tasks); ``labels`` index into it.
         labels: per modality, the class a model may train on, ``-1`` elsewhere (label tasks).
+        item_modalities: item tasks: the modalities an item query's samples may come from (a
+            model learns to answer from each); empty when the task asks about single samples.
     """
 
     task: str
@@ -86,6 +88,7 @@ class TrainView:
     cold_link_types: tuple[EdgeType, ...]
     classes: tuple[str, ...] = ()
     labels: dict[NodeType, Tensor] = field(default_factory=dict)
+    item_modalities: tuple[NodeType, ...] = ()
 
     @property
     def node_types(self) -> list[NodeType]:
@@ -172,7 +175,7 @@ class TrainView:
             "target_edge_type": list(self.target_edge_type) if self.target_edge_type else None,
             "cold_link_types": [list(t) for t in self.cold_link_types], "classes": list(self.classes),
             "node_ids": {t: [str(i) for i in ids] for t, ids in self.node_ids.items()},
-            "links": [list(e) for e in self.links],
+            "links": [list(e) for e in self.links], "item_modalities": list(self.item_modalities),
         }
         atomic_write(directory / "view.json", json.dumps(meta))
         return directory
@@ -194,6 +197,7 @@ class TrainView:
             links={tuple(e): tensors[f"links/{edge_key(tuple(e))}"] for e in meta["links"]},
             cold_link_types=tuple(tuple(t) for t in meta["cold_link_types"]), classes=tuple(meta["classes"]),
             labels={t: tensors[f"labels/{t}"] for t in node_types if f"labels/{t}" in tensors},
+            item_modalities=tuple(meta.get("item_modalities", ())),
         )
 
     def __repr__(self) -> str:
@@ -481,6 +485,7 @@ class PreparedTask:
                 m: torch.as_tensor(np.flatnonzero(self.parts[m][rows[m]] == "train")) for m in modalities
             },
             links=links, cold_link_types=self._cold_link_types(), classes=self.classes, labels=labels,
+            item_modalities=self.task.query_modalities(modalities) if self.task.query == "item" else (),
         )
 
     def _cold_link_types(self) -> tuple[EdgeType, ...]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -113,13 +113,11 @@ class HeteroGNN(nn.Module):
         self,
         states: list[dict[NodeType, Tensor]],
         edge_types: list[EdgeType],
-        node_type: NodeType,
-        x: Tensor,
-        relation: EdgeType,
-        neighbours: Tensor,
-        weights: Tensor | None = None,
-    ) -> Tensor:
-        """Output representations of new nodes that receive ``relation`` edges from existing nodes only.
+        x: Mapping[NodeType, Tensor],
+        attached: Mapping[EdgeType, tuple[Tensor, Tensor | None]],
+        partners: Mapping[EdgeType, Tensor] | None = None,
+    ) -> dict[NodeType, Tensor]:
+        """Output representations of new nodes that receive edges from existing nodes and from each other.
 
         Exactly what :meth:`forward` gives them on the graph with the new nodes attached, computed
         from the existing nodes' :meth:`layer_states` without a pass over the graph: a node's output
@@ -128,27 +126,42 @@ class HeteroGNN(nn.Module):
         Args:
             states: :meth:`layer_states` of the graph without the new nodes.
             edge_types: every edge type of that graph (each contributes to a layer's output).
-            node_type: the new nodes' type; ``relation`` is ``(node_type, r, node_type)``.
-            x: their input features.
-            neighbours: the existing nodes each new node receives from.
-            weights: the weights of those edges (used by weighted convolutions).
+            x: the new nodes' input features, per node type.
+            attached: per edge type ``(t, r, t)`` (one for each type of ``x``), the existing nodes each
+                new node of ``t`` receives from, and the weights of those edges (used by weighted
+                convolutions; None: unweighted).
+            partners: per edge type of the graph, edges between new nodes, ``[source, target]`` indices
+                into the rows of ``x`` of its two types (an item's samples; default: none).
 
         Shapes:
-            x: ``(b, in_dim)``; neighbours, weights: ``(b, k)``; return: ``(b, hidden_dim)``.
+            x[t]: ``(b_t, in_dim_t)``; neighbours, weights: ``(b_t, k)``; partners[e]: ``(2, n_e)``;
+            return: ``{t: (b_t, hidden_dim)}``.
         """
-        h_new = self.project[node_type](self.standardize[node_type](x))
-        sources = neighbours.reshape(-1)
-        edge_index = torch.stack([torch.arange(sources.numel()), sources.numel() + torch.arange(
-            len(x)).repeat_interleave(neighbours.shape[1])])
+        partners = partners or {}
+        h_new = {t: self.project[t](self.standardize[t](v)) for t, v in x.items()}
+        # each new type's rows in a layer: the existing nodes it reads, then the new nodes
+        sources = {relation[0]: neighbours.reshape(-1) for relation, (neighbours, _) in attached.items()}
         empty = torch.zeros(2, 0, dtype=torch.long)
-        edge_index_dict = {t: edge_index if t == relation else empty for t in edge_types}
-        edge_weight_dict = None
-        if weights is not None:
-            edge_weight_dict = {t: weights.reshape(-1) if t == relation else torch.zeros(0) for t in edge_types}
+        edge_index_dict = {t: empty for t in edge_types}
+        weighted = any(weights is not None for _, weights in attached.values())
+        edge_weight_dict = {t: torch.zeros(0) for t in edge_types if t not in partners} if weighted else None
+        for relation, (neighbours, weights) in attached.items():
+            node_type = relation[0]
+            edge_index_dict[relation] = torch.stack([
+                torch.arange(sources[node_type].numel()),
+                sources[node_type].numel() + torch.arange(len(x[node_type])).repeat_interleave(neighbours.shape[1]),
+            ])
+            if weighted:
+                edge_weight_dict[relation] = weights.reshape(-1)
+        for (src, relation, dst), edges in partners.items():
+            offset = torch.tensor([[sources[src].numel()], [sources[dst].numel()]])
+            edge_index_dict[src, relation, dst] = edges + offset
         for state, layer, norms in zip(states, self.layers, self.norms, strict=False):
             h = {t: v[:0] for t, v in state.items()}
-            h[node_type] = torch.cat([state[node_type][sources], h_new])
-            h_new = self._layer(layer, norms, h, edge_index_dict, edge_weight_dict)[node_type][sources.numel():]
+            for node_type, own in h_new.items():
+                h[node_type] = torch.cat([state[node_type][sources[node_type]], own])
+            out = self._layer(layer, norms, h, edge_index_dict, edge_weight_dict)
+            h_new = {t: out[t][sources[t].numel():] for t in h_new}
         return h_new
 
     def _layer(

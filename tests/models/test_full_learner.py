@@ -123,6 +123,41 @@ def test_new_nodes_are_embedded_from_their_neighbours_exactly_as_in_a_full_pass(
     torch.testing.assert_close(extended, learner.embed(attached)["a"][new])
 
 
+@pytest.mark.parametrize("conv", ["sage", "gat", "graphconv", "hgt"])
+def test_new_items_are_embedded_from_their_neighbours_and_partners_exactly_as_in_a_full_pass(conv: str) -> None:
+    """Two new items, {a0, b0} and {a1, c0}: attached by similarity and linked to each other by the
+    graph's link types (both directions), their representations are those of a pass over that graph."""
+    torch.manual_seed(0)
+    builder = GraphBuilder(k=3)
+    pairs = torch.stack([torch.arange(10), torch.arange(10)])
+    links = {("a", "to", "b"): pairs, ("a", "to", "c"): pairs}
+    graph = builder.build({"a": torch.randn(30, 8), "b": torch.randn(20, 5), "c": torch.randn(25, 6)}, links)
+    learner = RelationLearner(conv=conv, epochs=2, hidden_dim=16).fit(
+        TrainingGraph(graph, target_edge_types=list(links)), progress=False)
+    x = {"a": torch.randn(2, 8), "b": torch.randn(1, 5), "c": torch.randn(1, 6)}
+    partners = {
+        ("a", "to", "b"): torch.tensor([[0], [0]]), ("b", "rev_to", "a"): torch.tensor([[0], [0]]),
+        ("a", "to", "c"): torch.tensor([[1], [0]]), ("c", "rev_to", "a"): torch.tensor([[0], [1]]),
+    }
+    attached, new = graph, {}
+    for node_type, features in x.items():
+        attached, new[node_type] = builder.attach(attached, node_type, features)
+    for (src, relation, dst), edges in partners.items():
+        store = attached[src, relation, dst]
+        store.edge_index = torch.cat([store.edge_index, torch.stack([new[src][edges[0]], new[dst][edges[1]]])], dim=1)
+    attachments = {}
+    for node_type, features in x.items():
+        neighbours, cosine = builder.neighbours(graph, node_type, features)
+        attachments[node_type] = (features, neighbours, cosine.clamp_min(0))
+    states = learner.layer_states(graph)
+    extended = learner.extend_items(states, graph, builder.similarity_relation, attachments, partners)
+    full_pass = learner.embed(attached)
+    for node_type in x:
+        torch.testing.assert_close(extended[node_type], full_pass[node_type][new[node_type]])
+    alone = learner.extend_items(states, graph, builder.similarity_relation, attachments, {})
+    assert not torch.allclose(alone["b"], extended["b"])  # the partner's message reaches b0
+
+
 # ---------------------------------------------------------------------- negatives that do not grow with the pool
 def _weights(learner: RelationLearner) -> dict[str, torch.Tensor]:
     return learner.network_.state_dict()

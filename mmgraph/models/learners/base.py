@@ -182,7 +182,7 @@ class Learner(ABC):
     a graph (and of new samples attached to it), link scores and label logits from them.
 
     Subclasses set ``training`` (their key in :data:`LEARNERS`), build ``network_`` in :meth:`fit`
-    and implement :meth:`fit`, :meth:`layer_states`, :meth:`extend`, :meth:`_state_record` and
+    and implement :meth:`fit`, :meth:`layer_states`, :meth:`extend`, :meth:`extend_items`, :meth:`_state_record` and
     :meth:`from_state`.
 
     Args:
@@ -244,6 +244,31 @@ class Learner(ABC):
 
         Shapes:
             x: ``(b, in_dim)``; neighbours, weights: ``(b, k)``; return: ``(b, hidden_dim)``.
+        """
+
+    @abstractmethod
+    def extend_items(
+        self, states: list[dict[NodeType, Tensor]], data: HeteroData, similarity_relation: str,
+        new: Mapping[NodeType, tuple[Tensor, Tensor, Tensor]], partners: Mapping[EdgeType, Tensor],
+    ) -> dict[NodeType, Tensor]:
+        """Representations of the samples of new items: each receives ``(t, similarity_relation, t)``
+        edges from its neighbours of ``data``, as in :meth:`extend`, and the ``partners`` edges from
+        the other samples of its item, so that an item's samples exchange messages.
+
+        Args:
+            states: ``layer_states(data)``.
+            data: the graph the learner reads.
+            similarity_relation: the relation name of ``data``'s similarity edges.
+            new: per node type, the new samples' features, neighbours in ``data`` and edge weights.
+            partners: per edge type of ``data``, ``[source, target]`` row indices into ``new`` of
+                its two types.
+
+        Raises:
+            NotApplicableError: the learner has no way to let new samples exchange messages.
+
+        Shapes:
+            new[t]: ``((b_t, in_dim_t), (b_t, k), (b_t, k))``; partners[e]: ``(2, n_e)``;
+            return: ``{t: (b_t, hidden_dim)}``.
         """
 
     def embed(self, data: HeteroData) -> dict[NodeType, Tensor]:

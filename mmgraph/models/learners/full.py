@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -223,7 +223,25 @@ class RelationLearner(Learner):
         self._check_fitted()
         self.network_.eval()
         weights = weights if "edge_weight" in data[relation] else None
-        return self.network_.encoder.extend(states, data.edge_types, relation[0], x, relation, neighbours, weights)
+        attached = {relation: (neighbours, weights)}
+        return self.network_.encoder.extend(states, data.edge_types, {relation[0]: x}, attached)[relation[0]]
+
+    @torch.inference_mode()
+    def extend_items(
+        self, states: list[dict[NodeType, Tensor]], data: HeteroData, similarity_relation: str,
+        new: Mapping[NodeType, tuple[Tensor, Tensor, Tensor]], partners: Mapping[EdgeType, Tensor],
+    ) -> dict[NodeType, Tensor]:
+        """Representations of new samples that receive similarity edges from their neighbours of
+        ``data`` and ``partners`` edges from each other, in one pass of the attached subgraph (see
+        :meth:`Learner.extend_items` and :meth:`HeteroGNN.extend`)."""
+        self._check_fitted()
+        self.network_.eval()
+        x, attached = {}, {}
+        for node_type, (features, neighbours, weights) in new.items():
+            relation = (node_type, similarity_relation, node_type)
+            x[node_type] = features
+            attached[relation] = (neighbours, weights if "edge_weight" in data[relation] else None)
+        return self.network_.encoder.extend(states, data.edge_types, x, attached, partners)
 
     # ------------------------------------------------------------------ persistence
     def _state_record(self) -> dict:

@@ -26,7 +26,7 @@ the same way after either training.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,7 @@ from torch_geometric.data import HeteroData
 
 from mmgraph.checks import check_positive_int
 from mmgraph.data.known import KnownPairs
+from mmgraph.errors import NotApplicableError
 from mmgraph.graph.builder import SIMILARITY_RELATION
 from mmgraph.models.learners.base import Learner, LearnerNetwork, RelationLearnerConfig, TrainingGraph, learner_config
 from mmgraph.training import distributed
@@ -441,6 +442,19 @@ class SIGNLearner(Learner):
         if "edge_weight" not in data[relation]:
             weights = torch.ones_like(weights)
         return self._tower(node_type, self.features(data).for_new(node_type, x, neighbours, weights))
+
+    def extend_items(
+        self, states: list[dict[NodeType, Tensor]], data: HeteroData, similarity_relation: str,
+        new: Mapping[NodeType, tuple[Tensor, Tensor, Tensor]], partners: Mapping[EdgeType, Tensor],
+    ) -> dict[NodeType, Tensor]:
+        """Not available: the towers were trained on vectors that never read a node's own links (a
+        training node's ``via_<relation>`` blocks leave its own partners out, so that it looks like
+        a cold node); no block of theirs has learned to carry an item partner's message."""
+        raise NotApplicableError(
+            "The mini-batch learner (training='minibatch') does not answer item queries: its towers never read a "
+            "node's own links, so an item's samples cannot exchange messages through them. Fit the 'gnn' model "
+            "with training='full' (what training='auto' picks up to 200,000 nodes, outside torchrun)."
+        )
 
     def _tower(self, node_type: NodeType, vectors: Tensor) -> Tensor:
         tower = self.network_.towers[node_type]
