@@ -72,6 +72,12 @@ class TrainView:
             mode the hidden ones): a model learning to score cold samples hides these.
         classes: label names (label tasks); ``labels`` index into it.
         labels: per modality, the class a model may train on, ``-1`` elsewhere (label tasks).
+        query: ``"sample"`` or ``"item"``: what the task's questions are about
+            (:attr:`Task.query <mmgraph.data.task.Task.query>`).
+        keep: item tasks: the probability a held-out item keeps each of its samples, which a
+            model may mimic on its training items.
+        items: per modality, the item of each view node (the dataset's ``item`` column; ``""``
+            where it has none), so a model can group its training samples into items.
     """
 
     task: str
@@ -86,6 +92,9 @@ class TrainView:
     cold_link_types: tuple[EdgeType, ...]
     classes: tuple[str, ...] = ()
     labels: dict[NodeType, Tensor] = field(default_factory=dict)
+    query: str = "sample"
+    keep: float = 1.0
+    items: dict[NodeType, np.ndarray] = field(default_factory=dict)
 
     @property
     def node_types(self) -> list[NodeType]:
@@ -172,7 +181,8 @@ class TrainView:
             "target_edge_type": list(self.target_edge_type) if self.target_edge_type else None,
             "cold_link_types": [list(t) for t in self.cold_link_types], "classes": list(self.classes),
             "node_ids": {t: [str(i) for i in ids] for t, ids in self.node_ids.items()},
-            "links": [list(e) for e in self.links],
+            "links": [list(e) for e in self.links], "query": self.query, "keep": self.keep,
+            "items": {t: [str(i) for i in items] for t, items in self.items.items()},
         }
         atomic_write(directory / "view.json", json.dumps(meta))
         return directory
@@ -194,6 +204,8 @@ class TrainView:
             links={tuple(e): tensors[f"links/{edge_key(tuple(e))}"] for e in meta["links"]},
             cold_link_types=tuple(tuple(t) for t in meta["cold_link_types"]), classes=tuple(meta["classes"]),
             labels={t: tensors[f"labels/{t}"] for t in node_types if f"labels/{t}" in tensors},
+            query=meta["query"], keep=meta["keep"],
+            items={t: np.asarray(items, dtype=object) for t, items in meta["items"].items()},
         )
 
     def __repr__(self) -> str:
@@ -481,6 +493,7 @@ class PreparedTask:
                 m: torch.as_tensor(np.flatnonzero(self.parts[m][rows[m]] == "train")) for m in modalities
             },
             links=links, cold_link_types=self._cold_link_types(), classes=self.classes, labels=labels,
+            query=self.task.query, keep=self.task.keep, items={m: self._items[m][rows[m]] for m in modalities},
         )
 
     def _cold_link_types(self) -> tuple[EdgeType, ...]:
