@@ -329,9 +329,14 @@ MODELS: Registry[type[RelationModel]] = Registry("model")
 The lists below are read from it and from each class, never written by hand."""
 
 
-def models_for(kind: str) -> list[str]:
-    """The registered models that do ``kind`` tasks (``"link"``, ``"label"`` or ``"kg"``), by their ``kinds``."""
-    return [name for name in MODELS.names() if kind in MODELS.get(name).kinds]
+def models_for(kind: str, query: str = "sample") -> list[str]:
+    """The registered models that do ``kind`` tasks (``"link"``, ``"label"`` or ``"kg"``), by their ``kinds``,
+    asking about ``query`` (``"sample"``: not :attr:`~RelationModel.item_only`; ``"item"``: those that
+    answer items, see :func:`item_models`)."""
+    return [
+        name for name in MODELS.names() if kind in MODELS.get(name).kinds
+        and (MODELS.get(name).answers_items() if query == "item" else not MODELS.get(name).item_only)
+    ]
 
 
 def savable_models() -> list[str]:
