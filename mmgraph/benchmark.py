@@ -96,7 +96,8 @@ def benchmark(
         progress: show a progress bar over the runs.
 
     Returns:
-        One row per run: ``task``, ``kind``, ``model``, ``seed``, the metrics of the tasks'
+        One row per run: ``task``, ``kind``, ``model``, ``seed``, ``keep`` (item tasks: the
+        probability each held-out sample was kept with; None for sample tasks), the metrics of the tasks'
         kinds (``mrr``, ``hits@1``, ``hits@3``, ``hits@10`` for link tasks, ``accuracy``,
         ``macro_f1`` for label tasks; kg tasks report the rank metrics; NaN where they do not
         apply), ``train_seconds``,
@@ -149,6 +150,7 @@ def benchmark(
                 record: dict[str, Any] = {
                     "task": task.name, "kind": task.kind, "model": name, "seed": seed, "setting": setting,
                     "candidates": task.candidates if task.kind == "link" else None,
+                    "keep": task.keep if task.query == "item" else None,
                 }
                 reason = _kind_mismatch(name, model_classes[name], task)
                 if reason is not None:
@@ -332,7 +334,9 @@ def markdown_report(
         kind = rows["kind"].iloc[0]
         metrics = metric_names(kind)
         ran = completed_runs(rows)
-        lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
+        keep = rows["keep"].dropna()
+        on = f"{kind} task on held-out items, keep {keep.iloc[0]:g}" if len(keep) else f"{kind} task"
+        lines += ["", f"## {task} ({on}, main metric {metrics[0]})", ""]
         if len(ran):
             lines += _stats_table(ran, list(metrics), with_seconds=True)
         if kind == "link" and len(ran):
