@@ -295,9 +295,14 @@ def _encoder_specs(encoders: Mapping[str, Any] | None) -> dict[str, dict[str, An
 
 
 def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:
+    """Why the model does not apply to the task (its kind, or its questions: items or single samples), or None."""
     kinds = getattr(model_class, "kinds", None)
     if kinds is not None and task.kind not in kinds:
         return f"the {name!r} model does {' and '.join(kinds)} tasks, not {task.kind} tasks"
+    if task.query == "item" and not model_class.answers_items():
+        return f"the {name!r} model scores single samples; the task asks about held-out items"
+    if task.query != "item" and model_class.item_only:
+        return f"the {name!r} model answers item queries only; the task asks about single samples"
     return None
 
 

@@ -55,7 +55,11 @@ def pipeline(
 
     The model is fitted on the training view only (in the default ``"inductive"`` setting, held-out
     samples do not exist for it), selected on validation, and the test samples are then scored
-    as new samples through :meth:`RelationModel.scorer`, the path prediction takes.
+    as new samples through :meth:`RelationModel.scorer`, the path prediction takes. An item task
+    (``query="item"``) asks about its held-out items instead, through
+    :meth:`RelationModel.item_scorer` (models of :func:`~mmgraph.models.item_models`; another
+    model raises :class:`~mmgraph.errors.NotApplicableError` before any data is read), and its
+    validation callback also scores the validation items (:class:`~mmgraph.pipeline.validation.ItemValidation`).
 
     Args:
         task: a task name (see :data:`mmgraph.tasks.TASKS`), a :class:`Task` or its

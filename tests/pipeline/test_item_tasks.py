@@ -94,7 +94,7 @@ def test_bench_runs_item_tasks_and_records_their_keep(manifest, tmp_path) -> Non
     assert list(frame["keep"]) == [0.5, 0.5]
     ran = frame.set_index("model")
     assert ran.loc["items-single", "skipped"] is None and ran.loc["items-single", "accuracy"] > 0
-    assert "asks about held-out items" in ran.loc["logreg", "skipped"]
+    assert "scores single samples; the task asks about held-out items" in ran.loc["logreg", "skipped"]
     assert "keep" in (tmp_path / "results.md").read_text()
 
 
