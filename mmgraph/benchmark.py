@@ -96,7 +96,8 @@ def benchmark(
         progress: show a progress bar over the runs.
 
     Returns:
-        One row per run: ``task``, ``kind``, ``model``, ``seed``, the metrics of the tasks'
+        One row per run: ``task``, ``kind``, ``model``, ``seed``, ``keep`` (item tasks: the
+        probability each held-out sample was kept with; None for sample tasks), the metrics of the tasks'
         kinds (``mrr``, ``hits@1``, ``hits@3``, ``hits@10`` for link tasks, ``accuracy``,
         ``macro_f1`` for label tasks; kg tasks report the rank metrics; NaN where they do not
         apply), ``train_seconds``,
@@ -149,6 +150,7 @@ def benchmark(
                 record: dict[str, Any] = {
                     "task": task.name, "kind": task.kind, "model": name, "seed": seed, "setting": setting,
                     "candidates": task.candidates if task.kind == "link" else None,
+                    "keep": task.keep if task.query == "item" else None,
                 }
                 reason = _kind_mismatch(name, model_classes[name], task)
                 if reason is not None:
@@ -293,9 +295,14 @@ def _encoder_specs(encoders: Mapping[str, Any] | None) -> dict[str, dict[str, An
 
 
 def _kind_mismatch(name: str, model_class: type, task: Task) -> str | None:
+    """Why the model does not apply to the task (its kind, or its questions: items or single samples), or None."""
     kinds = getattr(model_class, "kinds", None)
     if kinds is not None and task.kind not in kinds:
         return f"the {name!r} model does {' and '.join(kinds)} tasks, not {task.kind} tasks"
+    if task.query == "item" and not model_class.answers_items():
+        return f"the {name!r} model scores single samples; the task asks about held-out items"
+    if task.query != "item" and model_class.item_only:
+        return f"the {name!r} model answers item queries only; the task asks about single samples"
     return None
 
 
@@ -332,7 +339,9 @@ def markdown_report(
         kind = rows["kind"].iloc[0]
         metrics = metric_names(kind)
         ran = completed_runs(rows)
-        lines += ["", f"## {task} ({kind} task, main metric {metrics[0]})", ""]
+        keep = rows["keep"].dropna()
+        on = f"{kind} task on held-out items, keep {keep.iloc[0]:g}" if len(keep) else f"{kind} task"
+        lines += ["", f"## {task} ({on}, main metric {metrics[0]})", ""]
         if len(ran):
             lines += _stats_table(ran, list(metrics), with_seconds=True)
         if kind == "link" and len(ran):

@@ -61,7 +61,8 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """One row per run from the records of :func:`benchmark` (as in ``results.json``).
 
     Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
-    task's declared set (from the record, else from the named task).
+    task's declared set (from the record, else from the named task); runs of item tasks their
+    ``keep`` (None for sample tasks).
     """
     kinds = [kind for kind in METRIC_KINDS if any(TASK_METRIC_KIND[r["kind"]] == kind for r in records)]
     metrics = [m for kind in kinds for m in metric_names(kind)]
@@ -71,12 +72,13 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     for r in records:
         row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}
         row["candidates"] = r.get("candidates") or _declared_candidates(r["task"]) if r["kind"] == "link" else None
+        row["keep"] = r.get("keep")
         row.update({m: float(r.get("metrics", {}).get(m, math.nan)) for m in metrics})
         row["train_seconds"] = r.get("train_seconds", math.nan)
         row["skipped"] = r.get("skipped")
         row["error"] = r.get("error")
         rows.append(row)
-    columns = ["task", "kind", "model", "seed", "candidates", *metrics, "train_seconds", "skipped", "error"]
+    columns = ["task", "kind", "model", "seed", "candidates", "keep", *metrics, "train_seconds", "skipped", "error"]
     frame = pd.DataFrame(rows, columns=columns)
     for column in ("skipped", "error"):
         frame[column] = frame[column].astype(object).where(frame[column].notna(), None)

@@ -15,8 +15,8 @@ its sample of the smallest number in any case, so no item is left empty. An item
 at ``keep=0.25`` are therefore among those it keeps at ``0.5``, which are among those at ``1.0``:
 the levels differ only by what they leave out.
 
-Next stage (a design note; nothing below is built yet)
--------------------------------------------------------
+How models answer items (the design; built as described unless said otherwise)
+------------------------------------------------------------------------------
 *What a model receives.* The held-out samples reach a model as today, as new samples by
 modality (``PreparedTask.new_samples(part)``), plus the grouping of
 :class:`~mmgraph.data.prepared.ItemQueries`:

@@ -74,6 +74,10 @@ class TrainView:
         labels: per modality, the class a model may train on, ``-1`` elsewhere (label tasks).
         item_modalities: item tasks: the modalities an item query's samples may come from (a
             model learns to answer from each); empty when the task asks about single samples.
+        keep: item tasks: the probability a held-out item keeps each of its samples, which a
+            model may mimic on its training items.
+        items: per modality, the item of each view node (the dataset's ``item`` column; ``""``
+            where it has none), so a model can group its training samples into items.
     """
 
     task: str
@@ -89,10 +93,18 @@ class TrainView:
     classes: tuple[str, ...] = ()
     labels: dict[NodeType, Tensor] = field(default_factory=dict)
     item_modalities: tuple[NodeType, ...] = ()
+    keep: float = 1.0
+    items: dict[NodeType, np.ndarray] = field(default_factory=dict)
 
     @property
     def node_types(self) -> list[NodeType]:
         return list(self.features)
+
+    @property
+    def query(self) -> str:
+        """``"item"`` or ``"sample"``: what the task's questions are about (:attr:`Task.query
+        <mmgraph.data.task.Task.query>`); an item task names its item modalities."""
+        return "item" if self.item_modalities else "sample"
 
     def num_nodes(self, node_type: NodeType) -> int:
         return int(self.features[node_type].shape[0])
@@ -175,7 +187,8 @@ class TrainView:
             "target_edge_type": list(self.target_edge_type) if self.target_edge_type else None,
             "cold_link_types": [list(t) for t in self.cold_link_types], "classes": list(self.classes),
             "node_ids": {t: [str(i) for i in ids] for t, ids in self.node_ids.items()},
-            "links": [list(e) for e in self.links], "item_modalities": list(self.item_modalities),
+            "links": [list(e) for e in self.links], "item_modalities": list(self.item_modalities), "keep": self.keep,
+            "items": {t: [str(i) for i in items] for t, items in self.items.items()},
         }
         atomic_write(directory / "view.json", json.dumps(meta))
         return directory
@@ -198,6 +211,8 @@ class TrainView:
             cold_link_types=tuple(tuple(t) for t in meta["cold_link_types"]), classes=tuple(meta["classes"]),
             labels={t: tensors[f"labels/{t}"] for t in node_types if f"labels/{t}" in tensors},
             item_modalities=tuple(meta.get("item_modalities", ())),
+            keep=meta["keep"],
+            items={t: np.asarray(items, dtype=object) for t, items in meta["items"].items()},
         )
 
     def __repr__(self) -> str:
@@ -486,6 +501,7 @@ class PreparedTask:
             },
             links=links, cold_link_types=self._cold_link_types(), classes=self.classes, labels=labels,
             item_modalities=self.task.query_modalities(modalities) if self.task.query == "item" else (),
+            keep=self.task.keep, items={m: self._items[m][rows[m]] for m in modalities},
         )
 
     def _cold_link_types(self) -> tuple[EdgeType, ...]:

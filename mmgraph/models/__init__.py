@@ -5,7 +5,16 @@ then ``scorer(new_samples)``. The models of knowledge-graph (``kg``) tasks, ``kg
 fit on a :class:`~mmgraph.data.triples.TripleView` (:mod:`mmgraph.models.kg`).
 """
 
-from mmgraph.models.base import MODELS, RelationModel, Scorer, Validate, models_for, savable_models
+from mmgraph.models.base import (
+    MODELS,
+    ItemValidate,
+    RelationModel,
+    Scorer,
+    Validate,
+    item_models,
+    models_for,
+    savable_models,
+)
 from mmgraph.models.baselines import BASELINES
 from mmgraph.models.decoders import DECODERS
 from mmgraph.models.gnn import CONVOLUTIONS, HeteroGNN
@@ -27,6 +36,6 @@ RUN_DECODERS: tuple[str, ...] = tuple(dict.fromkeys([*DECODERS.names(), *KG_DECO
 
 __all__ = [
     "CONVOLUTIONS", "DECODERS", "KG_CONVOLUTIONS", "KG_DECODERS", "LEARNERS", "MODELS", "RUN_CONVOLUTIONS",
-    "RUN_DECODERS", "GNNConfig", "GNNModel", "HeteroGNN", "RelationLearner",
-    "RelationLearnerConfig", "RelationModel", "Scorer", "Validate", "models_for", "savable_models",
+    "RUN_DECODERS", "GNNConfig", "GNNModel", "HeteroGNN", "ItemValidate", "RelationLearner",
+    "RelationLearnerConfig", "RelationModel", "Scorer", "Validate", "item_models", "models_for", "savable_models",
 ]

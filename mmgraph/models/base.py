@@ -5,6 +5,10 @@ afterwards, exactly as new samples do at prediction time: :meth:`RelationModel.s
 their features and returns a :class:`Scorer` over the training view's nodes followed by the new
 ones. Evaluation and prediction both go through it, so a reported metric is what prediction
 gives. Models never import the evaluator: model selection gets a ``validate`` callback.
+
+Held-out items (:class:`~mmgraph.data.prepared.ItemQueries`, item tasks) reach a model that
+answers them through :meth:`RelationModel.item_scorer`: the same new samples, plus which of them
+form each item. :func:`item_models` names the models that answer items.
 """
 
 from __future__ import annotations
@@ -15,11 +19,11 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from torch import Tensor
 
-from mmgraph.data.prepared import TrainView
+from mmgraph.data.prepared import ItemQueries, TrainView
 from mmgraph.data.triples import TripleView
 from mmgraph.errors import ConfigTypeError, NotApplicableError, NotFittedError, SavedFileError
 from mmgraph.io import atomic_write, load_json, load_tensors, save_tensors
@@ -58,6 +62,11 @@ Scoring = Callable[[Mapping[NodeType, Tensor] | None], Scorer]
 trying a setting changes nothing in the model."""
 
 
+ItemScoring = Callable[[Mapping[NodeType, Tensor] | None, ItemQueries], Scorer]
+"""What item validation scores: the new samples' features and the items they form in, a
+:class:`Scorer` of the items out (:meth:`RelationModel.item_scorer` is one)."""
+
+
 class Validate(Protocol):
     """The validation callback: metrics of a scoring on the validation questions.
 
@@ -70,6 +79,20 @@ class Validate(Protocol):
     def __call__(self, scoring: Scoring, *, max_links: int | None = None) -> dict[str, float]: ...
 
 
+@runtime_checkable
+class ItemValidate(Validate, Protocol):
+    """The validation callback of an item task: :meth:`items` scores the validation items.
+
+    Calling it scores the task's single-sample question beside the items (the task's ``source``
+    samples), so a model that selects its settings on single samples fits on an item task as on
+    any other; :meth:`items` scores an :data:`ItemScoring` on the validation part's
+    :class:`~mmgraph.data.prepared.ItemQueries`, with the same metric keys as the single-sample
+    question (``"mrr"``, ``"<direction>/mrr"``, Hits@k; ``"accuracy"``, ``"macro_f1"``).
+    """
+
+    def items(self, scoring: ItemScoring, *, max_links: int | None = None) -> dict[str, float]: ...
+
+
 class RelationModel(ABC):
     """The base of every model: settings in a config dataclass, unknown settings raise.
 
@@ -80,6 +103,9 @@ class RelationModel(ABC):
     name: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]]
     Config: ClassVar[type]
+    item_only: ClassVar[bool] = False
+    """Whether the model answers item queries only (the item fusion baselines): it fits on item
+    tasks, and its :meth:`scorer` of single samples raises."""
 
     def __init__(self, **options: Any) -> None:
         valid = {f.name for f in dataclasses.fields(self.Config)}
@@ -116,6 +142,7 @@ class RelationModel(ABC):
         and resumes a checkpoint of the same run found there; other models fit from scratch.
         """
         self.check_kind(train.task, train.kind)
+        self.check_query(train.task, getattr(train, "query", "sample"))
         self._fit(train, validate=validate, progress=progress, checkpoint=checkpoint)
         self.fitted_ = True
         return self
@@ -125,6 +152,27 @@ class RelationModel(ABC):
         the message lists the models that do."""
         if kind not in self.kinds:
             raise NotApplicableError(_wrong_kind(self.name, self.kinds, task, kind))
+
+    def check_query(self, task: str, query: str) -> None:
+        """Raises :class:`~mmgraph.errors.NotApplicableError` unless the model answers the questions of
+        ``query`` (``"sample"`` or ``"item"``, see :attr:`Task.query <mmgraph.data.task.Task.query>`);
+        the message lists the models that do."""
+        if query == "item" and not self.answers_items():
+            raise NotApplicableError(
+                f"The {self.name!r} model scores single samples; the task {task!r} asks about held-out items. "
+                f"For item tasks use one of {item_models()}."
+            )
+        if query != "item" and self.item_only:
+            raise NotApplicableError(
+                f"The {self.name!r} model answers item queries only; the task {task!r} asks about single samples. "
+                f"For sample tasks use one of {[m for m in MODELS.names() if not MODELS.get(m).item_only]}."
+            )
+
+    @classmethod
+    def answers_items(cls) -> bool:
+        """Whether the model answers item queries: its class (or a base below :class:`RelationModel`)
+        implements :meth:`item_scorer`."""
+        return cls.item_scorer is not RelationModel.item_scorer
 
     @abstractmethod
     def _fit(
@@ -142,6 +190,31 @@ class RelationModel(ABC):
                 view; each new sample is scored on its own (no new sample changes another's
                 score).
         """
+
+    def item_scorer(self, new: Mapping[NodeType, Tensor] | None, items: ItemQueries) -> Scorer:
+        """A :class:`Scorer` of held-out items (item tasks; a model that answers them overrides this).
+
+        The scorer answers ``link_scores((ITEM, relation, target), item_index, candidates,
+        reverse=False)``, ``(b, c)`` scores of items of ``items`` against candidates (scoring
+        indices of the target modality: view nodes, then new samples), and
+        ``predict_labels(ITEM)``, ``(len(items),)`` class indices. Every implementation keeps
+        three invariants: an item scores the same alone or in a batch of items; removing one
+        of an item's samples changes only that item's scores; nothing flows between items or
+        into the training state.
+
+        Args:
+            new: the part's new samples by modality (``PreparedTask.new_samples(part)``), in
+                the feature space of the training view.
+            items: which new samples form each item: item ``i``'s samples of modality ``m``
+                are ``items.members[m][items.member_items[m] == i]`` (scoring indices).
+
+        Raises:
+            NotApplicableError: the model scores single samples only.
+        """
+        raise NotApplicableError(
+            f"The {self.name!r} model scores single samples; it does not answer item queries. "
+            f"Use one of {item_models()}."
+        )
 
     # ------------------------------------------------------------------ persistence
     @classmethod
@@ -256,14 +329,24 @@ MODELS: Registry[type[RelationModel]] = Registry("model")
 The lists below are read from it and from each class, never written by hand."""
 
 
-def models_for(kind: str) -> list[str]:
-    """The registered models that do ``kind`` tasks (``"link"``, ``"label"`` or ``"kg"``), by their ``kinds``."""
-    return [name for name in MODELS.names() if kind in MODELS.get(name).kinds]
+def models_for(kind: str, query: str = "sample") -> list[str]:
+    """The registered models that do ``kind`` tasks (``"link"``, ``"label"`` or ``"kg"``), by their ``kinds``,
+    asking about ``query`` (``"sample"``: not :attr:`~RelationModel.item_only`; ``"item"``: those that
+    answer items, see :func:`item_models`)."""
+    return [
+        name for name in MODELS.names() if kind in MODELS.get(name).kinds
+        and (MODELS.get(name).answers_items() if query == "item" else not MODELS.get(name).item_only)
+    ]
 
 
 def savable_models() -> list[str]:
     """The registered models that can be saved (see :meth:`RelationModel.savable`)."""
     return [name for name in MODELS.names() if MODELS.get(name).savable()]
+
+
+def item_models() -> list[str]:
+    """The registered models that answer item queries (see :meth:`RelationModel.answers_items`)."""
+    return [name for name in MODELS.names() if MODELS.get(name).answers_items()]
 
 
 _KIND_WORK: dict[str, str] = {

@@ -3,8 +3,9 @@
 - :mod:`.encoding`: each modality encoded for the task (encoders fitted on training samples only),
   the task prepared;
 - :mod:`.factory`: a model from its name, options and seed;
-- :mod:`.validation`: the validation callback models choose their settings with;
-- :mod:`.evaluation`: the test metrics;
+- :mod:`.validation`: the validation callback models choose their settings with (of an item task:
+  :class:`~.validation.ItemValidation`, which also scores the validation items);
+- :mod:`.evaluation`: the test metrics (of an item task: its held-out items, :func:`~.evaluation.evaluate_items`);
 - :mod:`.config`: a run's configuration, and reading a stored one;
 - :mod:`.environment`: what a run records about where it ran, and seeding;
 - :mod:`.result`: :class:`PipelineResult` and its folder (prediction: ``result.predictor()``);
@@ -15,7 +16,7 @@
 from mmgraph.pipeline.config import CONFIG_KEYS, load_config, run_config
 from mmgraph.pipeline.encoding import encode_dataset, entity_features, prepare_task, training_classes
 from mmgraph.pipeline.environment import json_default, seed_everything
-from mmgraph.pipeline.evaluation import UnseenLabelWarning, evaluate
+from mmgraph.pipeline.evaluation import UnseenLabelWarning, evaluate, evaluate_items
 from mmgraph.pipeline.factory import make_model
 from mmgraph.pipeline.result import (
     CHECKPOINT_FOLDER,
@@ -25,11 +26,11 @@ from mmgraph.pipeline.result import (
     is_own_entry,
 )
 from mmgraph.pipeline.run import pipeline
-from mmgraph.pipeline.validation import NoValidationWarning, validator
+from mmgraph.pipeline.validation import ItemValidation, NoValidationWarning, validator
 
 __all__ = [
-    "CHECKPOINT_FOLDER", "CONFIG_KEYS", "RESULT_FILES", "NoValidationWarning", "PipelineResult", "UnseenLabelWarning",
-    "check_result_folder", "encode_dataset", "entity_features", "evaluate", "is_own_entry", "json_default",
-    "load_config", "make_model",
+    "CHECKPOINT_FOLDER", "CONFIG_KEYS", "RESULT_FILES", "ItemValidation", "NoValidationWarning", "PipelineResult",
+    "UnseenLabelWarning", "check_result_folder", "encode_dataset", "entity_features", "evaluate", "evaluate_items",
+    "is_own_entry", "json_default", "load_config", "make_model",
     "pipeline", "prepare_task", "run_config", "seed_everything", "training_classes", "validator",
 ]

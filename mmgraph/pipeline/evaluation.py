@@ -11,6 +11,7 @@ from mmgraph.errors import (
 )
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.models.base import RelationModel
+from mmgraph.pipeline.validation import item_metrics
 
 
 class UnseenLabelWarning(UserWarning):
@@ -23,7 +24,10 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
     Link tasks: the rank metrics of the declared candidate set without prefix, both candidate
     sets under ``"held-out/..."`` and ``"all/..."`` (a set that asks nothing is left out), and
     AUC/AP with negatives drawn like the declared candidates. Label tasks: accuracy, macro-F1.
+    Item tasks: the same metrics of the items' question (:func:`evaluate_items`).
     """
+    if prepared.task.query == "item":
+        return evaluate_items(model, prepared, part, seed=seed)
     scorer = model.scorer(prepared.new_samples(part))
     if prepared.task.kind == "label":
         queries = prepared.label_queries(part)
@@ -56,3 +60,28 @@ def evaluate(model: RelationModel, prepared: PreparedTask, part: str = "test", *
             metrics.update(values)
             metrics.update(evaluate_link_auc(scorer.link_scores, queries, seed=seed))
     return metrics
+
+
+def evaluate_items(
+    model: RelationModel, prepared: PreparedTask, part: str = "test", *, seed: int = 0
+) -> dict[str, float]:
+    """Metrics of a fitted model on the held-out items of ``part`` (item tasks), through its
+    :meth:`~mmgraph.models.base.RelationModel.item_scorer`.
+
+    Link tasks: the rank metrics of the items' question against the declared candidate set,
+    without prefix and under ``"<candidate set>/..."``, and AUC/AP with negatives drawn like the
+    candidates; label tasks: accuracy and macro-F1; and ``num_items``, the items asked. (The
+    probability each held-out sample was kept with is the task's ``keep``, in the result's task.)
+    """
+    items = prepared.item_queries(part)
+    if len(items) == 0:
+        raise DataError(
+            f"The task {prepared.task.name!r} asks no {part} item: no held-out item has "
+            f"{'a label' if prepared.task.kind == 'label' else 'an answer among the candidates'}. Check the split."
+        )
+    scorer = model.item_scorer(prepared.new_samples(part), items)
+    metrics = item_metrics(scorer, items)
+    if prepared.task.kind == "link":
+        metrics.update({f"{prepared.task.candidates}/{k}": v for k, v in list(metrics.items())})
+        metrics.update(evaluate_link_auc(scorer.link_scores, {items.question.direction: items.question}, seed=seed))
+    return {**metrics, "num_items": len(items)}

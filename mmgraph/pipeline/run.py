@@ -17,7 +17,6 @@ from mmgraph.data.triples import Triples
 from mmgraph.errors import (
     ConfigError,
     DataError,
-    NotApplicableError,
 )
 from mmgraph.models.base import RelationModel
 from mmgraph.pipeline.config import run_config, run_fingerprint
@@ -32,6 +31,9 @@ from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.typing import NodeType
 
 logger = logging.getLogger(__name__)
+
+COUNT_METRICS: tuple[str, ...] = ("num_queries", "num_candidates", "num_items")
+"""The endings of the metrics that count questions (kept as ints in a result)."""
 
 
 def pipeline(
@@ -53,7 +55,11 @@ def pipeline(
 
     The model is fitted on the training view only (in the default ``"inductive"`` setting, held-out
     samples do not exist for it), selected on validation, and the test samples are then scored
-    as new samples through :meth:`RelationModel.scorer`, the path prediction takes.
+    as new samples through :meth:`RelationModel.scorer`, the path prediction takes. An item task
+    (``query="item"``) asks about its held-out items instead, through
+    :meth:`RelationModel.item_scorer` (models of :func:`~mmgraph.models.item_models`; another
+    model raises :class:`~mmgraph.errors.NotApplicableError` before any data is read), and its
+    validation callback also scores the validation items (:class:`~mmgraph.pipeline.validation.ItemValidation`).
 
     Args:
         task: a task name (see :data:`mmgraph.tasks.TASKS`), a :class:`Task` or its
@@ -92,11 +98,6 @@ def pipeline(
     from mmgraph.datasets import load
 
     task = get_task(task)
-    if task.query == "item":  # the data layer asks them (PreparedTask.item_queries); no model answers them yet
-        raise NotApplicableError(
-            f"The task {task.name!r} asks about held-out items, which mmgraph's models do not answer yet. "
-            "Its questions are in PreparedTask.item_queries; run a sample task (see `mmgraph datasets`)."
-        )
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0):
         raise ConfigError(f"The 'seed' of pipeline must be an int >= 0 (or None to draw one). Got {seed!r} instead.")
     if setting not in SETTINGS:
@@ -106,6 +107,7 @@ def pipeline(
         logger.warning("no seed given; drew seed %d", seed)
     fitted = make_model(model, model_options, seed)  # a wrong name or setting fails now, not after encoding
     fitted.check_kind(task.name, task.kind)  # and a model of another kind of task
+    fitted.check_query(task.name, task.query)  # or of other queries (items, single samples)
     seed_everything(seed)
     if task.kind == "kg":  # triples, not samples: the small path of mmgraph.pipeline.kg
         from mmgraph.pipeline.kg import kg_pipeline
@@ -153,7 +155,7 @@ def pipeline(
         checkpoint.remove()
     return PipelineResult(
         task={**task.summary(), "setting": setting}, model=name, seed=seed,
-        metrics={k: int(v) if k.endswith(("num_queries", "num_candidates")) else float(v) for k, v in metrics.items()},
+        metrics={k: int(v) if k.endswith(COUNT_METRICS) else float(v) for k, v in metrics.items()},
         config=config, timings=timings, version=package_version(), environment=environment_record(),
         model_config=fitted.config(),
         data=data, fitted=fitted, prepared=prepared, encoders=fitted_encoders,
@@ -166,19 +168,22 @@ def _check_parts(prepared: PreparedTask) -> None:
     task = prepared.task
 
     def asks(part: str) -> bool:
+        if task.query == "item":
+            return len(prepared.item_queries(part)) > 0
         if task.kind == "label":
             return prepared.label_queries(part).nodes.numel() > 0
         return bool(prepared.link_queries(part, task.candidates))
 
+    asked = "items" if task.query == "item" else "labels" if task.kind == "label" else "links"
     if not asks("test"):
         raise DataError(
-            f"The split of the task {task.name!r} leaves no test {'labels' if task.kind == 'label' else 'links'} to "
+            f"The split of the task {task.name!r} leaves no test {asked} to "
             f"evaluate (split {task.split}, {prepared.split!r}). Give the test part a larger fraction or more data."
         )
     if not asks("val"):
         warnings.warn(
             f"The split of the task {task.name!r} leaves no validation "
-            f"{'labels' if task.kind == 'label' else 'links'}; the model is not selected on validation and keeps its "
+            f"{asked}; the model is not selected on validation and keeps its "
             "default settings.",
             NoValidationWarning, stacklevel=3,
         )

@@ -21,7 +21,13 @@ from mmgraph.errors import NotFittedError
 from mmgraph.evaluation.evaluator import evaluate_label_queries, evaluate_link_auc, evaluate_link_queries
 from mmgraph.models import MODELS, GNNModel
 from mmgraph.models.base import RelationModel, Scoring
-from mmgraph.models.baselines import BASELINES, LABEL_BASELINES, LINK_BASELINES, NotApplicableError
+from mmgraph.models.baselines import (
+    BASELINES,
+    ITEM_BASELINES,
+    LABEL_BASELINES,
+    LINK_BASELINES,
+    NotApplicableError,
+)
 from mmgraph.models.baselines._common import LinkBaseline
 from mmgraph.models.baselines.transfer import KNN_WEIGHTINGS, TRANSFER_MODES, neighbour_weights
 from mmgraph.models.standardize import Standardize
@@ -34,11 +40,13 @@ LABEL = Task(name="synlab", description="", kind="label", source="a")
 LABEL_VIA_LINKS = Task(name="synlab-links", description="", kind="label", source="a", label_modalities=("b",))
 EDGE = ("a", "same_item", "b")
 # The models the contract tests below run over, read from the registry: every registered model but
-# the GNN (its own tests run it at its size) and the knowledge-graph models (kind "kg": tests/pipeline/
-# test_kg_task.py), so one registered by CONTRIBUTING.md's recipe is covered with no list to edit here.
+# the GNN (its own tests run it at its size), the knowledge-graph models (kind "kg": tests/pipeline/
+# test_kg_task.py) and the models of item tasks only (tests/models/test_item_fusion.py), so one
+# registered by CONTRIBUTING.md's recipe is covered with no list to edit here.
 REGISTERED = [
     name for name in MODELS.names()
     if MODELS.get(name) is not GNNModel and {"link", "label"} & set(MODELS.get(name).kinds)
+    and not MODELS.get(name).item_only
 ]
 REGISTERED_LINK = [name for name in REGISTERED if "link" in MODELS.get(name).kinds]
 FAST = {
@@ -144,11 +152,13 @@ def _check_link_metrics(m: dict[str, float]) -> None:
 
 
 def test_every_baseline_is_registered() -> None:
-    assert set(LINK_BASELINES) | set(LABEL_BASELINES) == set(BASELINES)
+    assert set(LINK_BASELINES) | set(LABEL_BASELINES) | set(ITEM_BASELINES) == set(BASELINES)
+    assert not set(ITEM_BASELINES) & (set(LINK_BASELINES) | set(LABEL_BASELINES))
     for name, cls in BASELINES.items():
         assert name in MODELS and MODELS.get(name).name == name
         assert issubclass(cls, RelationModel)
-        assert cls.kinds == (("link",) if name in LINK_BASELINES else ("label",))
+        if name not in ITEM_BASELINES:
+            assert cls.kinds == (("link",) if name in LINK_BASELINES else ("label",))
 
 
 @pytest.mark.parametrize("name", [n for n in LINK_BASELINES if n not in ("cosine", *NEEDS_CLASSES)])

@@ -107,6 +107,23 @@ def test_supervised_links_are_not_message_edges() -> None:
                 assert a not in hidden.get(edge_type[0], set()) and b not in hidden.get(edge_type[2], set())
 
 
+class _SpyValidation:
+    """A validation callback that records the new samples of every scorer a model asks it to score
+    (of single samples, or of items: :meth:`items`) before scoring it."""
+
+    def __init__(self, validate, seen: list) -> None:
+        self._validate, self._seen = validate, seen
+
+    def _record(self, new) -> None:
+        self._seen.append({m: x.clone() for m, x in (new or {}).items()})
+
+    def __call__(self, scoring, **options):
+        return self._validate(lambda new: (self._record(new), scoring(new))[1], **options)
+
+    def items(self, scoring, **options):
+        return self._validate.items(lambda new, items: (self._record(new), scoring(new, items))[1], **options)
+
+
 FAST = {
     "gnn": {"epochs": 10}, "siamese": {"epochs": 10}, "fusion": {"epochs": 10},
     "attention-fusion": {"epochs": 10},
@@ -122,6 +139,8 @@ def test_fit_of_every_model_sees_no_test_sample_link_or_label(name: str, monkeyp
     model_class = MODELS.get(name)
     kind = "link" if "link" in model_class.kinds else "label"
     task = Task(name="spy", description="", kind=kind, source="a", target="b" if kind == "link" else None)
+    if model_class.item_only:  # a model of item tasks: the same question asked of items
+        task = dataclasses.replace(task, query="item")
     if name == "component-class":  # it needs links that form classes: each "a" linked to "b" samples of its class
         dataset, task = _class_linked(dataset), dataclasses.replace(task, split={"mode": "group"})
     seen: dict[str, list] = {"views": [], "new": []}
@@ -130,14 +149,8 @@ def test_fit_of_every_model_sees_no_test_sample_link_or_label(name: str, monkeyp
     def spy_fit(self, train, *, validate=None, **kwargs):
         seen["views"].append(train)
 
-        def spy_validate(scoring, **options):
-            def spied(new):  # every scorer validation asks for, and the samples it scores
-                seen["new"].append({m: x.clone() for m, x in (new or {}).items()})
-                return scoring(new)
-
-            return validate(spied, **options)
-
-        return original_fit(self, train, validate=None if validate is None else spy_validate, **kwargs)
+        spied = None if validate is None else _SpyValidation(validate, seen["new"])
+        return original_fit(self, train, validate=spied, **kwargs)
 
     monkeypatch.setattr(model_class, "fit", spy_fit)
     result = pipeline(task, dataset=dataset, model=name, seed=0, cache=None, progress=False,

@@ -12,6 +12,7 @@ import pytest
 from mmgraph.cli import main
 from mmgraph.datasets import load
 from mmgraph.errors import ConfigError, NotApplicableError
+from mmgraph.models import item_models
 from mmgraph.pipeline import PipelineResult, pipeline, validator
 from mmgraph.tasks import TASKS, Task
 
@@ -80,9 +81,10 @@ def test_a_task_naming_no_dataset_asks_for_one(task: Task, model: str) -> None:
         pipeline(task, model=model, seed=0, cache=None, progress=False)
 
 
-def test_an_item_task_is_refused_before_any_data_is_read(tmp_path) -> None:
-    with pytest.raises(NotApplicableError, match="'emoji-items-group:keep=0.5' asks about held-out items"):
-        pipeline("emoji-items-group:keep=0.5", root=tmp_path / "no-data", seed=0)
+def test_a_model_of_single_samples_is_refused_an_item_task_before_any_data_is_read(tmp_path) -> None:
+    with pytest.raises(NotApplicableError, match="'emoji-items-group:keep=0.5' asks about held-out items") as error:
+        pipeline("emoji-items-group:keep=0.5", model="logreg", root=tmp_path / "no-data", seed=0)
+    assert str(item_models()) in str(error.value)
 
 
 def test_cli_lists_every_task(capsys) -> None:

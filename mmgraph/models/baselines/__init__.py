@@ -31,6 +31,11 @@ Link baselines:
   classifier per modality, a link scored by the dot product of the class probabilities; for
   tasks whose links form few large clusters (one digit each), not one-to-one links.
 
+Item baselines (item tasks only, :mod:`.items`): feature-level fusion ``items-concat``
+(concatenated per-modality features with missing indicators; logistic regression or a ridge map)
+and ``items-mlp`` (an MLP, labels), model-level fusion ``items-average``, ``items-combiner``
+(per-modality weights chosen on validation items) and ``items-single`` (the best single modality).
+
 Label baselines (``logreg``, ``label-transfer``) train on the training labels of the node
 type. A node type without training labels of its own (``digits-audio-label``: only images
 are labelled) borrows them through the training links: a training node linked to labelled
@@ -38,7 +43,7 @@ nodes of another modality takes their majority label, and those nodes are its tr
 
 Modules: :mod:`._common` (shared helpers and bases), :mod:`._training` (the trained link
 baselines' loop), :mod:`.embedding`, :mod:`.autoencoder`, :mod:`.fusion`, :mod:`.transfer`,
-:mod:`.late_fusion`, :mod:`.component`, :mod:`.label`.
+:mod:`.late_fusion`, :mod:`.component`, :mod:`.label`, :mod:`.items`.
 """
 
 from mmgraph.errors import NotApplicableError
@@ -57,6 +62,16 @@ from mmgraph.models.baselines.fusion import (
     AttentionFusionConfig,
     FusionBaseline,
     FusionConfig,
+)
+from mmgraph.models.baselines.items import (
+    ItemsAverageBaseline,
+    ItemsCombinerBaseline,
+    ItemsConcatBaseline,
+    ItemsConcatConfig,
+    ItemsLateConfig,
+    ItemsMLPBaseline,
+    ItemsMLPConfig,
+    ItemsSingleBaseline,
 )
 from mmgraph.models.baselines.label import (
     LabelTransferBaseline,
@@ -77,20 +92,30 @@ BASELINES: dict[str, type] = {
     for cls in (
         CosineBaseline, SiameseBaseline, SiameseL2Baseline, AutoencoderBaseline, FusionBaseline,
         AttentionFusionBaseline, TransferBaseline, KNNTransferBaseline, LateFusionBaseline, ComponentClassBaseline,
-        LogRegBaseline, LabelTransferBaseline,
+        LogRegBaseline, LabelTransferBaseline, ItemsConcatBaseline, ItemsMLPBaseline, ItemsAverageBaseline,
+        ItemsCombinerBaseline, ItemsSingleBaseline,
     )
 }
 """Every baseline by its registered name."""
 
-LINK_BASELINES: tuple[str, ...] = tuple(name for name, cls in BASELINES.items() if "link" in cls.kinds)
-"""The baselines that rank links (their ``kinds``), in the order of :data:`BASELINES`."""
-LABEL_BASELINES: tuple[str, ...] = tuple(name for name, cls in BASELINES.items() if "label" in cls.kinds)
-"""The baselines that predict labels (their ``kinds``), in the order of :data:`BASELINES`."""
+LINK_BASELINES: tuple[str, ...] = tuple(
+    name for name, cls in BASELINES.items() if "link" in cls.kinds and not cls.item_only
+)
+"""The baselines that rank links of single samples (their ``kinds``), in the order of :data:`BASELINES`."""
+LABEL_BASELINES: tuple[str, ...] = tuple(
+    name for name, cls in BASELINES.items() if "label" in cls.kinds and not cls.item_only
+)
+"""The baselines that predict labels of single samples (their ``kinds``), in the order of :data:`BASELINES`."""
+ITEM_BASELINES: tuple[str, ...] = tuple(name for name, cls in BASELINES.items() if cls.item_only)
+"""The baselines of item tasks only (:mod:`.items`), in the order of :data:`BASELINES`."""
 
 __all__ = [
-    "BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline", "AttentionFusionConfig",
+    "BASELINES", "ITEM_BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline",
+    "AttentionFusionConfig",
     "AutoencoderBaseline", "AutoencoderConfig", "ComponentClassBaseline", "ComponentClassConfig", "CosineBaseline",
-    "CosineConfig", "FusionBaseline", "FusionConfig",
+    "CosineConfig", "FusionBaseline", "FusionConfig", "ItemsAverageBaseline", "ItemsCombinerBaseline",
+    "ItemsConcatBaseline", "ItemsConcatConfig", "ItemsLateConfig", "ItemsMLPBaseline", "ItemsMLPConfig",
+    "ItemsSingleBaseline",
     "KNNTransferBaseline", "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig",
     "LateFusionBaseline", "LateFusionConfig", "LogRegBaseline", "LogRegConfig", "NotApplicableError",
     "SiameseBaseline", "SiameseConfig", "SiameseL2Baseline", "SiameseL2Config", "TransferBaseline",
