@@ -58,6 +58,17 @@ sample: the same function the evaluator calls. ``mmgraph predict --item`` and a 
 ``item`` column feed it. The fusion baselines implement ``item_scorer`` from the same
 ingredients (per-modality features with a missing indicator, or per-modality models combined
 over the modalities present).
+
+*Status.* Built: ``item_scorer`` (the base raises and names :func:`~mmgraph.models.base.item_models`),
+item validation (``ItemValidation``) and evaluation (``evaluate_items``) in the pipeline and
+``mmgraph bench``; the learner's attach of an item with partner links in the message-passing
+(full-batch) learner, an item's link score as the mean of its samples' learned scores (equal
+weights) and its label from the mean of their representations; the fusion baselines
+``items-concat``, ``items-mlp``, ``items-average``, ``items-combiner``, ``items-single``. Not yet:
+the learner's choices on validation items (it still selects on the single-sample question) and
+its training items dropped with ``keep``; per-modality weights of the item score; the mini-batch
+learner (it raises); attention fusion over the present modalities; ``predict_items`` and
+``mmgraph predict --item``.
 """
 
 from __future__ import annotations
