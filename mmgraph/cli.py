@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--links", help="an optional links table for --manifest")
     run.add_argument("--source", help="with --manifest: the query modality")
     run.add_argument("--target", help="with --manifest: the candidate modality")
+    run.add_argument("--query", **_choices("mmgraph.data.task:QUERY_KINDS", "KIND"),
+                     help="with --manifest, %(choices)s: ask about single held-out samples (default) or about "
+                          "held-out items, each the samples of one 'item' of the manifest (item models: see "
+                          "`mmgraph models`)")
+    run.add_argument("--keep", type=float, metavar="P",
+                     help="with --query item: the probability a held-out item keeps each of its samples (default 1)")
     run.add_argument("--split", choices=["item", "group"],
                      help="with --manifest: cold start by item (default) or by group")
     run.add_argument("--model", help="the model (default: gnn, the relation learner; on kg tasks kg-compgcn; see "
@@ -227,8 +233,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error("give either --task or --manifest (with --source and --target), not both")
     if not (args.task or args.manifest or config):
         parser.error("give --task, --manifest (with --source and --target) or --config FILE")
-    if args.candidates and not args.manifest:
-        parser.error("--candidates applies to --manifest; a named task declares its own candidate set")
+    if (args.candidates or args.query) and not args.manifest:
+        parser.error("--candidates and --query apply to --manifest; a named task declares its own")
+    if args.keep is not None and args.query != "item":
+        parser.error("--keep applies to --query item")
     dataset, task = None, args.task or config.get("task")
     if args.manifest:
         from mmgraph.data import from_manifest
@@ -239,7 +247,8 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
                 parser.error("--manifest needs --source and --target modalities")
             task = Task.for_manifest(
                 dataset, source=args.source, target=args.target, mode=args.split or "item",
-                candidates=args.candidates or "held-out",
+                candidates=args.candidates or "held-out", query=args.query or "sample",
+                keep=1.0 if args.keep is None else args.keep,
             )
     elif isinstance(task, dict) and not task.get("dataset"):
         raise ConfigError(
@@ -290,7 +299,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not is_main_process():  # under torchrun: rank 0 reports and saves, the other ranks only trained
         return 0
     print(result)
-    if args.examples > 0 and not kg:
+    if args.examples > 0 and not kg and result.task.get("query", "sample") == "sample":
         _print_examples(result, args.examples)
     if args.out:
         print(f"saved to {result.save(args.out, overwrite=args.overwrite)}")

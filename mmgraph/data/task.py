@@ -238,16 +238,20 @@ class Task:
     @classmethod
     def for_manifest(
         cls, dataset: MultimodalDataset, *, source: NodeType, target: NodeType, mode: str = "item",
-        encoders: dict[NodeType, str] | None = None, candidates: str = "held-out",
+        encoders: dict[NodeType, str] | None = None, candidates: str = "held-out", query: str = "sample",
+        keep: float = 1.0,
     ) -> Task:
-        """A link task on a user's own dataset: rank ``target`` samples for ``source`` ones.
+        """A link task on a user's own dataset: rank ``target`` samples for ``source`` ones, or with
+        ``query="item"`` for held-out items (their samples of the other modalities, each kept with
+        probability ``keep``; the manifest's ``item`` column groups them).
 
         Every modality of the dataset is in the graph; the default split is cold start by item.
         """
+        asked = "items" if query == "item" else source
         return cls(
-            name=f"{dataset.name}:{source}->{target}", description=f"{source} -> {target} links",
+            name=f"{dataset.name}:{asked}->{target}", description=f"{asked} -> {target} links",
             kind="link", source=source, target=target, split={"mode": mode}, encoders=encoders or {},
-            candidates=candidates,
+            candidates=candidates, query=query, keep=keep,
         )
 
 

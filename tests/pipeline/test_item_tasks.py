@@ -14,6 +14,7 @@ import soundfile
 from PIL import Image
 
 from mmgraph.benchmark import benchmark
+from mmgraph.cli import main
 from mmgraph.data import Task, from_manifest
 from mmgraph.errors import NotApplicableError
 from mmgraph.pipeline import pipeline
@@ -96,6 +97,22 @@ def test_bench_runs_item_tasks_and_records_their_keep(manifest, tmp_path) -> Non
     assert ran.loc["items-single", "skipped"] is None and ran.loc["items-single", "accuracy"] > 0
     assert "scores single samples; the task asks about held-out items" in ran.loc["logreg", "skipped"]
     assert "keep" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_cli_runs_an_item_query_on_a_manifest(tmp_path, capsys) -> None:
+    path = _write_manifest(tmp_path / "own")
+    encoders = [option for m, name in ENCODERS.items() for option in ("--encoder", f"{m}={name}")]
+    code = main(["run", "--manifest", str(path), "--source", "image", "--target", "text_en", "--query", "item",
+                 "--keep", "0.5", "--model", "items-average", "--seed", "0", "--quiet", *encoders])
+    out = capsys.readouterr().out
+    assert code == 0 and "manifest:items->text_en" in out and "mrr" in out
+
+
+def test_cli_keep_needs_an_item_query(tmp_path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--manifest", str(tmp_path / "m.csv"), "--source", "a", "--target", "b", "--keep", "0.5"])
+    assert "--keep applies to --query item" in capsys.readouterr().err
 
 
 def test_a_model_of_items_is_refused_a_sample_task(manifest) -> None:
