@@ -208,11 +208,12 @@ def _models() -> int:
     from mmgraph.evaluation.metrics import METRIC_KINDS, metric_names
     from mmgraph.models import CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, MODELS
 
-    print(f"{'model':<18} {'tasks':<11} {'saves':<6} description")
+    print(f"{'model':<18} {'tasks':<11} {'asks':<14} {'saves':<6} description")
     for name in MODELS.names():
         cls = MODELS.get(name)
         summary = (cls.__doc__ or "").strip().split("\n")[0]
-        print(f"{name:<18} {'+'.join(cls.kinds):<11} {'yes' if cls.savable() else 'no':<6} {summary}")
+        asks = "items" if cls.item_only else "samples+items" if cls.answers_items() else "samples"
+        print(f"{name:<18} {'+'.join(cls.kinds):<11} {asks:<14} {'yes' if cls.savable() else 'no':<6} {summary}")
     print(f"\ngnn layers (run --conv): {', '.join(CONVOLUTIONS.names())}")
     print(f"gnn link decoders (run --decoder): {', '.join(DECODERS.names())}")
     print(f"knowledge-graph layers (kg tasks; run --conv X runs the model kg-X): {', '.join(KG_CONVOLUTIONS.names())}")

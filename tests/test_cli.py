@@ -49,12 +49,12 @@ def test_run_offers_every_registered_convolution_and_decoder(capsys, monkeypatch
 def test_models_lists_every_registered_model_convolution_decoder_and_metric(capsys) -> None:
     assert main(["models"]) == 0
     table, gnn_parts = capsys.readouterr().out.split("\n\n")
-    rows = {line.split()[0]: line.split()[1:3] for line in table.splitlines()}
+    rows = {line.split()[0]: line.split()[1:4] for line in table.splitlines()}
     missing = set(MODELS.names()) - set(rows)
     assert not missing, f"mmgraph models does not list the registered models {sorted(missing)}"
-    assert rows["siamese-l2"] == ["link", "yes"] and rows["gnn"] == ["link+label", "yes"]
-    assert rows["logreg"] == ["label", "no"]
-    assert all(rows[f"kg-{conv}"] == ["kg", "yes"] for conv in KG_CONVOLUTIONS.names())
+    assert rows["siamese-l2"] == ["link", "samples", "yes"] and rows["gnn"] == ["link+label", "samples+items", "yes"]
+    assert rows["logreg"] == ["label", "samples", "no"] and rows["items-average"][1] == "items"
+    assert all(rows[f"kg-{conv}"] == ["kg", "samples", "yes"] for conv in KG_CONVOLUTIONS.names())
     listed = set(re.findall(r"[\w@-]+", gnn_parts))
     every = (CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, METRICS)
     missing = set().union(*(registry.names() for registry in every)) - listed
