@@ -25,12 +25,14 @@ CHOICES = {  # what each case scores with: the learned score alone, or every ter
 }
 
 
-def _fitted(task: Task, choices: gnn_model.GNNChoices) -> tuple[Predictor, dict[str, torch.Tensor]]:
+def _fitted(
+    task: Task, choices: gnn_model.GNNChoices, training: str = "full"
+) -> tuple[Predictor, dict[str, torch.Tensor]]:
     dataset = tiny_dataset(0)
     features = {m: torch.as_tensor(a) for m, a in dataset.features.items()}
     prepared = prepare_task(task, dataset, seed=0, features=features)
     train = prepared.train_view()
-    model = MODELS.get("gnn")(epochs=2, k=3).fit(train, progress=False)
+    model = MODELS.get("gnn")(epochs=2, k=3, training=training).fit(train, progress=False)
     model.choices_ = choices
     new = {t: torch.randn(3, features[t].shape[1], generator=torch.Generator().manual_seed(1))
            for t in ("image", "text_en")}
@@ -51,10 +53,14 @@ def _scores(model, train, new: dict[str, torch.Tensor]) -> list[torch.Tensor]:
     return out
 
 
-@pytest.mark.parametrize(("task", "case"), [(LINKS, "learned"), (LINKS, "propagation+hubness"),
-                                            (LABELS, "labels smoothed")])
-def test_a_loaded_model_scores_as_before_saving_without_its_warm_up(tmp_path, monkeypatch, task, case) -> None:
-    predictor, new = _fitted(task, CHOICES[case])
+@pytest.mark.parametrize(("task", "case", "training"), [
+    (LINKS, "learned", "full"), (LINKS, "propagation+hubness", "full"), (LABELS, "labels smoothed", "full"),
+    (LINKS, "propagation+hubness", "minibatch"),
+])
+def test_a_loaded_model_scores_as_before_saving_without_its_warm_up(
+    tmp_path, monkeypatch, task, case, training
+) -> None:
+    predictor, new = _fitted(task, CHOICES[case], training)
     before = _scores(predictor.model, predictor.train, new)
     predictor.save(tmp_path / "model")
     loaded = Predictor.load(tmp_path / "model")
@@ -82,6 +88,8 @@ def test_a_loaded_model_scores_as_before_saving_without_its_warm_up(tmp_path, mo
     monkeypatch.setattr(HubnessCorrected, "_mean_top_scores", hubs)
     after = _scores(loaded.model, loaded.train, new)
     assert warm_up == []
+    if training == "minibatch":  # the towers read the new samples' vectors only, not every node's
+        assert "blocks" not in vars(loaded.model.learner_.features(loaded.model.graph_))
     assert len(after) == len(before)
     for a, b in zip(after, before, strict=True):
         assert torch.equal(a, b)  # to the last digit

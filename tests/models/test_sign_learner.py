@@ -54,7 +54,9 @@ def test_a_new_sample_gets_the_vector_of_a_cold_node_of_the_graph() -> None:
     data, features = _graph(links)
     new = torch.randn(1, 6, generator=torch.Generator().manual_seed(5))
     neighbours, cosine = BUILDER.neighbours(data, "a", new)
-    as_new = PropagatedFeatures(data).for_new("a", new, neighbours, cosine.clamp_min(0))
+    propagated = PropagatedFeatures(data)
+    as_new = propagated.for_new("a", new, neighbours, cosine.clamp_min(0))
+    assert "blocks" not in vars(propagated), "a new sample's vector reads its neighbours' rows, not every node's"
 
     grown = data.clone()
     grown["a"].x = torch.cat([features["a"], new])

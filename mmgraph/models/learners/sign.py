@@ -26,6 +26,7 @@ the same way after either training.)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import torch
@@ -80,13 +81,19 @@ class PropagatedFeatures:
             rows = _Rows(edge_index[0], edge_index[1], torch.ones(edge_index.shape[1]), num_rows=self.x[src].shape[0])
             known = KnownPairs(edge_index, num_query=self.x[src].shape[0], num_target=self.x[dst].shape[0])
             self.links[edge_type] = (rows, known)
-        self.blocks: dict[NodeType, Tensor] = {}
-        for t in data.node_types:
-            self.blocks[t] = self._vectors(t, self.x[t], self.similarity[t], own=torch.arange(self.x[t].shape[0]))
+
+    @functools.cached_property
+    def blocks(self) -> dict[NodeType, Tensor]:
+        """Every graph node's vector, by node type; computed on first use (training and the graph's
+        own representations read them; a new sample's vector, :meth:`for_new`, does not, so a loaded
+        model's first prediction does not pay for them)."""
+        return {
+            t: self._vectors(t, self.x[t], self.similarity[t], own=torch.arange(self.x[t].shape[0])) for t in self.x
+        }
 
     def __repr__(self) -> str:
-        dims = ", ".join(f"{t}={tuple(b.shape)}" for t, b in self.blocks.items())
-        return f"PropagatedFeatures({dims}, link_types={len(self.links)})"
+        dims = ", ".join(f"{t}={tuple(x.shape)}" for t, x in self.x.items())
+        return f"PropagatedFeatures(inputs: {dims}, link_types={len(self.links)})"
 
     def names(self, node_type: NodeType) -> list[str]:
         """The blocks of ``node_type``'s vectors, in order."""
