@@ -27,6 +27,7 @@ from mmgraph.benchmark import markdown_report, write_report
 from mmgraph.encoders import resolve
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
+from mmgraph.plotting import plot_keep
 from mmgraph.records import RESULTS_FILE, completed_runs, read_records, results_frame
 
 REPO = Path(__file__).resolve().parents[1]
@@ -192,6 +193,24 @@ def _section(title: str, table: str, script: str) -> str:
     )
 
 
+def keep_section(frame: pd.DataFrame, plots: str, plot_folder: Path) -> list[str]:
+    """The figure of the item tasks' scores against ``keep`` (nothing when no item task ran)."""
+    ran = completed_runs(frame)
+    if "keep" not in ran or ran["keep"].isna().all():
+        return []
+    plot_keep(frame, path=plot_folder / "items-keep.png")
+    return [
+        "## Item tasks: scores as modalities go missing",
+        "",
+        "Each model's main metric (mean ± std over seeds) against `keep`, the probability that a held-out "
+        "item keeps each of its samples; the squares on the right keep one modality only. Written by "
+        "`mmgraph.plotting.plot_keep` from the records above.",
+        "",
+        f"![item tasks against keep]({plots}/items-keep.png)",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="folders holding a results.json of `mmgraph bench`")
@@ -241,6 +260,7 @@ def main() -> None:
         "",
         report.strip(),
         "",
+        *keep_section(frame, plots, Path(args.plots)),
         "## What changed against the previous table",
         "",
         f"The previous BENCHMARKS.md (commit {PREVIOUS_COMMIT}; its records are kept in "

@@ -35,7 +35,7 @@ from mmgraph.typing import EdgeType, NodeType
 
 __all__ = [
     "component_table", "image_grid", "label_agreement", "link_gallery", "link_paths", "plot_benchmark", "plot_degrees",
-    "plot_label_agreement", "plot_paths", "plot_projections", "plot_seed_spread", "project",
+    "plot_keep", "plot_label_agreement", "plot_paths", "plot_projections", "plot_seed_spread", "project",
     "read_benchmark_results", "save_figure",
 ]
 
@@ -674,4 +674,66 @@ def plot_seed_spread(
     handles, texts = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, texts, loc="outside lower center", ncols=len(texts), fontsize="small")
     figure.suptitle("Spread over seeds of each task's main metric (seed s: the same split for every model)")
+    return _finish(figure, path)
+
+
+def plot_keep(
+    frame: pd.DataFrame,
+    *,
+    ncols: int = 2,
+    path: str | os.PathLike | None = None,
+) -> Figure:
+    """Item tasks: each model's main metric (mean ± std over seeds) against ``keep``, the probability
+    a held-out item keeps each of its samples, one panel per item task; the ``only=MODALITY``
+    variants of a task (one modality kept) are the points right of the curve.
+
+    Args:
+        frame: runs, from :func:`read_benchmark_results` or :func:`mmgraph.benchmark.benchmark`; the
+            runs of item tasks (a ``keep``) are drawn, named ``<task>:keep=P`` or ``<task>:only=M``.
+        ncols: panels per row.
+        path: also write the figure to this PNG.
+    """
+    ran = _check_frame(frame, "plot_keep")
+    ran = ran[ran["keep"].notna()] if "keep" in ran else ran.iloc[:0]
+    if ran.empty:
+        raise DataError("plot_keep: the frame has no run of an item task (runs with a 'keep').")
+    base = ran["task"].str.partition(":")[0]
+    only = ran["task"].str.partition(":")[2].str.extract(r"^only=(.+)$")[0]
+    tasks = list(dict.fromkeys(base))
+    rows, ncols = _grid(len(tasks), ncols)
+    figure = Figure(figsize=(6.2 * ncols, 4.2 * rows + 0.8), layout="constrained")
+    axes = figure.subplots(rows, ncols, squeeze=False)
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        metric = main_metric(ran.loc[base == task, "kind"].iloc[0])
+        of_task = ran[base == task]
+        task_rows = of_task.assign(
+            only=only[base == task], keep=of_task["keep"].astype(float), **{metric: of_task[metric].astype(float)}
+        )
+        keeps = sorted(task_rows.loc[task_rows["only"].isna(), "keep"].unique(), reverse=True)
+        singles = sorted(task_rows["only"].dropna().unique())
+        positions = {("keep", k): i for i, k in enumerate(keeps)}
+        positions.update({("only", m): len(keeps) + i for i, m in enumerate(singles)})
+        for j, model in enumerate(dict.fromkeys(task_rows["model"])):
+            rows_of = task_rows[task_rows["model"] == model]
+            curve = rows_of[rows_of["only"].isna()].groupby("keep")[metric].agg(["mean", "std"]).reindex(keeps)
+            x = [positions["keep", k] for k in keeps]
+            colour = f"C{j % 10}"
+            ax.errorbar(x, curve["mean"], yerr=curve["std"].fillna(0), marker="o", capsize=2, color=colour,
+                        label=model)
+            points = rows_of[rows_of["only"].notna()].groupby("only")[metric].agg(["mean", "std"])
+            for modality, point in points.iterrows():
+                ax.errorbar([positions["only", modality]], [point["mean"]], yerr=[np.nan_to_num(point["std"])],
+                            marker="s", capsize=2, color=colour, linestyle="none")
+        ticks = [f"keep {k:g}" for k in keeps] + [f"only {m}" for m in singles]
+        ax.set_xticks(np.arange(len(ticks)), ticks, rotation=35, ha="right", fontsize=8)
+        seeds = task_rows["seed"].nunique()
+        ax.set_title(f"{task}: {metric} as modalities go missing ({seeds} seed{'s' if seeds != 1 else ''})",
+                     fontsize=10)
+        ax.set_ylabel(f"{metric} (test)")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_axis_off()
+    handles, texts = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 6), fontsize="small")
+    figure.suptitle("Item tasks: test score against the share of each item's samples kept")
     return _finish(figure, path)

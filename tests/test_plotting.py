@@ -22,6 +22,7 @@ from mmgraph.plotting import (
     link_paths,
     plot_benchmark,
     plot_degrees,
+    plot_keep,
     plot_label_agreement,
     plot_paths,
     plot_projections,
@@ -335,3 +336,25 @@ def test_save_figure_needs_png(tmp_path):
     assert save_figure(figure, tmp_path / "a.png").is_file()
     with pytest.raises(ValueError, match="must end in '.png'. Got"):
         save_figure(figure, tmp_path / "a.jpg")
+
+
+def test_plot_keep_draws_each_model_against_keep_and_the_one_modality_points(tmp_path):
+    rows = []
+    for seed in (0, 1):
+        for model, scores in (("gnn", (0.8, 0.6, 0.4, 0.3)), ("items-average", (0.7, 0.5, 0.45, 0.2))):
+            names = ("items:keep=1", "items:keep=0.5", "items:keep=0.25", "items:only=image")
+            for name, keep, score in zip(names, (1.0, 0.5, 0.25, 1.0), scores, strict=True):
+                rows.append({"task": name, "kind": "label", "model": model, "seed": seed, "keep": keep,
+                             "accuracy": score + 0.02 * seed, "skipped": None, "error": None})
+    rows.append({"task": "sample-task", "kind": "label", "model": "gnn", "seed": 0, "keep": None, "accuracy": 0.9,
+                 "skipped": None, "error": None})
+    figure = plot_keep(pd.DataFrame(rows), path=tmp_path / "keep.png")
+    (ax,) = [a for a in figure.axes if a.get_title()]
+    assert ax.get_title() == "items: accuracy as modalities go missing (2 seeds)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["keep 1", "keep 0.5", "keep 0.25", "only image"]
+    curves = {c.get_label(): c.lines[0] for c in ax.containers if c.get_label() and not c.get_label().startswith("_")}
+    assert set(curves) == {"gnn", "items-average"}
+    np.testing.assert_allclose(np.asarray(curves["gnn"].get_ydata(), dtype=float), [0.81, 0.61, 0.41])  # seed mean
+    assert (tmp_path / "keep.png").is_file()
+    with pytest.raises(ValueError, match="no run of an item task"):
+        plot_keep(pd.DataFrame(rows[-1:]))
