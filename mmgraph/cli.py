@@ -134,14 +134,21 @@ def _parser() -> argparse.ArgumentParser:
                      help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    predict = commands.add_parser("predict", help="rank candidates for new samples with a saved model")
+    predict = commands.add_parser("predict", help="rank candidates for new samples (or label or rank for new "
+                                  "items) with a saved model")
     predict.add_argument("--model-dir", required=True, help="the folder `mmgraph run --out` wrote")
     predict.add_argument("--input", action="append", default=[], help="a file path or a text (repeatable)")
-    predict.add_argument("--inputs-from", help="a text file with one input (path or text) per line")
+    predict.add_argument("--inputs-from", help="a text file with one input (path or text) per line; for a model of "
+                                               "an item task, a CSV with columns item, path or text, and optionally "
+                                               "modality (paths relative to the CSV)")
+    predict.add_argument("--item", metavar="ITEM_ID",
+                         help="the new item the --input samples belong to (all its samples: an image, a text, ...), "
+                              "for a model of an item task (`mmgraph run --query item`)")
     predict.add_argument("--vectors", metavar="FILE",
                          help="the inputs' own vectors (.npz with 'ids' and 'features', or .parquet), for a model "
                               "run with a precomputed encoder; --input then picks ids (default: every id)")
-    predict.add_argument("--modality", help="the inputs' modality (default: told from the inputs)")
+    predict.add_argument("--modality", help="the inputs' modality (default: told from the inputs; items of "
+                                            "several modalities of one kind: a modality column in --inputs-from)")
     predict.add_argument("--target", help="the candidates' modality (default: the other end of the relation)")
     predict.add_argument("--top-k", type=_positive_int, default=10, help="candidates per input (default 10)")
     predict.add_argument("--candidate", action="append", default=[],
@@ -358,17 +365,21 @@ def _short(payload: str, width: int = 40) -> str:
 
 
 def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import json
-
     from mmgraph.predict import Predictor
 
-    inputs = list(args.input) + _lines(args.inputs_from, "--inputs-from")
     candidates = list(args.candidate) + _lines(args.candidates_from, "--candidates-from")
-    if not inputs and not args.vectors:
-        parser.error("give at least one --input (a file path or a text), --inputs-from FILE or --vectors FILE")
+    if args.item is not None and not args.input:
+        parser.error(f"--item {args.item} needs its samples: give each with --input (a file path or a text)")
     if args.catalogue == "none" and not candidates:
         parser.error("--catalogue none needs new candidates: --candidate or --candidates-from FILE")
     predictor = Predictor.load(args.model_dir)
+    if args.item is not None or predictor.train.item_modalities:
+        if args.vectors:
+            parser.error("--vectors gives single samples; predict new items from --input / --inputs-from payloads")
+        return _predict_items(args, predictor, candidates)
+    inputs = list(args.input) + _lines(args.inputs_from, "--inputs-from")
+    if not inputs and not args.vectors:
+        parser.error("give at least one --input (a file path or a text), --inputs-from FILE or --vectors FILE")
     queries, modality = inputs, args.modality
     if args.vectors:
         inputs, queries, modality = _vectors(args.vectors, inputs, predictor, modality)
@@ -377,12 +388,75 @@ def _predict(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         new_candidates=candidates or None,
     )
     top.insert(0, "input", [inputs[q] for q in top["query"]])
-    top = top.drop(columns="query")
-    if args.json:
-        print(json.dumps(top.to_dict(orient="records"), ensure_ascii=False, indent=1))
-    else:
-        print(top.to_string(index=False, max_colwidth=60))
+    _print_table(top.drop(columns="query"), as_json=args.json)
     return 0
+
+
+def _print_table(table, *, as_json: bool) -> None:
+    import json
+
+    if as_json:
+        print(json.dumps(table.to_dict(orient="records"), ensure_ascii=False, indent=1))
+    else:
+        print(table.to_string(index=False, max_colwidth=60))
+
+
+def _predict_items(args: argparse.Namespace, predictor, candidates: list[str]) -> int:
+    """``mmgraph predict`` for new items: the samples of ``--item`` and those of an ``--inputs-from`` CSV."""
+    inputs, items, modalities = [], [], []
+    if args.item is not None:
+        inputs += list(args.input)
+        items += [args.item] * len(args.input)
+        modalities += [args.modality] * len(args.input)
+    if args.inputs_from:
+        table = _item_inputs(args.inputs_from)
+        inputs += table["input"].tolist()
+        items += table["item"].tolist()
+        modalities += [m or args.modality for m in table["modality"]]
+    if not inputs:
+        raise DataError(
+            f"The model in {args.model_dir!r} answers items: give an item's samples with --item ITEM_ID --input ... "
+            "or a CSV of them with --inputs-from FILE (columns item, path or text, and optionally modality)."
+        )
+    table = predictor.predict_items(
+        inputs, items, modalities=modalities, k=args.top_k, catalogue=args.catalogue,
+        new_candidates=candidates or None,
+    )
+    _print_table(table, as_json=args.json)
+    return 0
+
+
+def _item_inputs(path: str):
+    """The samples of new items a ``--inputs-from`` CSV lists: a table of ``item``, ``input`` (a
+    path, relative to the CSV's folder, or a text) and ``modality`` (None where not given)."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise MissingFileError(
+            f"Cannot read --inputs-from {path!r} as a CSV ({error}). Give a CSV with columns item, path or text, "
+            "and optionally modality."
+        ) from error
+    if "item" not in table.columns or not {"path", "text"} & set(table.columns):
+        raise DataError(
+            f"--inputs-from {path!r} has the columns {list(table.columns)}; a model of an item task reads a CSV with "
+            "columns item, path or text (one of them per row), and optionally modality."
+        )
+    rows = []
+    folder = os.path.dirname(os.path.abspath(path))
+    for number, row in enumerate(table.to_dict(orient="records"), start=2):  # line 1 is the header
+        given = row.get("path", "").strip()
+        text = row.get("text", "")
+        if (given and text.strip()) or not (given or text.strip()):
+            raise DataError(
+                f"Line {number} of --inputs-from {path!r} (item {row['item']!r}) gives "
+                + ("both a path and a text" if given else "no path and no text")
+                + "; give one of them per row."
+            )
+        payload = given if not given or os.path.isabs(given) else os.path.join(folder, given)
+        rows.append({"item": row["item"], "input": payload or text, "modality": row.get("modality") or None})
+    return pd.DataFrame(rows, columns=["item", "input", "modality"])
 
 
 def _vectors(path: str, ids: list[str], predictor, modality: str | None):

@@ -101,6 +101,53 @@ def write_tiny_manifest(directory: str | os.PathLike, *, fmt: str = "csv") -> Pa
     return path
 
 
+# class: (colour, English word, French word, tone in Hz)
+ITEM_CLASSES: dict[str, tuple[tuple[int, int, int], str, str, float]] = {
+    "fruit": ((220, 40, 40), "apple fruit", "pomme fruit", 330.0),
+    "sky": ((40, 80, 220), "blue sky", "ciel bleu", 660.0),
+    "plant": ((40, 180, 60), "green leaf", "feuille verte", 990.0),
+}
+ITEM_MODALITIES = ("image", "text_en", "text_fr", "audio")
+"""The modalities of every item of :func:`write_item_manifest`."""
+ITEM_ENCODERS = {"image": "pixels", "text_en": "tfidf", "text_fr": "tfidf", "audio": "logmel"}
+"""Encoders of :func:`write_item_manifest`'s modalities that need no weights (offline, seconds)."""
+
+
+def write_item_manifest(directory: str | os.PathLike, *, items_per_class: int = 12) -> Path:
+    """Writes a manifest of items with an image, texts in two languages and an audio clip each.
+
+    ``items_per_class`` items of each of :data:`ITEM_CLASSES` (item ``fruit0``, ...): a noisy
+    16x16 PNG of the class colour, an English and a French name with the item's number, and a
+    0.2 s WAV tone of the class frequency; every sample carries its item and class label.
+
+    Returns:
+        The path of ``directory / "manifest.csv"``; file paths in it are relative to ``directory``.
+    """
+    directory = Path(directory)
+    rng = np.random.default_rng(0)
+    (directory / "images").mkdir(parents=True)
+    (directory / "audio").mkdir()
+    rows = []
+    for label, (colour, english, french, tone) in ITEM_CLASSES.items():
+        for k in range(items_per_class):
+            item = f"{label}{k}"
+            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (16, 16, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(directory / "images" / f"{item}.png")
+            time = np.arange(1600) / 8000.0
+            wave = 0.3 * np.sin(2 * np.pi * tone * (1 + 0.02 * rng.normal()) * time) + 0.01 * rng.normal(size=1600)
+            soundfile.write(directory / "audio" / f"{item}.wav", wave.astype(np.float32), 8000, subtype="PCM_16")
+            common = {"item": item, "label": label}
+            rows += [
+                {"id": f"image:{item}", "modality": "image", "path": f"images/{item}.png", **common},
+                {"id": f"text_en:{item}", "modality": "text_en", "text": f"{english} number {k}", **common},
+                {"id": f"text_fr:{item}", "modality": "text_fr", "text": f"{french} numéro {k}", **common},
+                {"id": f"audio:{item}", "modality": "audio", "path": f"audio/{item}.wav", **common},
+            ]
+    path = directory / "manifest.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
     """Writes a table as CSV, JSONL or Parquet by the suffix of ``path`` (missing = empty)."""
     path = Path(path)

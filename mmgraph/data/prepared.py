@@ -301,7 +301,8 @@ class ItemQueries:
     answer among the candidates (link tasks) or a label (label tasks) are asked.
 
     Attributes:
-        part: ``"val"`` or ``"test"``.
+        part: ``"val"`` or ``"test"``; ``"new"`` for a user's new items at prediction
+            (:meth:`Predictor.predict_items <mmgraph.predict.Predictor.predict_items>`).
         keep: the probability each sample was kept with.
         only: the one query modality kept, or None.
         item_ids: the items' names (the dataset's ``item`` column); item ``i`` is at position ``i``.
@@ -310,7 +311,8 @@ class ItemQueries:
         question: a :class:`LinkQueries` whose queries are items (``edge_type`` is
             ``(ITEM, relation, target)``; ``links`` holds ``[item index, answer]`` pairs; the
             candidates and answers are scoring indices of the target modality), or a
-            :class:`LabelQueries` whose ``nodes`` are item indices (``node_type`` ``ITEM``).
+            :class:`LabelQueries` whose ``nodes`` are item indices (``node_type`` ``ITEM``); None
+            for new items at prediction, whose answers nobody knows.
 
     Shapes:
         item_ids: ``(num_items,)``; members, member_items: ``{modality: (k,)}``.
@@ -322,7 +324,7 @@ class ItemQueries:
     item_ids: np.ndarray
     members: dict[NodeType, Tensor]
     member_items: dict[NodeType, Tensor]
-    question: LinkQueries | LabelQueries
+    question: LinkQueries | LabelQueries | None = None
 
     def __len__(self) -> int:
         return len(self.item_ids)

@@ -1,69 +1,32 @@
 """Item tasks end to end: a manifest of real files, its items asked through the pipeline.
 
-The manifest is written here: 36 items of three classes, each an image (a PNG), an English and
-a French name and a spoken-like tone (a WAV clip); the encoders are real ones that need no
-weights (``pixels``, ``tfidf``, ``logmel``), so the test runs offline in seconds.
+The manifest (:func:`mmgraph.testing.write_item_manifest`): 36 items of three classes, each an
+image (a PNG), an English and a French name and a spoken-like tone (a WAV clip); the encoders
+are real ones that need no weights (``pixels``, ``tfidf``, ``logmel``), so the test runs offline
+in seconds.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
-import soundfile
-from PIL import Image
 
 from mmgraph.benchmark import benchmark
 from mmgraph.cli import main
 from mmgraph.data import Task, from_manifest
 from mmgraph.errors import NotApplicableError
 from mmgraph.pipeline import pipeline
-
-# class: (colour, English word, French word, tone in Hz)
-CLASSES = {
-    "fruit": ((220, 40, 40), "apple fruit", "pomme fruit", 330.0),
-    "sky": ((40, 80, 220), "blue sky", "ciel bleu", 660.0),
-    "plant": ((40, 180, 60), "green leaf", "feuille verte", 990.0),
-}
-MODALITIES = ("image", "text_en", "text_fr", "audio")
-ENCODERS = {"image": "pixels", "text_en": "tfidf", "text_fr": "tfidf", "audio": "logmel"}
-
-
-def _write_manifest(directory, *, items_per_class: int = 12):
-    """A manifest of items with an image, texts in two languages and an audio clip each."""
-    rng = np.random.default_rng(0)
-    (directory / "images").mkdir(parents=True)
-    (directory / "audio").mkdir()
-    rows = []
-    for label, (colour, english, french, tone) in CLASSES.items():
-        for k in range(items_per_class):
-            item = f"{label}{k}"
-            pixels = np.clip(np.array(colour) + rng.normal(0, 30, (16, 16, 3)), 0, 255).astype(np.uint8)
-            Image.fromarray(pixels).save(directory / "images" / f"{item}.png")
-            time = np.arange(1600) / 8000.0
-            wave = 0.3 * np.sin(2 * np.pi * tone * (1 + 0.02 * rng.normal()) * time) + 0.01 * rng.normal(size=1600)
-            soundfile.write(directory / "audio" / f"{item}.wav", wave.astype(np.float32), 8000, subtype="PCM_16")
-            common = {"item": item, "label": label}
-            rows += [
-                {"id": f"image:{item}", "modality": "image", "path": f"images/{item}.png", **common},
-                {"id": f"text_en:{item}", "modality": "text_en", "text": f"{english} number {k}", **common},
-                {"id": f"text_fr:{item}", "modality": "text_fr", "text": f"{french} numéro {k}", **common},
-                {"id": f"audio:{item}", "modality": "audio", "path": f"audio/{item}.wav", **common},
-            ]
-    path = directory / "manifest.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+from mmgraph.testing import ITEM_CLASSES, ITEM_ENCODERS, ITEM_MODALITIES, write_item_manifest
 
 
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory):
-    return from_manifest(_write_manifest(tmp_path_factory.mktemp("items")))
+    return from_manifest(write_item_manifest(tmp_path_factory.mktemp("items")))
 
 
-LABEL = Task(name="own-items", description="", kind="label", source="image", label_modalities=MODALITIES,
-             encoders=ENCODERS, query="item", keep=0.5)
+LABEL = Task(name="own-items", description="", kind="label", source="image", label_modalities=ITEM_MODALITIES,
+             encoders=ITEM_ENCODERS, query="item", keep=0.5)
 LINK = Task(name="own-items-text", description="", kind="link", source="image", target="text_en",
-            encoders=ENCODERS, query="item")
+            encoders=ITEM_ENCODERS, query="item")
 
 
 @pytest.mark.slow
@@ -73,7 +36,7 @@ def test_an_item_label_task_runs_end_to_end_on_a_manifest(manifest) -> None:
     items = result.prepared.item_queries("test")
     assert result.metrics["num_items"] == len(items) > 0
     assert 0 <= result.metrics["accuracy"] <= 1 and 0 <= result.metrics["macro_f1"] <= 1
-    assert result.metrics["accuracy"] > 1 / len(CLASSES), "three well-separated classes are found"
+    assert result.metrics["accuracy"] > 1 / len(ITEM_CLASSES), "three well-separated classes are found"
     assert result.model_config["chosen"]["val_score"] is not None, "selected on the validation items"
     kept = items.kept_modalities()
     assert (kept.sum(1) >= 1).all() and not kept.all(), "keep=0.5 leaves some items partial"
@@ -101,8 +64,8 @@ def test_bench_runs_item_tasks_and_records_their_keep(manifest, tmp_path) -> Non
 
 @pytest.mark.slow
 def test_cli_runs_an_item_query_on_a_manifest(tmp_path, capsys) -> None:
-    path = _write_manifest(tmp_path / "own")
-    encoders = [option for m, name in ENCODERS.items() for option in ("--encoder", f"{m}={name}")]
+    path = write_item_manifest(tmp_path / "own")
+    encoders = [option for m, name in ITEM_ENCODERS.items() for option in ("--encoder", f"{m}={name}")]
     code = main(["run", "--manifest", str(path), "--source", "image", "--target", "text_en", "--query", "item",
                  "--keep", "0.5", "--model", "items-average", "--seed", "0", "--quiet", *encoders])
     out = capsys.readouterr().out
@@ -116,6 +79,6 @@ def test_cli_keep_needs_an_item_query(tmp_path, capsys) -> None:
 
 
 def test_a_model_of_items_is_refused_a_sample_task(manifest) -> None:
-    task = Task(name="own", description="", kind="label", source="image", encoders=ENCODERS)
+    task = Task(name="own", description="", kind="label", source="image", encoders=ITEM_ENCODERS)
     with pytest.raises(NotApplicableError, match="answers item queries only"):
         pipeline(task, dataset=manifest, model="items-concat", seed=0, cache=None, progress=False)

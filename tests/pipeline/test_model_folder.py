@@ -20,8 +20,11 @@ from mmgraph.testing import write_tiny_manifest
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 QUERIES = ["a small cat", "the pale moon", "a red rose"]
-# The savable models that rank links (the knowledge-graph models save too: tests/pipeline/test_kg_task.py).
-SAVABLE_LINK = [name for name in savable_models() if "link" in MODELS.get(name).kinds]
+# The savable models that rank links of single samples (the knowledge-graph models save too:
+# tests/pipeline/test_kg_task.py; the item fusion ones: tests/pipeline/test_predict_items.py).
+SAVABLE_LINK = [
+    name for name in savable_models() if "link" in MODELS.get(name).kinds and not MODELS.get(name).item_only
+]
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +44,8 @@ def saved(tmp_path_factory) -> dict:
 
 def test_the_models_that_can_be_saved_are_those_whose_class_saves_its_state() -> None:
     assert savable_models() == [  # l2: the siamese towers
-        "gnn", "kg-compgcn", "kg-none", "kg-rgcn", "knn-transfer", "siamese", "siamese-l2", "transfer",
+        "gnn", "items-average", "items-combiner", "items-concat", "items-mlp", "items-single", "kg-compgcn", "kg-none",
+        "kg-rgcn", "knn-transfer", "siamese", "siamese-l2", "transfer",
     ]
 
 

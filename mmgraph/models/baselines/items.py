@@ -25,7 +25,9 @@ with a small grid, as a careful user would:
 
 Every step reads one item's samples and the fitted state, never another item's: an item scores
 the same alone or in a batch, and removing one of its samples changes its scores only. These
-models answer item queries only (``item_only``).
+models answer item queries only (``item_only``). They save (``mmgraph run --out``) as the arrays
+of their fitted heads (:func:`head_state`), so a saved run predicts new items
+(:meth:`Predictor.predict_items <mmgraph.predict.Predictor.predict_items>`).
 """
 
 from __future__ import annotations
@@ -203,6 +205,13 @@ class ItemFusionBaseline(RelationModel):
     def _fit(
         self, train: TrainView, *, validate: Validate | None, progress: bool, checkpoint: Checkpoint | None
     ) -> None:
+        self._prepare(train)
+        self.chosen_: dict[str, Any] = {}
+        self._fit_items(train, validate.items if isinstance(validate, ItemValidate) else None, progress=progress)
+
+    def _prepare(self, train: TrainView) -> None:
+        """What the model reads of ``train`` before fitting (and again on loading): the target,
+        the query modalities, their features and training-row statistics."""
         if train.kind == "link":
             src, relation, dst = train.target_edge_type
             self.target_ = dst if src == train.source else src
@@ -215,8 +224,24 @@ class ItemFusionBaseline(RelationModel):
         self.modalities_ = [m for m in train.node_types if m != self.target_]
         self.features_ = {m: train.features[m].float() for m in train.node_types}
         self.standardize_ = standardizers(train, self.modalities_)
-        self.chosen_: dict[str, Any] = {}
-        self._fit_items(train, validate.items if isinstance(validate, ItemValidate) else None, progress=progress)
+
+    def _state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """The fitted heads as tensors (:func:`head_state`); the statistics are the training view's,
+        computed again on loading."""
+        tensors: dict[str, Tensor] = {}
+        return tensors, self._fused_state(self.fused_, tensors)
+
+    def _restore(self, tensors: dict[str, Tensor], state: dict[str, Any], train: TrainView) -> None:
+        self._prepare(train)
+        self.fused_ = self._fused_from_state(state, tensors)
+
+    def _fused_state(self, fused: Any, tensors: dict[str, Tensor]) -> dict[str, Any]:
+        """``fused_`` as a JSON record, its arrays put into ``tensors``."""
+        raise NotImplementedError
+
+    def _fused_from_state(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> Any:
+        """``fused_`` back from :meth:`_fused_state`."""
+        raise NotImplementedError
 
     def _fit_items(self, train: TrainView, validate: Callable[[ItemScoring], dict[str, float]] | None, *,
                    progress: bool) -> None:
@@ -281,7 +306,8 @@ class ItemFusionBaseline(RelationModel):
         return torch.where(votes.sum(1) > 0, votes.argmax(1), -1)
 
 
-def class_probabilities(model: LogisticRegression | MLPClassifier | int, x: np.ndarray, num_classes: int) -> Tensor:
+def class_probabilities(model: LogisticRegression | MLPClassifier | SavedClassifier | int, x: np.ndarray,
+                        num_classes: int) -> Tensor:
     """A classifier's probabilities over every class (a class it never saw gets 0; an ``int`` is a
     classifier of one class).
 
@@ -302,6 +328,72 @@ def fit_classifier(make: Callable[[], LogisticRegression | MLPClassifier], x: np
     if len(np.unique(y)) == 1:
         return int(y[0])
     return make().fit(x, y)
+
+
+class SavedClassifier:
+    """A fitted logistic regression or MLP of scikit-learn as its arrays: ReLU hidden layers, then
+    a softmax (several classes) or logistic (two classes) output; ``predict_proba`` gives what
+    the scikit-learn model gives.
+
+    Shapes:
+        layers: ``[(weight (out, in), bias (out,)), ...]``; classes: ``(num_classes,)``.
+    """
+
+    def __init__(self, layers: list[tuple[np.ndarray, np.ndarray]], classes: np.ndarray) -> None:
+        self.layers, self.classes_ = layers, classes
+
+    @classmethod
+    def of(cls, model: LogisticRegression | MLPClassifier) -> SavedClassifier:
+        if isinstance(model, LogisticRegression):
+            return cls([(model.coef_, model.intercept_)], model.classes_)
+        if model.activation != "relu":
+            raise NotApplicableError(f"A saved MLP has ReLU hidden layers; this one has {model.activation!r}.")
+        return cls([(w.T, b) for w, b in zip(model.coefs_, model.intercepts_, strict=True)], model.classes_)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """Shapes: x: ``(n, dim)``; return: ``(n, len(classes_))``."""
+        h = np.asarray(x, dtype=np.float64)
+        for position, (weight, bias) in enumerate(self.layers):
+            h = h @ weight.T + bias
+            if position < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        if h.shape[1] == 1:  # two classes: the logistic of the second
+            p = 1.0 / (1.0 + np.exp(-h[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        h = np.exp(h - h.max(1, keepdims=True))
+        return h / h.sum(1, keepdims=True)
+
+
+def head_state(head: LogisticRegression | MLPClassifier | SavedClassifier | _RidgeMap | int, key: str,
+               tensors: dict[str, Tensor]) -> dict[str, Any]:
+    """A fitted head (a classifier, a one-class classifier's class, a ridge map) as a JSON record,
+    its arrays put into ``tensors`` under ``key``."""
+    if isinstance(head, int):
+        return {"kind": "class", "class": head}
+    if isinstance(head, _RidgeMap):
+        tensors[f"{key}.weight"], tensors[f"{key}.bias"] = head.weight, head.bias
+        return {"kind": "ridge"}
+    saved = head if isinstance(head, SavedClassifier) else SavedClassifier.of(head)
+    for position, (weight, bias) in enumerate(saved.layers):
+        tensors[f"{key}.{position}.weight"] = torch.as_tensor(np.asarray(weight, dtype=np.float64))
+        tensors[f"{key}.{position}.bias"] = torch.as_tensor(np.asarray(bias, dtype=np.float64))
+    tensors[f"{key}.classes"] = torch.as_tensor(np.asarray(saved.classes_, dtype=np.int64))
+    return {"kind": "classifier", "layers": len(saved.layers)}
+
+
+def head_from_state(record: Mapping[str, Any], key: str,
+                    tensors: Mapping[str, Tensor]) -> SavedClassifier | _RidgeMap | int:
+    """A head back from :func:`head_state`."""
+    if record["kind"] == "class":
+        return int(record["class"])
+    if record["kind"] == "ridge":
+        return _RidgeMap.from_weights(tensors[f"{key}.weight"], tensors[f"{key}.bias"])
+    if record["kind"] != "classifier":
+        raise ValueError(f"unknown head kind {record['kind']!r}")
+    layers = [
+        (tensors[f"{key}.{i}.weight"].numpy(), tensors[f"{key}.{i}.bias"].numpy()) for i in range(record["layers"])
+    ]
+    return SavedClassifier(layers, tensors[f"{key}.classes"].numpy())
 
 
 # ---------------------------------------------------------------------- feature-level fusion
@@ -375,6 +467,12 @@ class ItemsConcatBaseline(ItemFusionBaseline):
 
     def _label_default(self) -> Any:
         return self.settings.default_c
+
+    def _fused_state(self, fused: Any, tensors: dict[str, Tensor]) -> dict[str, Any]:
+        return {"head": head_state(fused, "head", tensors)}
+
+    def _fused_from_state(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> Any:
+        return head_from_state(state["head"], "head", tensors)
 
     def _outputs(self, x: dict[NodeType, Tensor], groups: ItemGroups, fused: Any) -> Tensor:
         features = self._concatenated(x, groups)
@@ -519,6 +617,15 @@ class ItemsAverageBaseline(ItemFusionBaseline):
             raise DataError(f"No query modality of the task {train.task!r} has training data for the {self.name!r} "
                             "model (labels, or samples sharing an item with a target sample).")
         return fits
+
+    def _fused_state(self, fused: Any, tensors: dict[str, Tensor]) -> dict[str, Any]:
+        weights, models = fused
+        heads = {m: head_state(head, f"model.{m}", tensors) for m, head in models.items()}
+        return {"weights": list(weights), "models": heads}
+
+    def _fused_from_state(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> Any:
+        self.modality_models_ = {m: head_from_state(r, f"model.{m}", tensors) for m, r in state["models"].items()}
+        return tuple(float(w) for w in state["weights"]), self.modality_models_
 
     def _outputs(self, x: dict[NodeType, Tensor], groups: ItemGroups, fused: Any) -> Tensor:
         """The weighted mean of the per-modality outputs over the modalities each item has; an item
