@@ -240,8 +240,10 @@ class GNNModel(RelationModel):
     ) -> tuple[GNNChoices, TransferBaseline | None]:
         """Fits the ridge map (as the `transfer` model does, its settings chosen on validation) and
         picks its score's weight with the best validation score (the rest as chosen); the map is
-        kept only if its weight is not 0."""
-        ridge = TransferBaseline(seed=self.settings.seed, hubness=False).fit(train, validate=validate, progress=False)
+        kept only if its weight is not 0. On an item task the map is a term of the single-sample
+        scores only, so it is fitted on the view as a single-sample task's."""
+        single = dataclasses.replace(train, item_modalities=())
+        ridge = TransferBaseline(seed=self.settings.seed, hubness=False).fit(single, validate=validate, progress=False)
         choices = self._choose_weight("map", MAP_WEIGHTS, validate, metric, choices, ridge)
         if not choices.map:
             return choices, None  # unused: nothing to keep or save

@@ -16,7 +16,8 @@ from mmgraph.data import MultimodalDataset, Task, split_dataset
 from mmgraph.data.prepared import ITEM, ItemQueries, PreparedTask, TrainView
 from mmgraph.datasets import load
 from mmgraph.errors import NotApplicableError
-from mmgraph.models.gnn_model import GNNModel
+from mmgraph.models.gnn_model import MAP_WEIGHTS, GNNModel
+from mmgraph.pipeline import validator
 
 MODALITIES = ("a", "b", "c", "d")
 LINK = Task(name="items-link", description="", kind="link", source="a", target="d", query="item")
@@ -61,6 +62,17 @@ def _links(model: GNNModel, new: dict[str, torch.Tensor], items: ItemQueries) ->
     question = items.question
     scorer = model.item_scorer(new, items)
     return scorer.link_scores(question.edge_type, torch.arange(len(items)), question.candidates, reverse=False)
+
+
+def test_an_item_link_task_fits_with_validation_and_every_score_term() -> None:
+    """Model selection on an item task reads the pipeline's validation callback, and the ridge map
+    (a term of the single-sample scores, fitted as the `transfer` model is) fits there too."""
+    prepared = _prepared(LINK)
+    settings = {**SMALL, "epochs": 5, "linear_map": True, "hubness": True}
+    model = GNNModel(**settings).fit(prepared.train_view(), validate=validator(prepared), progress=False)
+    assert model.choices_.map in MAP_WEIGHTS
+    items = prepared.item_queries("test")
+    assert _links(model, prepared.new_samples("test"), items).shape == (len(items), len(items.question.candidates))
 
 
 def test_an_item_task_learns_to_link_every_item_modality_to_the_target(fitted) -> None:
