@@ -95,3 +95,19 @@ def test_training_items_are_redrawn_each_epoch(half_kept, monkeypatch) -> None:
     MODELS.get("items-attention")(**{**FAST, "epochs": 3}, seed=5).fit(part.train_view(), progress=False)
     assert [(keep, seed) for keep, seed, _ in draws] == [(0.5, (5, 1)), (0.5, (5, 2)), (0.5, (5, 3))]
     assert draws[0][2] != draws[1][2], "another draw each epoch"
+
+
+def test_the_trained_module_comes_back_from_its_state(half_kept) -> None:
+    part = half_kept["link"]
+    model = MODELS.get("items-attention")(**{**FAST, "epochs": 3}).fit(part.train_view(), progress=False)
+    tensors: dict[str, torch.Tensor] = {}
+    record = model._fused_state(model.fused_, tensors)
+    assert record == {"token_dim": 32, "out_dim": part.features["d"].shape[1], "heads": 4}
+    items, new = part.item_queries("test"), part.new_samples("test")
+    question = items.question
+    before = model.item_scorer(new, items).link_scores(question.edge_type, torch.arange(len(items)),
+                                                       question.candidates, reverse=False)
+    model.fused_ = model._fused_from_state(record, tensors)
+    after = model.item_scorer(new, items).link_scores(question.edge_type, torch.arange(len(items)),
+                                                      question.candidates, reverse=False)
+    assert torch.allclose(before, after, atol=1e-6)

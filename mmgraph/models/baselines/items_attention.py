@@ -210,6 +210,21 @@ class ItemsAttentionBaseline(ItemFusionBaseline):
                         "best_epoch": c.epochs if best_epoch is None else best_epoch,
                         "training_items": int(asked.sum())}
 
+    def _fused_state(self, fused: ItemAttention, tensors: dict[str, Tensor]) -> dict[str, Any]:
+        """The trained module as its weights (in ``tensors``) and the widths that rebuild it (the
+        hook through which the item baselines save, :meth:`ItemFusionBaseline._state`)."""
+        tensors.update({f"module.{key}": value for key, value in fused.state_dict().items()})
+        return {"token_dim": fused.head.in_features, "out_dim": fused.head.out_features,
+                "heads": fused.attention.self_attn.num_heads}
+
+    def _fused_from_state(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> ItemAttention:
+        """The module back from :meth:`_fused_state` (after the query modalities are read again)."""
+        dims = [self.features_[m].shape[1] for m in self.modalities_]
+        module = ItemAttention(dims, state["out_dim"], token_dim=state["token_dim"], heads=state["heads"], dropout=0.0)
+        module.load_state_dict({key.removeprefix("module."): value for key, value in tensors.items()
+                                if key.startswith("module.")})
+        return module.eval()
+
     def _loss(self, out: Tensor, answer: Tensor) -> Tensor:
         """Cross-entropy of the class logits (labels), or InfoNCE of the items against their batch's
         unit targets (links).
