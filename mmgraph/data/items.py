@@ -64,13 +64,14 @@ item validation (``ItemValidation``) and evaluation (``evaluate_items``) in the 
 ``mmgraph bench``; the learner's attach of an item with partner links in the message-passing
 (full-batch) learner, an item's link score as the mean of its samples' learned scores (equal
 weights) and its label from the mean of their representations; the fusion baselines
-``items-concat``, ``items-mlp``, ``items-average``, ``items-combiner``, ``items-single``, which
-save (their fitted heads as arrays) as the learner does; prediction as described above
-(``Predictor.predict_items``, ``mmgraph predict --item ITEM_ID --input ...`` and ``--inputs-from``
-a CSV with an ``item`` column; a label row holds the class only: the scorers give no
-probability). Not yet: the learner's choices on validation items (it still selects on the
-single-sample question) and its training items dropped with ``keep``; per-modality weights of the
-item score; the mini-batch learner (it raises); attention fusion over the present modalities.
+``items-concat``, ``items-mlp``, ``items-average``, ``items-combiner``, ``items-single`` and the
+attention fusion over the present modalities ``items-attention``, which save (their fitted heads
+as arrays) as the learner does; prediction as described above (``Predictor.predict_items``,
+``mmgraph predict --item ITEM_ID --input ...`` and ``--inputs-from`` a CSV with an ``item``
+column; a label row holds the class only: the scorers give no probability). Not yet: the
+learner's choices on validation items (it still selects on the single-sample question) and its
+training items dropped with ``keep``; per-modality weights of the item score; the mini-batch
+learner (it raises).
 """
 
 from __future__ import annotations

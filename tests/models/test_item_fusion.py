@@ -26,7 +26,10 @@ TASKS = {
                   query="item"),
     "link": Task(name="items-link", description="", kind="link", source="a", target="d", query="item"),
 }
-FAST = {"items-mlp": {"hidden": (32,), "alphas": (1e-2,), "max_iter": 50}}
+FAST = {
+    "items-mlp": {"hidden": (32,), "alphas": (1e-2,), "max_iter": 50},
+    "items-attention": {"token_dims": (32,), "dropouts": (0.1,), "epochs": 20},
+}
 MODELS_OF_ITEMS = [name for name in item_models() if name != "gnn"]
 CASES = [(kind, name) for kind in TASKS for name in MODELS_OF_ITEMS if kind in MODELS.get(name).kinds]
 
@@ -80,7 +83,9 @@ def _outputs(scorer, items: ItemQueries, kind: str) -> torch.Tensor:
 
 
 def test_item_models_are_read_from_the_classes() -> None:
-    assert set(MODELS_OF_ITEMS) >= {"items-concat", "items-mlp", "items-average", "items-combiner", "items-single"}
+    assert set(MODELS_OF_ITEMS) >= {
+        "items-concat", "items-mlp", "items-average", "items-combiner", "items-single", "items-attention"
+    }
     assert "logreg" not in item_models() and not MODELS.get("logreg").answers_items()
     assert not set(MODELS_OF_ITEMS) & set(models_for("label")) and "items-concat" in models_for("link", "item")
 

@@ -34,7 +34,9 @@ Link baselines:
 Item baselines (item tasks only, :mod:`.items`): feature-level fusion ``items-concat``
 (concatenated per-modality features with missing indicators; logistic regression or a ridge map)
 and ``items-mlp`` (an MLP, labels), model-level fusion ``items-average``, ``items-combiner``
-(per-modality weights chosen on validation items) and ``items-single`` (the best single modality).
+(per-modality weights chosen on validation items) and ``items-single`` (the best single modality), and
+attention fusion ``items-attention`` (:mod:`.items_attention`: self-attention over the tokens of the
+modalities an item has, a key padding mask for the missing ones).
 
 Label baselines (``logreg``, ``label-transfer``) train on the training labels of the node
 type. A node type without training labels of its own (``digits-audio-label``: only images
@@ -43,7 +45,7 @@ nodes of another modality takes their majority label, and those nodes are its tr
 
 Modules: :mod:`._common` (shared helpers and bases), :mod:`._training` (the trained link
 baselines' loop), :mod:`.embedding`, :mod:`.autoencoder`, :mod:`.fusion`, :mod:`.transfer`,
-:mod:`.late_fusion`, :mod:`.component`, :mod:`.label`, :mod:`.items`.
+:mod:`.late_fusion`, :mod:`.component`, :mod:`.label`, :mod:`.items`, :mod:`.items_attention`.
 """
 
 from mmgraph.errors import NotApplicableError
@@ -73,6 +75,7 @@ from mmgraph.models.baselines.items import (
     ItemsMLPConfig,
     ItemsSingleBaseline,
 )
+from mmgraph.models.baselines.items_attention import ItemsAttentionBaseline, ItemsAttentionConfig
 from mmgraph.models.baselines.label import (
     LabelTransferBaseline,
     LabelTransferConfig,
@@ -93,7 +96,7 @@ BASELINES: dict[str, type] = {
         CosineBaseline, SiameseBaseline, SiameseL2Baseline, AutoencoderBaseline, FusionBaseline,
         AttentionFusionBaseline, TransferBaseline, KNNTransferBaseline, LateFusionBaseline, ComponentClassBaseline,
         LogRegBaseline, LabelTransferBaseline, ItemsConcatBaseline, ItemsMLPBaseline, ItemsAverageBaseline,
-        ItemsCombinerBaseline, ItemsSingleBaseline,
+        ItemsCombinerBaseline, ItemsSingleBaseline, ItemsAttentionBaseline,
     )
 }
 """Every baseline by its registered name."""
@@ -113,7 +116,8 @@ __all__ = [
     "BASELINES", "ITEM_BASELINES", "LABEL_BASELINES", "LINK_BASELINES", "AttentionFusionBaseline",
     "AttentionFusionConfig",
     "AutoencoderBaseline", "AutoencoderConfig", "ComponentClassBaseline", "ComponentClassConfig", "CosineBaseline",
-    "CosineConfig", "FusionBaseline", "FusionConfig", "ItemsAverageBaseline", "ItemsCombinerBaseline",
+    "CosineConfig", "FusionBaseline", "FusionConfig", "ItemsAttentionBaseline", "ItemsAttentionConfig",
+    "ItemsAverageBaseline", "ItemsCombinerBaseline",
     "ItemsConcatBaseline", "ItemsConcatConfig", "ItemsLateConfig", "ItemsMLPBaseline", "ItemsMLPConfig",
     "ItemsSingleBaseline",
     "KNNTransferBaseline", "KNNTransferConfig", "LabelTransferBaseline", "LabelTransferConfig",

@@ -127,14 +127,22 @@ def training_items(
     every = ItemGroups(len(index), {}, {})
     for m in modalities:
         every.members[m], every.member_items[m] = training_rows_of(train, m, index)
+    return index, every, dropped_samples(every, keep=keep, seed=seed)
+
+
+def dropped_samples(every: ItemGroups, *, keep: float, seed: int | Sequence[int]) -> ItemGroups:
+    """``every``'s items with each sample dropped with probability ``1 - keep``
+    (:func:`~mmgraph.data.items.kept_samples`, draws from ``np.random.default_rng(seed)``; an item
+    keeps at least one)."""
+    modalities = list(every.members)
     flat = torch.cat([every.member_items[m] for m in modalities]).numpy()
     kept = torch.as_tensor(kept_samples(flat, np.random.default_rng(seed).random(len(flat)), keep))
     bounds = np.cumsum([0, *(len(every.members[m]) for m in modalities)])
-    dropped = ItemGroups(len(index), {}, {})
+    dropped = ItemGroups(every.num_items, {}, {})
     for m, start, stop in zip(modalities, bounds[:-1], bounds[1:], strict=True):
         dropped.members[m] = every.members[m][kept[start:stop]]
         dropped.member_items[m] = every.member_items[m][kept[start:stop]]
-    return index, every, dropped
+    return dropped
 
 
 def training_rows_of(train: TrainView, modality: NodeType, index: Mapping[str, int]) -> tuple[Tensor, Tensor]:
