@@ -44,7 +44,8 @@ def saved(tmp_path_factory) -> dict:
 
 def test_the_models_that_can_be_saved_are_those_whose_class_saves_its_state() -> None:
     assert savable_models() == [  # l2: the siamese towers
-        "gnn", "items-average", "items-combiner", "items-concat", "items-mlp", "items-single", "kg-compgcn", "kg-none",
+        "gnn", "items-attention", "items-average", "items-combiner", "items-concat", "items-mlp", "items-single",
+        "kg-compgcn", "kg-none",
         "kg-rgcn", "knn-transfer", "siamese", "siamese-l2", "transfer",
     ]
 
