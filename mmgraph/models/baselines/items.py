@@ -449,13 +449,13 @@ class ItemsConcatBaseline(ItemFusionBaseline):
         if self.kind_ == "label":
             y = self._item_labels(train, every)
             x, y = x[y >= 0].numpy(), y[y >= 0].numpy()
-            head = _cached(lambda setting: fit_classifier(lambda: self._classifier(setting), x, y))
+            head = fit_once_per_setting(lambda setting: fit_classifier(lambda: self._classifier(setting), x, y))
             grid, default = self._label_grid(), self._label_default()
         else:
             rows, owners = training_rows_of(train, self.target_, index)
             target, present = item_means(self.features_[self.target_][rows] - self.center_, owners, len(index))
             x, y = x[present], target[present]
-            head = _cached(lambda alpha: _RidgeMap(x, y, alpha))
+            head = fit_once_per_setting(lambda alpha: _RidgeMap(x, y, alpha))
             grid, default = list(c.alphas), c.default_alpha
         if len(x) == 0:
             raise DataError(
@@ -612,7 +612,7 @@ class ItemsAverageBaseline(ItemFusionBaseline):
                 except NotApplicableError:
                     continue
                 xm, ym = x[nodes].numpy(), labels.numpy()
-                fits[m] = _cached(lambda C, xm=xm, ym=ym: fit_classifier(
+                fits[m] = fit_once_per_setting(lambda C, xm=xm, ym=ym: fit_classifier(
                     lambda: LogisticRegression(C=C, max_iter=c.max_iter, random_state=c.seed), xm, ym))
             else:
                 pairs = _same_item_pairs(train, m, self.target_)
@@ -620,7 +620,7 @@ class ItemsAverageBaseline(ItemFusionBaseline):
                     continue
                 target = self.features_[self.target_] - self.center_
                 xm, ym = x[pairs[0]], target[pairs[1]]
-                fits[m] = _cached(lambda alpha, xm=xm, ym=ym: _RidgeMap(xm, ym, alpha))
+                fits[m] = fit_once_per_setting(lambda alpha, xm=xm, ym=ym: _RidgeMap(xm, ym, alpha))
         if not fits:
             raise DataError(f"No query modality of the task {train.task!r} has training data for the {self.name!r} "
                             "model (labels, or samples sharing an item with a target sample).")
@@ -671,7 +671,7 @@ class ItemsSingleBaseline(ItemsAverageBaseline):
     combine = "single"
 
 
-def _cached(fit: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def fit_once_per_setting(fit: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``fit`` fitting once per setting."""
     done: dict[Any, Any] = {}
 

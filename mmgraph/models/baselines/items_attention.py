@@ -45,8 +45,8 @@ from mmgraph.models.baselines._common import check_positive, check_positive_ints
 from mmgraph.models.baselines.items import (
     ItemFusionBaseline,
     ItemGroups,
-    _cached,
     dropped_samples,
+    fit_once_per_setting,
     item_means,
     training_items,
     training_rows_of,
@@ -201,7 +201,7 @@ class ItemsAttentionBaseline(ItemFusionBaseline):
             return module, trained.best_epoch
 
         grid = [(d, p, lr) for d in c.token_dims for p in c.dropouts for lr in c.lrs]
-        fits = _cached(train_one)
+        fits = fit_once_per_setting(train_one)
         setting, score = self._select(grid, grid[0], validate, lambda s: self._item_scoring(fits(s)[0]),
                                       progress=progress)
         self.fused_, best_epoch = fits(setting)
