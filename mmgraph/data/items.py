@@ -68,10 +68,10 @@ weights) and its label from the mean of their representations; the fusion baseli
 attention fusion over the present modalities ``items-attention``, which save (their fitted heads
 as arrays) as the learner does; prediction as described above (``Predictor.predict_items``,
 ``mmgraph predict --item ITEM_ID --input ...`` and ``--inputs-from`` a CSV with an ``item``
-column; a label row holds the class only: the scorers give no probability). Not yet: the
-learner's choices on validation items (it still selects on the single-sample question) and its
-training items dropped with ``keep``; per-modality weights of the item score; the mini-batch
-learner (it raises).
+column; a label row holds the class only: the scorers give no probability); the learner's epoch
+chosen on the validation items (the single-sample terms, propagation, ridge map and hubness, are
+left out of an item task's model). Not yet: the learner's training items dropped with ``keep``;
+per-modality weights of the item score; the mini-batch learner (it raises).
 """
 
 from __future__ import annotations

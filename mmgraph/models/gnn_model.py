@@ -18,7 +18,7 @@ from mmgraph.data.prepared import ITEM, ItemQueries, TrainView
 from mmgraph.errors import ConfigError, DataError, NotApplicableError, SavedFileError
 from mmgraph.graph import GraphBuilder
 from mmgraph.graph.knn import KNN_METHODS
-from mmgraph.models.base import RelationModel, Scorer, Scoring, Validate
+from mmgraph.models.base import ItemValidate, RelationModel, Scorer, Scoring, Validate
 from mmgraph.models.baselines.transfer import TransferBaseline
 from mmgraph.models.learners import LEARNERS, Learner, RelationLearnerConfig, TrainingGraph, take_rows
 from mmgraph.models.propagation import PropagationGraph
@@ -180,8 +180,14 @@ class GNNModel(RelationModel):
             maskable = [t for t in maskable if target in (t[0], t[2])]
         learned_only = GNNChoices()
 
+        # An item task's learner is chosen on its validation items (the scores its questions get);
+        # the terms below score single samples, so they are left out of an item task's model.
+        items_validate = validate.items if train.item_modalities and isinstance(validate, ItemValidate) else None
+
         def learner_score() -> float:
             self._embedded = None  # new weights
+            if items_validate is not None:
+                return items_validate(self._item_scorer).get(metric, float("-inf"))
             return validate(self._scoring(learned_only)).get(metric, float("-inf"))
 
         problem = TrainingGraph(
@@ -194,6 +200,9 @@ class GNNModel(RelationModel):
         )
         self._embedded = None
         choices, ridge = learned_only, None
+        if items_validate is not None:
+            self.choices_, self.map_ = choices, ridge
+            return
         if self.settings.propagation and validate is not None:
             choices = self._choose_propagation(validate, links=train.kind == "link", metric=metric)
         if self.settings.linear_map and validate is not None and train.kind == "link":
@@ -295,7 +304,8 @@ class GNNModel(RelationModel):
           sample counts more than an unsure one, where a mean of probabilities would flatten it.
 
         The learner's networks answer alone: the propagation, the ridge map and the hubness
-        correction were chosen for single samples on single-sample validation and are not applied.
+        correction score single samples; on an item task they are not fitted, and the learner's
+        epoch is chosen on the validation items.
 
         Args:
             new: the new samples' features per modality (``PreparedTask.new_samples(part)``).
@@ -306,6 +316,11 @@ class GNNModel(RelationModel):
                 item's samples are training-view nodes (the transductive setting).
         """
         self._check_fitted()
+        return self._item_scorer(new, items)
+
+    def _item_scorer(self, new: Mapping[NodeType, Tensor] | None, items: ItemQueries) -> Scorer:
+        """:meth:`item_scorer` with the learner's current weights (also during ``fit``, where item
+        validation scores it)."""
         cache = self._cache()
         new = new or {}
         attachments, rows = {}, {}

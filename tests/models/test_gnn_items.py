@@ -16,7 +16,7 @@ from mmgraph.data import MultimodalDataset, Task, split_dataset
 from mmgraph.data.prepared import ITEM, ItemQueries, PreparedTask, TrainView
 from mmgraph.datasets import load
 from mmgraph.errors import NotApplicableError
-from mmgraph.models.gnn_model import MAP_WEIGHTS, GNNModel
+from mmgraph.models.gnn_model import GNNChoices, GNNModel
 from mmgraph.pipeline import validator
 
 MODALITIES = ("a", "b", "c", "d")
@@ -64,15 +64,26 @@ def _links(model: GNNModel, new: dict[str, torch.Tensor], items: ItemQueries) ->
     return scorer.link_scores(question.edge_type, torch.arange(len(items)), question.candidates, reverse=False)
 
 
-def test_an_item_link_task_fits_with_validation_and_every_score_term() -> None:
-    """Model selection on an item task reads the pipeline's validation callback, and the ridge map
-    (a term of the single-sample scores, fitted as the `transfer` model is) fits there too."""
-    prepared = _prepared(LINK)
-    settings = {**SMALL, "epochs": 5, "linear_map": True, "hubness": True}
-    model = GNNModel(**settings).fit(prepared.train_view(), validate=validator(prepared), progress=False)
-    assert model.choices_.map in MAP_WEIGHTS
-    items = prepared.item_queries("test")
-    assert _links(model, prepared.new_samples("test"), items).shape == (len(items), len(items.question.candidates))
+@pytest.mark.parametrize("task", [LINK, LABEL])
+def test_an_item_task_chooses_the_learner_on_its_validation_items(task: Task, monkeypatch) -> None:
+    """Early stopping reads the validation items' score (the questions an item task asks), not
+    the single-sample question; the single-sample terms (propagation, ridge map, hubness) are
+    left out of an item task's model."""
+    prepared = _prepared(task)
+    validate = validator(prepared)
+    asked = []
+    items = validate.items
+    monkeypatch.setattr(validate, "items", lambda scoring, **kw: asked.append("items") or items(scoring, **kw))
+    samples = validate.__call__
+    monkeypatch.setattr(type(validate), "__call__", lambda self, scoring, **kw: asked.append("samples") or
+                        samples(scoring, **kw))
+    settings = {**SMALL, "epochs": 10, "eval_every": 5, "linear_map": True, "hubness": True, "propagation": True}
+    model = GNNModel(**settings).fit(prepared.train_view(), validate=validate, progress=False)
+    assert asked and set(asked) == {"items"}
+    assert model.choices_ == GNNChoices() and model.map_ is None
+    test = prepared.item_queries("test")
+    if task is LINK:
+        assert _links(model, prepared.new_samples("test"), test).shape == (len(test), len(test.question.candidates))
 
 
 def test_an_item_task_learns_to_link_every_item_modality_to_the_target(fitted) -> None:
