@@ -97,7 +97,7 @@ def test_model_recipe(registries, monkeypatch, capsys, tmp_path, one_torch_threa
         model_class(ridge=-1)
 
     assert main(["models"]) == 0
-    assert listed(capsys.readouterr().out.split("\n\n")[0])["linear-map"][:2] == ["link", "yes"]
+    assert listed(capsys.readouterr().out.split("\n\n")[0])["linear-map"][:3] == ["link", "samples", "yes"]
 
     full = load("synthetic", num_items=200, modalities=("a", "b"), seed=0)
     fewer_a = full.samples["modality"].eq("b") | full.samples["id"].lt("a:150")  # 150 a, 200 b: swapped sides fail

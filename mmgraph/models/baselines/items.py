@@ -45,7 +45,7 @@ from torch import Tensor
 
 from mmgraph.data.items import kept_samples
 from mmgraph.data.prepared import ITEM, ItemQueries, TrainView
-from mmgraph.errors import ConfigError, DataError, NotApplicableError
+from mmgraph.errors import ConfigError, DataError, NotApplicableError, SavedFileError
 from mmgraph.models.base import ItemScoring, ItemValidate, RelationModel, Scorer, Validate
 from mmgraph.models.baselines._common import check_positive, extended, row_mean, standardizers, statistic_rows
 from mmgraph.models.baselines.transfer import _RidgeMap
@@ -397,7 +397,10 @@ def head_from_state(record: Mapping[str, Any], key: str,
     if record["kind"] == "ridge":
         return _RidgeMap.from_weights(tensors[f"{key}.weight"], tensors[f"{key}.bias"])
     if record["kind"] != "classifier":
-        raise ValueError(f"unknown head kind {record['kind']!r}")
+        raise SavedFileError(
+            f"A saved item model holds a head of unknown kind {record['kind']!r} (known: 'class', 'ridge', "
+            "'classifier'); the model folder is damaged or was written by another mmgraph. Run the task again."
+        )
     layers = [
         (tensors[f"{key}.{i}.weight"].numpy(), tensors[f"{key}.{i}.bias"].numpy()) for i in range(record["layers"])
     ]
