@@ -556,20 +556,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "datasets":
-            return _datasets(args)
-        if args.command == "encoders":
-            return _encoders()
-        if args.command == "models":
-            return _models()
-        if args.command == "bench":
-            return _bench(args)
-        if args.command == "predict":
-            return _predict(args, parser)
-        return _run(args, parser)
+        code = _command(args, parser)
+        sys.stdout.flush()  # a closed pipe (``mmgraph models | head``) shows here, inside the try
+        return code
     except MMGraphError as error:  # the user's input: one line, no traceback; anything else is a bug
         print(f"mmgraph: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading: not an error of ours, and no traceback
+        _discard_stdout()
+        return 1
+
+
+def _command(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.command == "datasets":
+        return _datasets(args)
+    if args.command == "encoders":
+        return _encoders()
+    if args.command == "models":
+        return _models()
+    if args.command == "bench":
+        return _bench(args)
+    if args.command == "predict":
+        return _predict(args, parser)
+    return _run(args, parser)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so that Python's flush at exit does not raise
+    ``BrokenPipeError`` again (the recipe of the ``signal`` module's documentation)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a captured stream): nothing left to flush
+        pass
 
 
 def _one_line(error: MMGraphError) -> str:

@@ -3,6 +3,7 @@ so a new model, convolution, decoder or dataset needs no edit of the CLI."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -59,6 +60,18 @@ def test_models_lists_every_registered_model_convolution_decoder_and_metric(caps
     every = (CONVOLUTIONS, DECODERS, KG_CONVOLUTIONS, KG_DECODERS, METRICS)
     missing = set().union(*(registry.names() for registry in every)) - listed
     assert not missing, f"mmgraph models does not list {sorted(missing)}"
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(monkeypatch) -> None:
+    """``mmgraph models | head -1``: the closed pipe ends the command quietly (it printed a
+    ``BrokenPipeError`` traceback)."""
+
+    class ClosedPipe(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["models"]) == 1
 
 
 def test_datasets_lists_every_registered_dataset_and_task(capsys) -> None:
