@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
 
+from mmgraph.data.items import LEVEL_PREFIXES
 from mmgraph.errors import ConfigError, DataError, MissingFileError
 from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import atomic_write
@@ -683,50 +684,47 @@ def plot_keep(
     ncols: int = 2,
     path: str | os.PathLike | None = None,
 ) -> Figure:
-    """Item tasks: each model's main metric (mean ± std over seeds) against ``keep``, the probability
-    a held-out item keeps each of its samples, one panel per item task; the ``only=MODALITY``
-    variants of a task (one modality kept) are the points right of the curve.
+    """Item tasks: each model's main metric (mean ± std over seeds) at each level its test items
+    were asked at (:func:`~mmgraph.data.items.item_levels`), one panel per item task: the curve
+    against ``keep``, the probability a held-out item keeps each of its samples, and, right of
+    it, one point per modality kept alone.
 
     Args:
         frame: runs, from :func:`read_benchmark_results` or :func:`mmgraph.benchmark.benchmark`; the
-            runs of item tasks (a ``keep``) are drawn, named ``<task>:keep=P`` or ``<task>:only=M``.
+            runs of item tasks (a ``keep``) are drawn from their level columns
+            (``"keep=0.5/accuracy"``, ``"only=image/accuracy"``).
         ncols: panels per row.
         path: also write the figure to this PNG.
     """
     ran = _check_frame(frame, "plot_keep")
     ran = ran[ran["keep"].notna()] if "keep" in ran else ran.iloc[:0]
-    if ran.empty:
-        raise DataError("plot_keep: the frame has no run of an item task (runs with a 'keep').")
-    base = ran["task"].str.partition(":")[0]
-    only = ran["task"].str.partition(":")[2].str.extract(r"^only=(.+)$")[0]
-    tasks = list(dict.fromkeys(base))
+    levels = [c for c in ran.columns if c.startswith(LEVEL_PREFIXES)]
+    if ran.empty or not levels:
+        raise DataError(
+            "plot_keep: the frame has no run of an item task with metrics by level (columns such as "
+            "'keep=0.5/accuracy', written by mmgraph bench since the levels were added)."
+        )
+    tasks = list(dict.fromkeys(ran["task"]))
     rows, ncols = _grid(len(tasks), ncols)
     figure = Figure(figsize=(6.2 * ncols, 4.2 * rows + 0.8), layout="constrained")
     axes = figure.subplots(rows, ncols, squeeze=False)
     for ax, task in zip(axes.flat, tasks, strict=False):
-        metric = main_metric(ran.loc[base == task, "kind"].iloc[0])
-        of_task = ran[base == task]
-        task_rows = of_task.assign(
-            only=only[base == task], keep=of_task["keep"].astype(float), **{metric: of_task[metric].astype(float)}
-        )
-        keeps = sorted(task_rows.loc[task_rows["only"].isna(), "keep"].unique(), reverse=True)
-        singles = sorted(task_rows["only"].dropna().unique())
-        positions = {("keep", k): i for i, k in enumerate(keeps)}
-        positions.update({("only", m): len(keeps) + i for i, m in enumerate(singles)})
-        for j, model in enumerate(dict.fromkeys(task_rows["model"])):
-            rows_of = task_rows[task_rows["model"] == model]
-            curve = rows_of[rows_of["only"].isna()].groupby("keep")[metric].agg(["mean", "std"]).reindex(keeps)
-            x = [positions["keep", k] for k in keeps]
+        of_task = ran[ran["task"] == task]
+        metric = main_metric(of_task["kind"].iloc[0])
+        columns = [c for c in levels if c.endswith(f"/{metric}") and of_task[c].notna().any()]
+        keeps = sorted((c for c in columns if c.startswith("keep=")), key=lambda c: -float(c[5:].split("/")[0]))
+        singles = sorted(c for c in columns if c.startswith("only="))
+        for j, model in enumerate(dict.fromkeys(of_task["model"])):
+            values = of_task.loc[of_task["model"] == model, keeps + singles].astype(float)
+            mean, std = values.mean(), values.std().fillna(0)
             colour = f"C{j % 10}"
-            ax.errorbar(x, curve["mean"], yerr=curve["std"].fillna(0), marker="o", capsize=2, color=colour,
+            ax.errorbar(np.arange(len(keeps)), mean[keeps], yerr=std[keeps], marker="o", capsize=2, color=colour,
                         label=model)
-            points = rows_of[rows_of["only"].notna()].groupby("only")[metric].agg(["mean", "std"])
-            for modality, point in points.iterrows():
-                ax.errorbar([positions["only", modality]], [point["mean"]], yerr=[np.nan_to_num(point["std"])],
-                            marker="s", capsize=2, color=colour, linestyle="none")
-        ticks = [f"keep {k:g}" for k in keeps] + [f"only {m}" for m in singles]
+            ax.errorbar(len(keeps) + np.arange(len(singles)), mean[singles], yerr=std[singles], marker="s",
+                        capsize=2, color=colour, linestyle="none")
+        ticks = [c.removesuffix(f"/{metric}").replace("=", " ") for c in keeps + singles]
         ax.set_xticks(np.arange(len(ticks)), ticks, rotation=35, ha="right", fontsize=8)
-        seeds = task_rows["seed"].nunique()
+        seeds = of_task["seed"].nunique()
         ax.set_title(f"{task}: {metric} as modalities go missing ({seeds} seed{'s' if seeds != 1 else ''})",
                      fontsize=10)
         ax.set_ylabel(f"{metric} (test)")
@@ -735,5 +733,6 @@ def plot_keep(
         ax.set_axis_off()
     handles, texts = axes.flat[0].get_legend_handles_labels()
     figure.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 6), fontsize="small")
-    figure.suptitle("Item tasks: test score against the share of each item's samples kept")
+    figure.suptitle("Item tasks: test score against the share of each item's samples kept "
+                    "(one fitted model per run, settings chosen at the task's keep)")
     return _finish(figure, path)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mmgraph.data.items import LEVEL_PREFIXES
 from mmgraph.errors import MissingFileError, SavedFileError
 from mmgraph.evaluation.metrics import METRIC_KINDS, TASK_METRIC_KIND, metric_names
 from mmgraph.tasks import TASKS
@@ -62,12 +63,17 @@ def results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
 
     Link runs also get :data:`CANDIDATE_METRICS` (both candidate sets) and ``candidates``, the
     task's declared set (from the record, else from the named task); runs of item tasks their
-    ``keep`` (None for sample tasks).
+    ``keep`` (None for sample tasks) and their metrics at each level
+    (:func:`~mmgraph.data.items.item_levels`: columns ``"keep=0.25/accuracy"``, ``"only=image/mrr"``).
     """
     kinds = [kind for kind in METRIC_KINDS if any(TASK_METRIC_KIND[r["kind"]] == kind for r in records)]
     metrics = [m for kind in kinds for m in metric_names(kind)]
     if "link" in kinds:
         metrics += list(CANDIDATE_METRICS)
+    levels = list(dict.fromkeys(
+        k for r in records if r.get("keep") is not None for k in r.get("metrics", {}) if k.startswith(LEVEL_PREFIXES)
+    ))
+    metrics += levels
     rows = []
     for r in records:
         row = {"task": r["task"], "kind": r["kind"], "model": r["model"], "seed": r["seed"]}

@@ -82,3 +82,30 @@ def test_compare_records_finds_every_difference_to_the_last_digit(tmp_path, caps
                         "mrr 0.3 -> 0.30000000000000004 (+5.55e-17)")
     assert sum("only in OLD" in line for line in lines) == 1 and sum("only in NEW" in line for line in lines) == 1
     assert lines[-1] == "3 difference(s) over 4 run(s)"
+
+
+def test_report_item_tables_give_each_level_and_the_bar_per_level(tmp_path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import report
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+    def run(model: str, seed: int, at_one: float, alone: float) -> dict:
+        metrics = {"accuracy": at_one - 0.1, "keep=1/accuracy": at_one, "only=image/accuracy": alone}
+        return {"task": "items:keep=0.5", "kind": "label", "model": model, "seed": seed, "keep": 0.5,
+                "status": "done", "metrics": metrics, "train_seconds": 1.0}
+
+    records = [run("gnn", s, 0.95 + 0.001 * s, 0.6) for s in range(5)]
+    records += [run("items-average", s, 0.90, 0.7 + 0.001 * s) for s in range(5)]
+    records += [run("items-concat", s, 0.85, 0.5) for s in range(4)]
+    (tmp_path / "results.json").write_text(json.dumps(records))
+    frame, _, _ = report._latest_frame([tmp_path / "results.json"])
+    lines = report.item_tables(frame)
+    assert lines[0].startswith("### items:keep=0.5 (label, accuracy; settings chosen on validation items at keep 0.5)")
+    assert lines[2] == "| model | keep=1 | only=image | seeds |"
+    assert lines[4] == "| gnn | **0.952 ± 0.002** | 0.600 ± 0.000 | 5 |"
+    assert lines[6] == "| items-concat | 0.850 ± 0.000 | 0.500 ± 0.000 | 4 |"
+    # keep=1: 0.048 errors against items-average's 0.100 -> 0.48x, met; alone: items-average is better.
+    assert lines[7] == ("| **gnn vs best other (errors 0.8x)** | 0.48 vs items-average: met | "
+                        "1.34 vs items-average: not met | |")

@@ -342,15 +342,15 @@ def test_plot_keep_draws_each_model_against_keep_and_the_one_modality_points(tmp
     rows = []
     for seed in (0, 1):
         for model, scores in (("gnn", (0.8, 0.6, 0.4, 0.3)), ("items-average", (0.7, 0.5, 0.45, 0.2))):
-            names = ("items:keep=1", "items:keep=0.5", "items:keep=0.25", "items:only=image")
-            for name, keep, score in zip(names, (1.0, 0.5, 0.25, 1.0), scores, strict=True):
-                rows.append({"task": name, "kind": "label", "model": model, "seed": seed, "keep": keep,
-                             "accuracy": score + 0.02 * seed, "skipped": None, "error": None})
+            levels = ("keep=1", "keep=0.5", "keep=0.25", "only=image")
+            by_level = {f"{level}/accuracy": score + 0.02 * seed for level, score in zip(levels, scores, strict=True)}
+            rows.append({"task": "items:keep=0.5", "kind": "label", "model": model, "seed": seed, "keep": 0.5,
+                         "accuracy": scores[1] + 0.02 * seed, "skipped": None, "error": None, **by_level})
     rows.append({"task": "sample-task", "kind": "label", "model": "gnn", "seed": 0, "keep": None, "accuracy": 0.9,
                  "skipped": None, "error": None})
     figure = plot_keep(pd.DataFrame(rows), path=tmp_path / "keep.png")
     (ax,) = [a for a in figure.axes if a.get_title()]
-    assert ax.get_title() == "items: accuracy as modalities go missing (2 seeds)"
+    assert ax.get_title() == "items:keep=0.5: accuracy as modalities go missing (2 seeds)"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["keep 1", "keep 0.5", "keep 0.25", "only image"]
     curves = {c.get_label(): c.lines[0] for c in ax.containers if c.get_label() and not c.get_label().startswith("_")}
     assert set(curves) == {"gnn", "items-average"}

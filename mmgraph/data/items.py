@@ -76,7 +76,11 @@ per-modality weights of the item score; the mini-batch learner (it raises).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+from mmgraph.typing import NodeType
 
 ITEM_DRAW_STREAM = 22
 """The stream of the run's seed that draws the kept samples (``default_rng([seed, 22])``): its own,
@@ -117,3 +121,28 @@ def kept_samples(items: np.ndarray, draws: np.ndarray, keep: float) -> np.ndarra
         first = np.r_[True, item_index[order][1:] != item_index[order][:-1]]
         kept[order[first]] = True
     return kept
+
+
+LEVEL_PREFIXES: tuple[str, ...] = ("keep=", "only=")
+"""How the names of the levels begin, and so the keys of an item task's metrics at a level (``"keep=0.5/accuracy"``)."""
+
+ITEM_KEEPS: tuple[float, ...] = (1.0, 0.5, 0.25)
+"""The shares of kept samples that every item task's test items are also asked at (:func:`item_levels`)."""
+
+
+def item_levels(modalities: Sequence[NodeType]) -> dict[str, dict[str, float | NodeType]]:
+    """The levels an item task's test items are asked at besides the task's own, by name (as the
+    task variants are named): each of :data:`ITEM_KEEPS` (``"keep=0.5"``) and each query modality
+    alone (``"only=image"``), as the keyword arguments of :meth:`PreparedTask.item_queries
+    <mmgraph.data.prepared.PreparedTask.item_queries>`.
+
+    One fitted model answers every level (its settings chosen on the validation items at the
+    task's own ``keep``), so a table of levels shows how one model degrades as modalities go
+    missing, at the cost of one fit.
+
+    Example:
+        >>> list(item_levels(["image", "text_fr"]))
+        ['keep=1', 'keep=0.5', 'keep=0.25', 'only=image', 'only=text_fr']
+    """
+    levels: dict[str, dict[str, float | NodeType]] = {f"keep={keep:g}": {"keep": keep} for keep in ITEM_KEEPS}
+    return levels | {f"only={m}": {"only": m} for m in modalities}

@@ -691,14 +691,26 @@ class PreparedTask:
             classes=classes,
         )
 
-    def item_queries(self, part: str) -> ItemQueries:
+    def item_queries(self, part: str, *, keep: float | None = None, only: NodeType | None = None) -> ItemQueries:
         """The held-out items of ``part`` and the task's question about each (item tasks).
 
         An item's query samples are its samples of ``part`` in the query modalities, each kept
         as :mod:`mmgraph.data.items` draws with the task's ``keep`` from the split's seed: the
         same items for every model and on every call.
+
+        Args:
+            part: ``"val"`` or ``"test"``.
+            keep, only: ask the items at another level than the task's (one of the two, as in
+                :meth:`Task.variant <mmgraph.data.task.Task.variant>`: ``only=M`` keeps every sample
+                of ``M`` and nothing else); both None: the task's own ``keep`` and ``only``.
         """
         _check_part(part)
+        if keep is not None and only is not None:
+            raise DataError(f"An item level is one of keep or only; got keep={keep!r} and only={only!r}.")
+        if keep is None:
+            keep, only = (1.0, only) if only is not None else (self.task.keep, self.task.only)
+        elif not 0 < keep <= 1:
+            raise DataError(f"keep is the probability of keeping a sample, in (0, 1]; got {keep!r}.")
         if part == "train":
             raise DataError("Training items are not asked; use part='val' or part='test'.")
         task = self.task
@@ -707,13 +719,13 @@ class PreparedTask:
                 f"The task {task.name!r} asks about single samples (query={task.query!r}); it has no item queries."
             )
         modalities = task.query_modalities(self.dataset.modalities)
-        if task.only is not None:
-            if task.only not in modalities:
+        if only is not None:
+            if only not in modalities:
                 raise DataError(
-                    f"The task {task.name!r} keeps only={task.only!r}, which is not one of the query modalities "
+                    f"The task {task.name!r} keeps only={only!r}, which is not one of the query modalities "
                     f"{list(modalities)} of its dataset {self.dataset.name!r}."
                 )
-            modalities = (task.only,)
+            modalities = (only,)
         rows = {m: np.flatnonzero((self.parts[m] == part) & self._items[m].astype(bool)) for m in modalities}
         names = np.unique(np.concatenate([self._items[m][r] for m, r in rows.items()]).astype(str))
         if task.kind == "link":
@@ -726,7 +738,7 @@ class PreparedTask:
         item_of = {m: np.array([index[self._items[m][r]] for r in rows[m]], dtype=np.int64) for m in modalities}
         draws = {m: self._item_draws[m][rows[m]] for m in modalities}
         kept = kept_samples(
-            np.concatenate([item_of[m] for m in modalities]), np.concatenate([draws[m] for m in modalities]), task.keep
+            np.concatenate([item_of[m] for m in modalities]), np.concatenate([draws[m] for m in modalities]), keep
         )
         bounds = np.cumsum([0, *(len(rows[m]) for m in modalities)])
         members, member_items = {}, {}
@@ -735,7 +747,7 @@ class PreparedTask:
             members[m] = torch.as_tensor(self.scoring_index(m, part)[rows[m][mask]])
             member_items[m] = torch.as_tensor(item_of[m][mask])
         return ItemQueries(
-            part=part, keep=task.keep, only=task.only, item_ids=np.asarray(names, dtype=object),
+            part=part, keep=keep, only=only, item_ids=np.asarray(names, dtype=object),
             members=members, member_items=member_items, question=question,
         )
 

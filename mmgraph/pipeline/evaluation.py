@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from mmgraph.data import CANDIDATE_SETS
+from mmgraph.data.items import item_levels
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.errors import (
     DataError,
@@ -72,6 +73,9 @@ def evaluate_items(
     without prefix and under ``"<candidate set>/..."``, and AUC/AP with negatives drawn like the
     candidates; label tasks: accuracy and macro-F1; and ``num_items``, the items asked. (The
     probability each held-out sample was kept with is the task's ``keep``, in the result's task.)
+    The headline metrics and ``num_items`` again at each level of
+    :func:`~mmgraph.data.items.item_levels`, under ``"<level>/..."`` (``"keep=1/accuracy"``,
+    ``"only=image/mrr"``): the same fitted model asked the same items with more or fewer samples.
     """
     items = prepared.item_queries(part)
     if len(items) == 0:
@@ -79,9 +83,17 @@ def evaluate_items(
             f"The task {prepared.task.name!r} asks no {part} item: no held-out item has "
             f"{'a label' if prepared.task.kind == 'label' else 'an answer among the candidates'}. Check the split."
         )
-    scorer = model.item_scorer(prepared.new_samples(part), items)
+    new = prepared.new_samples(part)
+    scorer = model.item_scorer(new, items)
     metrics = item_metrics(scorer, items)
     if prepared.task.kind == "link":
         metrics.update({f"{prepared.task.candidates}/{k}": v for k, v in list(metrics.items())})
         metrics.update(evaluate_link_auc(scorer.link_scores, {items.question.direction: items.question}, seed=seed))
-    return {**metrics, "num_items": len(items)}
+    metrics["num_items"] = len(items)
+    for level, options in item_levels(prepared.task.query_modalities(prepared.dataset.modalities)).items():
+        asked = prepared.item_queries(part, **options)
+        if len(asked):
+            headline = item_metrics(model.item_scorer(new, asked), asked)
+            metrics.update({f"{level}/{k}": v for k, v in headline.items() if "/" not in k})
+            metrics[f"{level}/num_items"] = len(asked)
+    return metrics

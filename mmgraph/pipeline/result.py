@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmgraph.data.items import LEVEL_PREFIXES
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.errors import (
     ConfigError,
@@ -21,6 +22,7 @@ from mmgraph.errors import (
     OutputExistsError,
     SavedFileError,
 )
+from mmgraph.evaluation.metrics import main_metric
 from mmgraph.io import (
     LOCK_FILE,
     STAGING_PREFIX,
@@ -276,6 +278,10 @@ class PipelineResult:
                     f"  {prefix}: " + ", ".join(f"{k} {m[f'{prefix}/{k}']:.4f}" for k in ("mrr", "hits@1", "hits@10"))
                     + f" ({count} triples)"
                 )
+        main = f"/{main_metric(task['kind'])}" if task.get("kind") in ("link", "label") else None
+        levels = [k.removesuffix(main) for k in m if main and k.startswith(LEVEL_PREFIXES) and k.endswith(main)]
+        if levels:  # an item task's other levels (mmgraph.data.items.item_levels)
+            lines.append(f"  {main[1:]} by level: " + ", ".join(f"{level} {m[level + main]:.4f}" for level in levels))
         for other in ("held-out", "all"):
             if task.get("kind") == "link" and other != task.get("candidates"):
                 value = m.get(f"{other}/mrr")

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from mmgraph.data import MultimodalDataset, Task, split_dataset
-from mmgraph.data.items import kept_samples, sample_draws
+from mmgraph.data.items import item_levels, kept_samples, sample_draws
 from mmgraph.data.prepared import ITEM, ItemQueries, LabelQueries, LinkQueries, PreparedTask
 from mmgraph.datasets import load
 from mmgraph.errors import DataError, NotApplicableError
@@ -185,6 +185,26 @@ def test_one_modality_only_asks_the_items_that_have_it() -> None:
     every = _prepared(LABEL, dataset).item_queries("test")
     have_b = {every.item_ids[i] for i in every.member_items["b"].tolist()}
     assert set(queries.item_ids) == have_b and len(have_b) < len(every)
+
+
+def test_a_level_asked_of_one_task_is_the_items_of_that_variant() -> None:
+    """``item_queries(part, keep=..)`` / ``(only=..)`` asks the items another task variant asks:
+    one fitted model answers every level of :func:`item_levels`."""
+    dataset = _dataset(without_b_every=3)
+    prepared = _prepared(LABEL.variant("keep=0.5"), dataset)
+    assert list(item_levels(LABEL.query_modalities(MODALITIES))) == [
+        "keep=1", "keep=0.5", "keep=0.25", "only=a", "only=b", "only=c", "only=d"]
+    for level, options in item_levels(MODALITIES).items():
+        variant = LABEL if level == "keep=1" else LABEL.variant(level)
+        asked, expected = prepared.item_queries("test", **options), _prepared(variant, dataset).item_queries("test")
+        assert _kept(asked) == _kept(expected) and (asked.item_ids == expected.item_ids).all(), level
+        assert (asked.keep, asked.only) == (expected.keep, expected.only)
+    own = _prepared(LABEL.variant("keep=0.5"), dataset).item_queries("test")
+    assert _kept(prepared.item_queries("test")) == _kept(own), "no level: the task's own"
+    with pytest.raises(DataError, match="one of keep or only"):
+        prepared.item_queries("test", keep=0.5, only="b")
+    with pytest.raises(DataError, match=r"in \(0, 1\]; got 0"):
+        prepared.item_queries("test", keep=0)
 
 
 def test_item_queries_refuse_sample_tasks_training_items_and_items_of_mixed_labels() -> None:

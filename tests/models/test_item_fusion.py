@@ -177,3 +177,26 @@ def test_item_validation_scores_items_with_the_sample_keys(prepared, fitted) -> 
         metrics = validate.items(lambda new, items, model=model: model.item_scorer(new, items))
         key = "accuracy" if kind == "label" else "mrr"
         assert metrics[key] == pytest.approx(model.chosen_["val_score"])
+
+
+@pytest.mark.parametrize("kind", list(TASKS))
+def test_the_evaluation_asks_every_level_of_one_fitted_model(prepared, fitted, kind: str) -> None:
+    """The test metrics hold the headline metrics at every level of item_levels, each what the
+    same fitted model scores on the items asked at that level."""
+    from mmgraph.data.items import item_levels
+    from mmgraph.evaluation.metrics import main_metric
+    from mmgraph.pipeline.evaluation import evaluate
+    from mmgraph.pipeline.validation import item_metrics
+
+    model, task = fitted[kind, "items-average"], prepared[kind]
+    metrics = evaluate(model, task)
+    main = main_metric(kind)
+    levels = item_levels(task.task.query_modalities(MODALITIES))
+    assert {k.rsplit("/", 1)[0] for k in metrics if k.startswith(("keep=", "only="))} == set(levels)
+    assert metrics[f"keep=1/{main}"] == metrics[main], "keep=1 is the task's own level"
+    for level, options in levels.items():
+        asked = task.item_queries("test", **options)
+        expected = item_metrics(model.item_scorer(task.new_samples("test"), asked), asked)[main]
+        assert metrics[f"{level}/{main}"] == expected and metrics[f"{level}/num_items"] == len(asked), level
+    alone = [metrics[f"only={m}/num_items"] for m in task.task.query_modalities(MODALITIES)]
+    assert max(alone) <= metrics["num_items"], "one modality alone asks the items that have it"
