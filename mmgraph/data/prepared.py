@@ -31,6 +31,7 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -750,6 +751,23 @@ class PreparedTask:
             part=part, keep=keep, only=only, item_ids=np.asarray(names, dtype=object),
             members=members, member_items=member_items, question=question,
         )
+
+    def item_members(self, items: ItemQueries) -> pd.DataFrame:
+        """The kept samples of ``items`` (from :meth:`item_queries`), one row each: ``item`` (its
+        name), ``modality`` and ``id`` (the dataset's sample id), modality by modality in the order
+        of ``items.members``: what a user would give :meth:`Predictor.predict_items
+        <mmgraph.predict.Predictor.predict_items>` to ask the same items."""
+        _check_part(items.part)
+        frames = []
+        for m, members in items.members.items():
+            index = self.scoring_index(m, items.part)
+            node_of = np.full(int(index.max(initial=-1)) + 1, -1)
+            node_of[index[index >= 0]] = np.flatnonzero(index >= 0)
+            frames.append(pd.DataFrame({
+                "item": items.item_ids[items.member_items[m].numpy()], "modality": m,
+                "id": np.asarray(self.dataset.node_ids(m))[node_of[members.numpy()]],
+            }))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["item", "modality", "id"])
 
     @cached_property
     def _items(self) -> dict[NodeType, np.ndarray]:

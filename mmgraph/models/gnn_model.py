@@ -70,6 +70,9 @@ class GNNConfig(RelationLearnerConfig):
     # that runs under torchrun); "auto": full up to FULL_BATCH_MAX_NODES nodes, minibatch beyond.
     training: str = "auto"
     minibatch_size: int = 1024  # links (or labelled nodes) per step in minibatch mode, shared among processes
+    # item tasks: the probability that a training sample keeps the links to its item partners at a training
+    # step, so that training items come as partial as the held-out ones (None: the task's keep; 1: all kept)
+    item_keep: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,12 @@ class GNNModel(RelationModel):
         check_positive_int(self.settings.k, "k", "the 'gnn' model")
         check_choice(self.settings.knn, name="knn", owner="the 'gnn' model", choices=KNN_METHODS)
         check_positive_int(self.settings.minibatch_size, "minibatch_size", "the 'gnn' model")
+        item_keep = self.settings.item_keep
+        if item_keep is not None and not (isinstance(item_keep, int | float) and 0 < item_keep <= 1):
+            raise ConfigError(
+                f"The 'item_keep' setting of the 'gnn' model is a probability in (0, 1], or None for the task's "
+                f"keep. Got {item_keep!r}."
+            )
         if self.settings.training not in TRAINING_MODES:
             raise ConfigError(
                 f"The 'training' setting of the 'gnn' model must be one of {TRAINING_MODES}. "
@@ -193,7 +202,8 @@ class GNNModel(RelationModel):
         problem = TrainingGraph(
             self.graph_, target_edge_types=targets, num_classes=len(train.classes), maskable_edge_types=maskable,
             similarity_relation=self.builder_.similarity_relation, label_train_mask=label_mask,
-            train_rows=train.train_rows,
+            train_rows=train.train_rows, item_edge_types=self._item_edge_types() if train.item_modalities else (),
+            item_keep=train.keep if self.settings.item_keep is None else self.settings.item_keep,
         )
         self.learner_.fit(
             problem, validate=learner_score if validate is not None else None, progress=progress, checkpoint=checkpoint
@@ -347,12 +357,15 @@ class GNNModel(RelationModel):
     def _item_partners(self, rows: dict[NodeType, Tensor]) -> dict[EdgeType, Tensor]:
         """The edges between the samples of each item, by the training graph's ``same_item`` types
         (both directions): ``[source row, target row]`` per edge type (``rows``: each sample's item)."""
+        return {
+            (src, relation, dst): (rows[src][:, None] == rows[dst][None, :]).nonzero().T
+            for src, relation, dst in self._item_edge_types() if src in rows and dst in rows
+        }
+
+    def _item_edge_types(self) -> list[EdgeType]:
+        """The training graph's ``same_item`` link types between two modalities, both directions."""
         relations = {ITEM_RELATION, self.builder_.reverse_prefix + ITEM_RELATION}
-        partners = {}
-        for src, relation, dst in self.graph_.edge_types:
-            if relation in relations and src != dst and src in rows and dst in rows:
-                partners[src, relation, dst] = (rows[src][:, None] == rows[dst][None, :]).nonzero().T
-        return partners
+        return [(src, rel, dst) for src, rel, dst in self.graph_.edge_types if rel in relations and src != dst]
 
     def _scoring(self, choices: GNNChoices, ridge: TransferBaseline | None = None) -> Scoring:
         """The scoring validation tries for ``choices`` (during ``fit``)."""

@@ -71,3 +71,29 @@ def cold_start_batch(
             weight = store.edge_weight
             edge_weight_dict[edge_type] = weight if keep is None else weight[keep]
     return MaskedBatch(data.x_dict, edge_index_dict, edge_weight_dict, supervised)
+
+
+def drop_item_samples(
+    batch: MaskedBatch, item_edge_types: Collection[EdgeType], *, keep: float, generator: torch.Generator
+) -> MaskedBatch:
+    """Each node keeps its links of ``item_edge_types`` (those joining one item's samples) with
+    probability ``keep``, both directions; a node that loses them stands alone, as a sample a
+    held-out item did not keep would (held-out items keep each sample with probability ``keep``:
+    :mod:`mmgraph.data.items`).
+
+    Returns ``batch`` itself when ``keep`` is 1 or there is no such type; otherwise a batch whose
+    edges of those types are the links with both ends kept (one draw per node and call).
+    """
+    types = [t for t in item_edge_types if t in batch.edge_index_dict]
+    if keep >= 1.0 or not types:
+        return batch
+    sizes = {t: int(batch.x_dict[t].shape[0]) for t in batch.x_dict}
+    kept = {t: torch.rand(n, generator=generator) < keep for t, n in sorted(sizes.items())}
+    edge_index_dict, edge_weight_dict = dict(batch.edge_index_dict), dict(batch.edge_weight_dict)
+    for edge_type in types:
+        index = edge_index_dict[edge_type]
+        mask = kept[edge_type[0]][index[0]] & kept[edge_type[2]][index[1]]
+        edge_index_dict[edge_type] = index[:, mask]
+        if edge_type in edge_weight_dict:
+            edge_weight_dict[edge_type] = edge_weight_dict[edge_type][mask]
+    return MaskedBatch(batch.x_dict, edge_index_dict, edge_weight_dict, batch.supervised)

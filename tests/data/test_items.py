@@ -207,6 +207,19 @@ def test_a_level_asked_of_one_task_is_the_items_of_that_variant() -> None:
         prepared.item_queries("test", keep=0)
 
 
+def test_item_members_name_each_kept_sample_by_its_id() -> None:
+    dataset = _dataset(num_items=200)
+    prepared = _prepared(LINK.variant("keep=0.5"), dataset)
+    queries = prepared.item_queries("test")
+    members = prepared.item_members(queries)
+    assert len(members) == sum(len(v) for v in queries.members.values())
+    for m in queries.members:
+        rows = members[members["modality"] == m]
+        assert list(rows["id"]) == list(_ids(prepared, queries, m))  # the test's own inverse of the scoring index
+        samples = dataset.samples.set_index("id").loc[rows["id"]]
+        assert list(samples["item"]) == list(rows["item"]), "each sample is of the item it is listed under"
+
+
 def test_item_queries_refuse_sample_tasks_training_items_and_items_of_mixed_labels() -> None:
     dataset = _dataset(num_items=60)
     with pytest.raises(NotApplicableError, match="asks about single samples"):

@@ -15,7 +15,7 @@ import torch
 from mmgraph.data import MultimodalDataset, Task, split_dataset
 from mmgraph.data.prepared import ITEM, ItemQueries, PreparedTask, TrainView
 from mmgraph.datasets import load
-from mmgraph.errors import NotApplicableError
+from mmgraph.errors import ConfigError, NotApplicableError
 from mmgraph.models.gnn_model import GNNChoices, GNNModel
 from mmgraph.pipeline import validator
 
@@ -177,3 +177,34 @@ def test_items_that_the_learner_cannot_attach_raise_with_the_reason(fitted) -> N
         model.item_scorer(new, items).link_scores(items.question.edge_type, torch.arange(2), torch.arange(3),
                                                   reverse=True)
     assert np.array_equal(items.item_ids, fitted["link"][2].item_ids)
+
+
+def test_training_items_drop_their_partner_links_with_the_tasks_keep(monkeypatch) -> None:
+    """At each step a training sample keeps its item links with probability ``item_keep`` (default:
+    the task's keep), as a held-out item keeps its samples; ``item_keep=1`` trains on whole items."""
+    from mmgraph.models.learners import full
+
+    seen = []
+    original = full.drop_item_samples
+
+    def spy(batch, item_edge_types, *, keep, generator):
+        out = original(batch, item_edge_types, keep=keep, generator=generator)
+        seen.append((keep, sorted(item_edge_types), sum(out.edge_index_dict[t].shape[1] for t in item_edge_types),
+                     sum(batch.edge_index_dict[t].shape[1] for t in item_edge_types)))
+        return out
+
+    monkeypatch.setattr(full, "drop_item_samples", spy)
+    half = _prepared(LABEL.variant("keep=0.5")).train_view()
+    settings = {**SMALL, "epochs": 3}
+    weights = {}
+    for item_keep in (None, 1.0):
+        seen.clear()
+        model = GNNModel(**settings, item_keep=item_keep).fit(half, progress=False)
+        weights[item_keep] = torch.cat([p.flatten() for p in model.learner_.network_.parameters()])
+        keep, types, kept, every = seen[0]
+        assert len(seen) == 3 and keep == (0.5 if item_keep is None else 1.0)
+        assert types and all(rel.endswith("same_item") and src != dst for src, rel, dst in types)
+        assert (kept < every) if item_keep is None else (kept == every)
+    assert not torch.equal(weights[None], weights[1.0]), "dropping partner links changes what is learned"
+    with pytest.raises(ConfigError, match="'item_keep' setting of the 'gnn' model is a probability"):
+        GNNModel(item_keep=0)

@@ -109,6 +109,10 @@ class TrainingGraph:
         similarity_relation: the relation name of the graph's similarity edges.
         label_train_mask: per node type, the nodes whose labels may be trained on.
         train_rows: per node type, the rows whose statistics standardise the inputs (default: all rows).
+        item_edge_types: item tasks: the link types joining the samples of one item.
+        item_keep: item tasks: the probability that a node keeps its links of ``item_edge_types``
+            at a training step (:func:`~mmgraph.training.masking.drop_item_samples`), so that the
+            training items come as partial as held-out items do; 1 keeps them all.
 
     Raises:
         DataError: a target edge type is not in the graph.
@@ -122,6 +126,8 @@ class TrainingGraph:
     similarity_relation: str = SIMILARITY_RELATION
     label_train_mask: Mapping[NodeType, Tensor] | None = None
     train_rows: Mapping[NodeType, Tensor] | None = None
+    item_edge_types: Sequence[EdgeType] = ()
+    item_keep: float = 1.0
 
     def __post_init__(self) -> None:
         for edge_type in self.target_edge_types:
@@ -131,6 +137,10 @@ class TrainingGraph:
                 )
         if not self.target_edge_types and not self.num_classes:
             raise ConfigError("A learner needs target_edge_types, num_classes, or both to learn from.")
+        if not 0 < self.item_keep <= 1:
+            raise ConfigError(
+                f"item_keep is the probability of keeping a sample's item links, in (0, 1]; got {self.item_keep!r}."
+            )
 
     def maskable(self) -> set[EdgeType]:
         """The link types hidden around supervised nodes (see ``maskable_edge_types``)."""

@@ -15,7 +15,7 @@ from mmgraph.models.gnn import HeteroGNN
 from mmgraph.models.learners.base import Learner, LearnerNetwork, TrainingGraph
 from mmgraph.training.checkpoint import Checkpoint
 from mmgraph.training.loop import train_epochs
-from mmgraph.training.masking import cold_start_batch
+from mmgraph.training.masking import cold_start_batch, drop_item_samples
 from mmgraph.training.negatives import SimilarNeighbours, split_links
 from mmgraph.typing import EdgeType, NodeType
 from mmgraph.typing import edge_key as _key
@@ -113,6 +113,7 @@ class RelationLearner(Learner):
             batch = cold_start_batch(
                 data, positives, maskable, fraction=c.supervision_fraction, generator=generator
             )
+            batch = drop_item_samples(batch, problem.item_edge_types, keep=problem.item_keep, generator=generator)
             h = network.encoder(batch.x_dict, batch.edge_index_dict, batch.edge_weight_dict)
             loss = torch.zeros(())
             for edge_type, supervised in batch.supervised.items():
