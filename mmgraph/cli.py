@@ -131,7 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checkpoint-every", type=_positive_int, default=None, metavar="N",
                      help="epochs between checkpoints (default 10; 1 on kg tasks, whose epochs are long)")
     run.add_argument("--examples", type=int, default=3,
-                     help="link tasks: show the top-3 predictions for this many held-out samples (default 3)")
+                     help="link and item tasks: show the top-3 predictions (item tasks: the label, or the top-3) "
+                          "for this many held-out samples or items (default 3; none on kg tasks)")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     predict = commands.add_parser("predict", help="rank candidates for new samples (or label or rank for new "
@@ -307,8 +308,11 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if not is_main_process():  # under torchrun: rank 0 reports and saves, the other ranks only trained
         return 0
     print(result)
-    if args.examples > 0 and not kg and result.task.get("query", "sample") == "sample":
-        _print_examples(result, args.examples)
+    if args.examples > 0 and not kg:
+        if result.task.get("query", "sample") == "item":
+            _print_item_examples(result, args.examples)
+        else:
+            _print_examples(result, args.examples)
     if args.out:
         print(f"saved to {result.save(args.out, overwrite=args.overwrite)}")
     return 0
@@ -339,10 +343,7 @@ def _print_examples(result, count: int, k: int = 3) -> None:
     if samples.empty:
         return
     samples = samples.sample(min(count, len(samples)), random_state=0)
-    every = prepared.dataset.samples
-    payload_of = {
-        i: p if isinstance(p, str) else t for i, p, t in zip(every["id"], every["path"], every["text"], strict=True)
-    }
+    payload_of = _payloads(prepared.dataset.samples)
     payloads = [payload_of[i] for i in samples["id"]]
     if result.encoders[source].input_kind == "id":
         payloads = samples["id"].tolist()
@@ -356,6 +357,52 @@ def _print_examples(result, count: int, k: int = 3) -> None:
             for row in ranked.itertuples()
         ]
         print(f"  {_short(payload)} -> {' | '.join(shown)}")
+
+
+def _print_item_examples(result, count: int, k: int = 3) -> None:
+    """Answers for a few held-out items as they were asked (their kept samples), through the
+    predict path: the top-``k`` candidates of a link task, the label of a label task."""
+    import pandas as pd
+
+    prepared = result.prepared
+    items = prepared.item_queries("test")
+    members = prepared.item_members(items)
+    if members.empty:
+        return
+    chosen = pd.Series(items.item_ids).sample(min(count, len(items)), random_state=0).tolist()
+    asked = members[members["item"].isin(chosen)].copy()
+    payload_of = _payloads(prepared.dataset.samples)
+    asked["payload"] = [
+        sample_id if result.encoders[m].input_kind == "id" else payload_of[sample_id]
+        for sample_id, m in zip(asked["id"], asked["modality"], strict=True)
+    ]
+    answers = result.predictor().predict_items(
+        asked["payload"].tolist(), asked["item"].tolist(), modalities=asked["modality"].tolist(), k=k
+    )
+    every = prepared.dataset.samples
+    target = prepared.task.target
+    what = f"top-{k} {target!r} (* marks a true link)" if target else "the label [the true label]"
+    print(f"\n{len(chosen)} held-out items as asked (their kept samples) -> {what}:")
+    for item in chosen:
+        kept = asked[asked["item"] == item]
+        given = ", ".join(f"{m}: {_short(p, 24)}" for m, p in zip(kept["modality"], kept["payload"], strict=True))
+        rows = answers[answers["item"] == item]
+        if target:
+            truth = set(every.loc[(every["modality"] == target) & (every["item"] == item), "id"])
+            shown = " | ".join(f"{'*' if r.id in truth else ''}{_short(payload_of.get(r.id, r.id))}"
+                               for r in rows.itertuples())
+        else:
+            labels = every.loc[every["item"] == item, "label"].dropna()
+            shown = f"{rows['label'].iloc[0]} [{labels.iloc[0] if len(labels) else '?'}]"
+        print(f"  {item} ({given}) -> {shown}")
+
+
+def _payloads(samples) -> dict[str, str]:
+    """Each sample's payload as a user gives it, by id: its file path, else its text."""
+    return {
+        i: p if isinstance(p, str) else t
+        for i, p, t in zip(samples["id"], samples["path"], samples["text"], strict=True)
+    }
 
 
 def _short(payload: str, width: int = 40) -> str:

@@ -70,6 +70,12 @@ def test_cli_runs_an_item_query_on_a_manifest(tmp_path, capsys) -> None:
                  "--keep", "0.5", "--model", "items-average", "--seed", "0", "--quiet", *encoders])
     out = capsys.readouterr().out
     assert code == 0 and "manifest:items->text_en" in out and "mrr" in out
+    assert "mrr by level: keep=1 " in out and "only=audio " in out, "the same items asked at every level"
+    examples = out.split("3 held-out items as asked (their kept samples) -> top-3 'text_en' (* marks a true link):\n")
+    assert len(examples) == 2, out
+    lines = examples[1].splitlines()[:3]
+    assert all(" -> " in line and line.count(" | ") == 2 for line in lines), lines  # three candidates each
+    assert any("*" in line.split(" -> ")[1] for line in lines), "the true name is among the top-3 of some item"
 
 
 def test_cli_keep_needs_an_item_query(tmp_path, capsys) -> None:
