@@ -18,6 +18,8 @@ import soundfile
 from PIL import Image
 
 from mmgraph.data.dataset import DataError, MultimodalDataset
+from mmgraph.data.triples import Triples
+from mmgraph.datasets import SPLIT_FILES
 from mmgraph.datasets.synthetic import load_synthetic
 
 MANIFEST_FORMATS = ("csv", "jsonl", "parquet")
@@ -165,3 +167,19 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike) -> None:
         table.to_parquet(path, index=False)
     else:
         raise DataError(f"Cannot write {str(path)!r}: use a .csv, .jsonl or .parquet suffix.")
+
+
+def write_wn18rr(triples: Triples, root: str | os.PathLike) -> Path:
+    """``triples`` as the files of a WN18RR data folder: ``root/wn18rr/entity2text.txt`` and the splits."""
+    root = Path(root)
+    folder = root / "wn18rr"
+    folder.mkdir(parents=True)
+    texts = triples.entity_texts or ()
+    lines = (f"{e}\t{t}\n" for e, t in zip(triples.entities, texts, strict=True))
+    (folder / "entity2text.txt").write_text("".join(lines))
+    for split, relative in SPLIT_FILES.items():
+        rows = triples[split].tolist()
+        (root / relative).write_text(
+            "".join(f"{triples.entities[h]}\t{triples.relations[r]}\t{triples.entities[t]}\n" for h, r, t in rows)
+        )
+    return root

@@ -457,9 +457,8 @@ class KGModel:
         optimizer = torch.optim.Adam(net.parameters(), lr=c.lr)
         generator = torch.Generator().manual_seed(c.seed)
         self.budget_ = budget = CPUBudget(c.cpu_minutes * 60.0 if c.cpu_minutes else math.inf)
-        self.steps_ = 0
 
-        def train_epoch(epoch: int) -> float:
+        def train_epoch(epoch: int) -> dict[str, float]:
             order = torch.randperm(len(queries), generator=generator)
             total, steps = 0.0, 0
             for batch in order.split(c.batch_size):
@@ -467,8 +466,7 @@ class KGModel:
                     break
                 total += self._step(queries, batch, optimizer)
                 steps += 1
-            self.steps_ += steps
-            return total / max(steps, 1)
+            return {"loss": total / max(steps, 1), "steps": steps}
 
         def validate_fresh() -> float | None:
             self._encoded = None  # the weights changed since the last scores
@@ -481,6 +479,11 @@ class KGModel:
         )
         self._encoded = None
         return self
+
+    @property
+    def steps_(self) -> int:
+        """The optimizer steps taken, over every epoch of the training history (a resumed run's too)."""
+        return int(sum(record["steps"] for record in self.trained_.history))
 
     def _step(self, queries: Queries, batch: Tensor, optimizer: torch.optim.Optimizer) -> float:
         net, c = self.net_, self.config

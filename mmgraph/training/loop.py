@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,7 @@ def train_epochs(
     epochs: int,
     eval_every: int,
     patience: int,
-    train_epoch: Callable[[int], float],
+    train_epoch: Callable[[int], float | Mapping[str, float]],
     validate: Callable[[], float | None] | None = None,
     checkpoint: Checkpoint | None = None,
     progress: bool = True,
@@ -66,7 +66,9 @@ def train_epochs(
         epochs: the most epochs to run.
         eval_every: epochs between validation checks.
         patience: checks without improvement before stopping.
-        train_epoch: one epoch, given its 1-based number; returns the mean loss.
+        train_epoch: one epoch, given its 1-based number; returns the mean loss, or a mapping of
+            ``"loss"`` and further numbers to keep in the epoch's record (resumed with the history,
+            so a count summed over the records survives a restart).
         validate: the validation score of the module as it stands, or ``None`` when there is
             nothing to validate on.
         checkpoint: where to save and resume the loop.
@@ -94,7 +96,9 @@ def train_epochs(
                total=epochs)
     for epoch in bar:
         module.train()
-        record: dict[str, Any] = {"epoch": epoch, "loss": float(train_epoch(epoch))}
+        trained_epoch = train_epoch(epoch)
+        values = trained_epoch if isinstance(trained_epoch, Mapping) else {"loss": trained_epoch}
+        record: dict[str, Any] = {"epoch": epoch, **{k: float(v) for k, v in values.items()}}
         stop = spent = budget is not None and budget.spent()
         if validating and (epoch % eval_every == 0 or epoch == epochs or spent):
             module.eval()

@@ -9,30 +9,15 @@ import pytest
 import torch
 
 from mmgraph.cli import main
-from mmgraph.data.triples import Triples
-from mmgraph.datasets import SPLIT_FILES, load_triples, wn18rr_triples
+from mmgraph.datasets import load_triples, wn18rr_triples
 from mmgraph.errors import NotApplicableError
 from mmgraph.models import KG_CONVOLUTIONS, MODELS, models_for
 from mmgraph.pipeline import PipelineResult, pipeline
+from mmgraph.testing import write_wn18rr
 
 SLICE = 800  # train 815, val 24, test 14 triples
 FAST = {"epochs": 2, "dim": 16, "batch_size": 256, "lr": 0.01}
 TFIDF = {"entity": {"name": "tfidf", "dim": 32}}
-
-
-def write_wn18rr(triples: Triples, root: Path) -> Path:
-    """``triples`` as the files of a WN18RR data folder: ``root/wn18rr/entity2text.txt`` and the splits."""
-    folder = root / "wn18rr"
-    folder.mkdir(parents=True)
-    texts = triples.entity_texts or ()
-    lines = (f"{e}\t{t}\n" for e, t in zip(triples.entities, texts, strict=True))
-    (folder / "entity2text.txt").write_text("".join(lines))
-    for split, relative in SPLIT_FILES.items():
-        rows = triples[split].tolist()
-        (root / relative).write_text(
-            "".join(f"{triples.entities[h]}\t{triples.relations[r]}\t{triples.entities[t]}\n" for h, r, t in rows)
-        )
-    return root
 
 
 @pytest.fixture(scope="module")
