@@ -23,5 +23,13 @@ GRU=gru-logmel:hidden_dim=128,epochs=30
 .venv/bin/mmgraph bench --tasks digits-audio-label --models "gnn,$BASELINES" --seed-list 0,1,2 --threads 1 --quiet \
   --encoder "audio=gru-logmel:objective=apc,hidden_dim=128,epochs=30" --out benchmarks/results/gru-digits-b &
 wait
+# The item tasks (issue 22): each run fits once, its settings chosen on the validation items at keep 0.5,
+# and asks the test items at every level (keep 1, 0.5, 0.25, each modality alone).
+ITEM_TASKS=emoji-items-group:keep=0.5,emoji-items-subgroup:keep=0.5,emoji-items-text:keep=0.5
+ITEM_MODELS=items-concat,items-mlp,items-average,items-combiner,items-single,items-attention
+items() { .venv/bin/mmgraph bench --tasks "$ITEM_TASKS" --threads 1 --quiet --out benchmarks/results/items "$@"; }
+items --models "gnn,$ITEM_MODELS" --seed-list 0,1,2 &
+items --models "gnn,$ITEM_MODELS" --seed-list 3,4 &
+wait
 .venv/bin/python benchmarks/report.py benchmarks/results/baselines-a benchmarks/results/baselines-b benchmarks/results/gnn \
-  benchmarks/results/gru-digits-a benchmarks/results/gru-digits-b
+  benchmarks/results/gru-digits-a benchmarks/results/gru-digits-b benchmarks/results/items

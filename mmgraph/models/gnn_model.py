@@ -210,8 +210,8 @@ class GNNModel(RelationModel):
         )
         self._embedded = None
         choices, ridge = learned_only, None
-        if items_validate is not None:
-            self.choices_, self.map_ = choices, ridge
+        if items_validate is not None:  # the learner's best validation score on the items is the record's
+            self.choices_, self.map_ = dataclasses.replace(choices, val=self.learner_.best_val_), ridge
             return
         if self.settings.propagation and validate is not None:
             choices = self._choose_propagation(validate, links=train.kind == "link", metric=metric)

@@ -80,7 +80,8 @@ def test_an_item_task_chooses_the_learner_on_its_validation_items(task: Task, mo
     settings = {**SMALL, "epochs": 10, "eval_every": 5, "linear_map": True, "hubness": True, "propagation": True}
     model = GNNModel(**settings).fit(prepared.train_view(), validate=validate, progress=False)
     assert asked and set(asked) == {"items"}
-    assert model.choices_ == GNNChoices() and model.map_ is None
+    assert model.choices_ == GNNChoices(val=model.learner_.best_val_) and model.map_ is None
+    assert model.choices_.val == max(h["val"] for h in model.learner_.history_ if "val" in h), "recorded"
     test = prepared.item_queries("test")
     if task is LINK:
         assert _links(model, prepared.new_samples("test"), test).shape == (len(test), len(test.question.candidates))
