@@ -70,9 +70,10 @@ as arrays) as the learner does; prediction as described above (``Predictor.predi
 ``mmgraph predict --item ITEM_ID --input ...`` and ``--inputs-from`` a CSV with an ``item``
 column; a label row holds the class only: the scorers give no probability); the learner's epoch
 chosen on the validation items (the single-sample terms, propagation, ridge map and hubness, are
-left out of an item task's model); the learner's training items dropped with ``keep`` (each training
-sample keeps its partner links with probability ``item_keep``, by default the task's ``keep``, at each
-step: :func:`~mmgraph.training.masking.drop_item_samples`); the test items asked again at every level
+left out of an item task's model); the learner's training items dropped with ``keep`` as an option
+(each training sample keeps its partner links with probability ``item_keep``, the task's ``keep`` with
+``item_keep=None``, at each step: :func:`~mmgraph.training.masking.drop_item_samples`; off by default,
+as it did not help on validation); the test items asked again at every level
 of :func:`item_levels` by the same fitted model. Not yet: per-modality weights of the item score; the
 mini-batch learner (it raises).
 """

@@ -181,8 +181,8 @@ def test_items_that_the_learner_cannot_attach_raise_with_the_reason(fitted) -> N
 
 
 def test_training_items_drop_their_partner_links_with_the_tasks_keep(monkeypatch) -> None:
-    """At each step a training sample keeps its item links with probability ``item_keep`` (default:
-    the task's keep), as a held-out item keeps its samples; ``item_keep=1`` trains on whole items."""
+    """At each step a training sample keeps its item links with probability ``item_keep`` (None: the
+    task's keep, as a held-out item keeps its samples); ``item_keep=1``, the default, trains on whole items."""
     from mmgraph.models.learners import full
 
     seen = []
@@ -207,5 +207,6 @@ def test_training_items_drop_their_partner_links_with_the_tasks_keep(monkeypatch
         assert types and all(rel.endswith("same_item") and src != dst for src, rel, dst in types)
         assert (kept < every) if item_keep is None else (kept == every)
     assert not torch.equal(weights[None], weights[1.0]), "dropping partner links changes what is learned"
+    assert GNNModel().settings.item_keep == 1.0
     with pytest.raises(ConfigError, match="'item_keep' setting of the 'gnn' model is a probability"):
         GNNModel(item_keep=0)
