@@ -200,9 +200,10 @@ ITEM_LINK_RATIO = 1.2  # and on link item tasks, at least 1.2x the MRR, of the b
 
 def item_tables(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
     """Per item task: each model's main metric (mean ± std over seeds) at every level its test items
-    were asked at, and the bar of the item tasks per level: ``model`` against the best other model
-    of that level, on the seeds both ran (labels: the ratio of error rates, at most 0.8; links:
-    the ratio of MRRs, at least 1.2; and the gap larger than both standard deviations)."""
+    were asked at, one row per level, and in the last column the bar of the item tasks at that
+    level: ``model`` against the best other model of the level, on the seeds both ran (labels: the
+    ratio of error rates, at most 0.8; links: the ratio of MRRs, at least 1.2; and the gap larger
+    than both standard deviations)."""
     ran = completed_runs(frame)
     ran = ran[ran["keep"].notna()] if "keep" in ran else ran.iloc[:0]
     lines: list[str] = []
@@ -213,24 +214,28 @@ def item_tables(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
                   and rows[c].notna().any()]
         if not levels:
             continue
-        names = [c.removesuffix(f"/{metric}") for c in levels]
-        chosen_at = f"settings chosen on validation items at keep {rows['keep'].iloc[0]:g}"
-        header = "| model | " + " | ".join(names) + " | seeds |"
-        lines += [f"### {task} ({kind}, {metric}; {chosen_at})", "", header, "|---" * (len(names) + 2) + "|"]
         by_model = {name: group.set_index("seed") for name, group in rows.groupby("model", sort=False)}
-        best = {c: max(g[c].mean() for g in by_model.values()) for c in levels}
-        for name, group in by_model.items():
-            cells = [_cell(group[c], bold=group[c].mean() == best[c]) for c in levels]
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {len(group)} |")
-        if model in by_model:
-            verdicts = [_item_bar(by_model, model, c, kind) for c in levels]
-            bar = f"errors {ITEM_ERROR_RATIO}x" if kind == "label" else f"MRR {ITEM_LINK_RATIO}x"
-            lines.append(f"| **{model} vs best other ({bar})** | " + " | ".join(verdicts) + " | |")
+        bar = f"{model} vs best other (errors {ITEM_ERROR_RATIO}x)" if kind == "label" else \
+            f"{model} vs best other (MRR {ITEM_LINK_RATIO}x)"
+        seeds = ", ".join(f"{name} {len(group)}" for name, group in by_model.items())
+        chosen_at = f"settings chosen on validation items at keep {rows['keep'].iloc[0]:g}"
+        lines += [f"### {task} ({kind}, {metric}; {chosen_at}; seeds: {seeds})", "",
+                  "| level | " + " | ".join(by_model) + (f" | {bar} |" if model in by_model else " |"),
+                  "|---" * (len(by_model) + 1 + (model in by_model)) + "|"]
+        for column in levels:
+            means = {name: group[column].mean() for name, group in by_model.items()}
+            best = max((m for m in means.values() if not np.isnan(m)), default=np.nan)
+            cells = [_cell(group[column], bold=means[name] == best) for name, group in by_model.items()]
+            verdict = [_item_bar(by_model, model, column, kind)] if model in by_model else []
+            lines.append(f"| {column.removesuffix('/' + metric)} | " + " | ".join(cells + verdict) + " |")
         lines.append("")
     return lines
 
 
 def _cell(values: pd.Series, *, bold: bool) -> str:
+    values = values.dropna()
+    if values.empty:
+        return "n/a"
     text = f"{values.mean():.3f} ± {_std(values):.3f}"
     return f"**{text}**" if bold else text
 

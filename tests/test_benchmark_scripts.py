@@ -102,10 +102,11 @@ def test_report_item_tables_give_each_level_and_the_bar_per_level(tmp_path) -> N
     (tmp_path / "results.json").write_text(json.dumps(records))
     frame, _, _ = report._latest_frame([tmp_path / "results.json"])
     lines = report.item_tables(frame)
-    assert lines[0].startswith("### items:keep=0.5 (label, accuracy; settings chosen on validation items at keep 0.5)")
-    assert lines[2] == "| model | keep=1 | only=image | seeds |"
-    assert lines[4] == "| gnn | **0.952 ± 0.002** | 0.600 ± 0.000 | 5 |"
-    assert lines[6] == "| items-concat | 0.850 ± 0.000 | 0.500 ± 0.000 | 4 |"
+    assert lines[0] == ("### items:keep=0.5 (label, accuracy; settings chosen on validation items at keep 0.5; "
+                        "seeds: gnn 5, items-average 5, items-concat 4)")
+    assert lines[2] == "| level | gnn | items-average | items-concat | gnn vs best other (errors 0.8x) |"
     # keep=1: 0.048 errors against items-average's 0.100 -> 0.48x, met; alone: items-average is better.
-    assert lines[7] == ("| **gnn vs best other (errors 0.8x)** | 0.48 vs items-average: met | "
-                        "1.34 vs items-average: not met | |")
+    assert lines[4] == ("| keep=1 | **0.952 ± 0.002** | 0.900 ± 0.000 | 0.850 ± 0.000 | "
+                        "0.48 vs items-average: met |")
+    assert lines[5] == ("| only=image | 0.600 ± 0.000 | **0.702 ± 0.002** | 0.500 ± 0.000 | "
+                        "1.34 vs items-average: not met |")
