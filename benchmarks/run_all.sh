@@ -24,7 +24,8 @@ GRU=gru-logmel:hidden_dim=128,epochs=30
   --encoder "audio=gru-logmel:objective=apc,hidden_dim=128,epochs=30" --out benchmarks/results/gru-digits-b &
 wait
 # The item tasks (issue 22): each run fits once, its settings chosen on the validation items at keep 0.5,
-# and asks the test items at every level (keep 1, 0.5, 0.25, each modality alone).
+# and asks the test items at every level (keep 1, 0.5, 0.25, each modality alone). Long: on a loaded
+# 2-core machine one (task, seed) took 1.5-2 hours for the 7 models (the relation learner 34-40 min of it).
 ITEM_TASKS=emoji-items-group:keep=0.5,emoji-items-subgroup:keep=0.5,emoji-items-text:keep=0.5
 ITEM_MODELS=items-concat,items-mlp,items-average,items-combiner,items-single,items-attention
 items() { .venv/bin/mmgraph bench --tasks "$ITEM_TASKS" --threads 1 --quiet --out benchmarks/results/items "$@"; }
