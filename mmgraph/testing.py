@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import soundfile
+import torch
 from PIL import Image
 
 from mmgraph.data.dataset import DataError, MultimodalDataset
+from mmgraph.data.prepared import LinkQueries
 from mmgraph.data.triples import Triples
 from mmgraph.datasets import SPLIT_FILES
 from mmgraph.datasets.synthetic import load_synthetic
@@ -183,3 +185,13 @@ def write_wn18rr(triples: Triples, root: str | os.PathLike) -> Path:
             "".join(f"{triples.entities[h]}\t{triples.relations[r]}\t{triples.entities[t]}\n" for h, r, t in rows)
         )
     return root
+
+
+def chance_mrr(queries: LinkQueries) -> float:
+    """The MRR of a ranking drawn uniformly at random, per question (filtered competitors): what a
+    model that reads no feature can reach at most under an honest protocol."""
+    known = queries.known_pairs()
+    others = known.mask(queries.links[0], queries.candidates).sum(1) - 1  # other true answers
+    m = queries.candidates.numel() - others
+    harmonic = torch.cat([torch.zeros(1), torch.cumsum(1 / torch.arange(1, queries.candidates.numel() + 1), 0)])
+    return float((harmonic[m] / m).mean())

@@ -17,7 +17,9 @@ from mmgraph.data.items import item_levels, kept_samples, sample_draws
 from mmgraph.data.prepared import ITEM, ItemQueries, LabelQueries, LinkQueries, PreparedTask
 from mmgraph.datasets import load
 from mmgraph.errors import DataError, NotApplicableError
+from mmgraph.evaluation.evaluator import evaluate_link_queries
 from mmgraph.tasks import get_task, task_spec
+from mmgraph.testing import chance_mrr
 
 MODALITIES = ("a", "b", "c", "d")
 
@@ -218,6 +220,33 @@ def test_item_members_name_each_kept_sample_by_its_id() -> None:
         assert list(rows["id"]) == list(_ids(prepared, queries, m))  # the test's own inverse of the scoring index
         samples = dataset.samples.set_index("id").loc[rows["id"]]
         assert list(samples["item"]) == list(rows["item"]), "each sample is of the item it is listed under"
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.5])
+def test_a_scorer_that_reads_no_feature_answers_items_at_chance(keep: float) -> None:
+    """The item question leaks nothing a featureless scorer could use: neither the candidates'
+    training links and newness nor how many samples an item kept. (Not checked: the numbering.
+    Items and their answers come in the same order, as held-out samples of two modalities do in
+    sample tasks, so a scorer reading indices alone would answer; no model reads them.)"""
+    for seed in range(3):
+        prepared = _prepared(LINK if keep == 1.0 else LINK.variant(f"keep={keep}"), _dataset(), seed=seed)
+        items = prepared.item_queries("test")
+        question = items.question
+        train = prepared.train_view()
+        size = int(prepared.scoring_index("d", "test").max()) + 1
+        degree = torch.zeros(size)
+        for src, _, dst in train.links:
+            if dst == "d":
+                degree += torch.bincount(train.links[src, _, dst][1], minlength=size).float()
+        degree += (torch.arange(size) >= train.num_nodes("d")).float() * 0.5  # newness
+        kept = items.kept_modalities().sum(1).float()
+        featureless = {
+            "degree and newness": lambda q, c, d=degree: d[c].expand(len(q), -1),
+            "kept samples": lambda q, c, k=kept: k[q][:, None] * (c[None, :] % 2).float(),
+        }
+        for name, scores in featureless.items():
+            mrr = evaluate_link_queries(lambda _, q, c, *, reverse, f=scores: f(q, c), {"q": question})["mrr"]
+            assert mrr <= 1.1 * chance_mrr(question), (name, keep, seed, mrr, chance_mrr(question))
 
 
 def test_item_queries_refuse_sample_tasks_training_items_and_items_of_mixed_labels() -> None:

@@ -14,7 +14,7 @@ from mmgraph.data import CANDIDATE_SETS, MultimodalDataset, Task, split_dataset
 from mmgraph.data.known import KnownPairs, SameLabelPairs
 from mmgraph.data.prepared import PreparedTask
 from mmgraph.evaluation.evaluator import evaluate_link_auc, evaluate_link_queries
-from mmgraph.testing import tiny_dataset
+from mmgraph.testing import chance_mrr, tiny_dataset
 
 
 def _with_fixed_split(dataset: MultimodalDataset, seed: int) -> MultimodalDataset:
@@ -157,15 +157,6 @@ def test_the_training_view_holds_no_held_out_sample_link_or_label() -> None:
     )
 
 
-def _chance_mrr(queries) -> float:
-    """The MRR of a ranking drawn uniformly at random, per question (filtered competitors)."""
-    known = queries.known_pairs()
-    others = known.mask(queries.links[0], queries.candidates).sum(1) - 1  # other true answers
-    m = queries.candidates.numel() - others
-    harmonic = torch.cat([torch.zeros(1), torch.cumsum(1 / torch.arange(1, queries.candidates.numel() + 1), 0)])
-    return float((harmonic[m] / m).mean())
-
-
 class _NoFeature:
     """Scores that read no feature: the candidate's number of training links, and whether it is new."""
 
@@ -190,7 +181,7 @@ def test_a_model_that_reads_no_feature_scores_at_chance(mode: str, candidate_set
         for part in ("val", "test"):
             for queries in prepared.link_queries(part, candidate_set).values():
                 mrr = evaluate_link_queries(_NoFeature(prepared, part).link_scores, {"q": queries})["mrr"]
-                assert mrr <= _chance_mrr(queries) + 1e-9, (mode, candidate_set, part, queries.direction)
+                assert mrr <= chance_mrr(queries) + 1e-9, (mode, candidate_set, part, queries.direction)
 
 
 @pytest.mark.usefixtures("data_root")
@@ -203,7 +194,7 @@ def test_every_named_task_asks_only_cold_questions(named_tasks) -> None:
                 for queries in prepared.link_queries(part).values():
                     mrr = evaluate_link_queries(_NoFeature(prepared, part).link_scores, {"q": queries})["mrr"]
                     # ties count half: a constant score is below the chance of a random order
-                    assert mrr <= 1.1 * _chance_mrr(queries), (name, part, queries.direction)
+                    assert mrr <= 1.1 * chance_mrr(queries), (name, part, queries.direction)
 
 
 # ---------------------------------------------------------------------- same-label relations as labels
