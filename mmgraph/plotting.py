@@ -23,6 +23,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from torch_geometric.data import HeteroData
@@ -84,6 +85,17 @@ def _read_image(path: object, owner: str) -> np.ndarray:
 def _grid(count: int, ncols: int) -> tuple[int, int]:
     ncols = max(1, min(ncols, count))
     return math.ceil(count / ncols), ncols
+
+
+def _panels(count: int, ncols: int, *, width: float, height: float, extra: float = 0.0) -> tuple[Figure, list[Axes]]:
+    """A figure of ``count`` panels, ``ncols`` a row (each ``width`` x ``height`` inches, plus ``extra``
+    inches for the legend), and its first ``count`` axes; the cells left over are hidden."""
+    rows, ncols = _grid(count, ncols)
+    figure = Figure(figsize=(width * ncols, height * rows + extra), layout="constrained")
+    axes = list(figure.subplots(rows, ncols, squeeze=False).flat)
+    for ax in axes[count:]:
+        ax.set_axis_off()
+    return figure, axes[:count]
 
 
 # ---------------------------------------------------------------------- images and predicted links
@@ -227,18 +239,14 @@ def plot_degrees(
         raise DataError(
             f"plot_degrees: unknown or no edge types {unknown or edge_types}. The graph has {graph.edge_types}."
         )
-    rows, ncols = _grid(len(edge_types), 2)
-    figure = Figure(figsize=(5 * ncols, 3.2 * rows), layout="constrained")
-    axes = figure.subplots(rows, ncols, squeeze=False)
-    for ax, edge_type in zip(axes.flat, edge_types, strict=False):
+    figure, axes = _panels(len(edge_types), 2, width=5, height=3.2)
+    for ax, edge_type in zip(axes, edge_types, strict=True):
         degree = torch.bincount(graph[edge_type].edge_index[1], minlength=graph[edge_type[2]].num_nodes).numpy()
         ax.hist(degree, bins=np.arange(degree.max() + 2) - 0.5, color="tab:blue", log=True)
         ax.set_title(f"{edge_type[0]} -{edge_type[1]}-> {edge_type[2]}", fontsize=10)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(f"in-degree of the {edge_type[2]} nodes (mean {degree.mean():.1f})")
         ax.set_ylabel("nodes (log scale)")
-    for ax in list(axes.flat)[len(edge_types):]:
-        ax.set_axis_off()
     figure.suptitle("Degree distributions per edge type")
     return _finish(figure, path)
 
@@ -589,11 +597,9 @@ def plot_benchmark(
     """
     ran = _check_frame(frame, "plot_benchmark")
     tasks = _tasks(ran, tasks, "plot_benchmark")
-    rows, ncols = _grid(len(tasks), ncols)
-    figure = Figure(figsize=(6.2 * ncols, 4.2 * rows + 0.8), layout="constrained")
-    axes = figure.subplots(rows, ncols, squeeze=False)
+    figure, axes = _panels(len(tasks), ncols, width=6.2, height=4.2, extra=0.8)
     legend = {}
-    for ax, task in zip(axes.flat, tasks, strict=False):
+    for ax, task in zip(axes, tasks, strict=True):
         task_rows = ran[ran["task"] == task]
         kind = task_rows["kind"].iloc[0]
         models = list(dict.fromkeys(task_rows["model"]))
@@ -613,8 +619,6 @@ def plot_benchmark(
         ax.set_xticks(np.arange(len(models)), models, rotation=35, ha="right", fontsize=8)
         ax.set_ylim(0, 1)
         ax.set_ylabel("score (test)" if kind == "label" else "MRR (test)")
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_axis_off()
     figure.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=len(legend),
                   fontsize="small")
     figure.suptitle("Test metrics per task: mean ± std over seeds")
@@ -651,10 +655,8 @@ def plot_seed_spread(
     ran = _check_frame(frame, "plot_seed_spread")
     tasks = _tasks(ran, tasks, "plot_seed_spread")
     seeds = sorted(int(s) for s in ran["seed"].unique())
-    rows, ncols = _grid(len(tasks), ncols)
-    figure = Figure(figsize=(6.2 * ncols, 4.0 * rows + 0.8), layout="constrained")
-    axes = figure.subplots(rows, ncols, squeeze=False)
-    for ax, task in zip(axes.flat, tasks, strict=False):
+    figure, axes = _panels(len(tasks), ncols, width=6.2, height=4.0, extra=0.8)
+    for ax, task in zip(axes, tasks, strict=True):
         task_rows = ran[ran["task"] == task]
         metric = main_metric(task_rows["kind"].iloc[0])
         models = list(dict.fromkeys(task_rows["model"]))
@@ -670,9 +672,7 @@ def plot_seed_spread(
         ax.set_xticks(np.arange(len(models)), models, rotation=35, ha="right", fontsize=8)
         ax.set_ylabel(f"{metric} (test)")
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_axis_off()
-    handles, texts = axes.flat[0].get_legend_handles_labels()
+    handles, texts = axes[0].get_legend_handles_labels()
     figure.legend(handles, texts, loc="outside lower center", ncols=len(texts), fontsize="small")
     figure.suptitle("Spread over seeds of each task's main metric (seed s: the same split for every model)")
     return _finish(figure, path)
@@ -705,10 +705,8 @@ def plot_keep(
             "'keep=0.5/accuracy', written by mmgraph bench since the levels were added)."
         )
     tasks = list(dict.fromkeys(ran["task"]))
-    rows, ncols = _grid(len(tasks), ncols)
-    figure = Figure(figsize=(6.2 * ncols, 4.2 * rows + 0.8), layout="constrained")
-    axes = figure.subplots(rows, ncols, squeeze=False)
-    for ax, task in zip(axes.flat, tasks, strict=False):
+    figure, axes = _panels(len(tasks), ncols, width=6.2, height=4.2, extra=0.8)
+    for ax, task in zip(axes, tasks, strict=True):
         of_task = ran[ran["task"] == task]
         metric = main_metric(of_task["kind"].iloc[0])
         columns = [c for c in levels if c.endswith(f"/{metric}") and of_task[c].notna().any()]
@@ -729,9 +727,7 @@ def plot_keep(
                      fontsize=10)
         ax.set_ylabel(f"{metric} (test)")
         ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(tasks):]:
-        ax.set_axis_off()
-    handles, texts = axes.flat[0].get_legend_handles_labels()
+    handles, texts = axes[0].get_legend_handles_labels()
     figure.legend(handles, texts, loc="outside lower center", ncols=min(len(texts), 6), fontsize="small")
     figure.suptitle("Item tasks: test score against the share of each item's samples kept "
                     "(one fitted model per run, settings chosen at the task's keep)")
