@@ -85,15 +85,17 @@ def evaluate_items(
         )
     new = prepared.new_samples(part)
     scorer = model.item_scorer(new, items)
-    metrics = item_metrics(scorer, items)
+    own = item_metrics(scorer, items)
+    metrics = dict(own)
     if prepared.task.kind == "link":
-        metrics.update({f"{prepared.task.candidates}/{k}": v for k, v in list(metrics.items())})
+        metrics.update({f"{prepared.task.candidates}/{k}": v for k, v in own.items()})
         metrics.update(evaluate_link_auc(scorer.link_scores, {items.question.direction: items.question}, seed=seed))
     metrics["num_items"] = len(items)
     for level, options in item_levels(prepared.task.query_modalities(prepared.dataset.modalities)).items():
         asked = prepared.item_queries(part, **options)
-        if len(asked):
-            headline = item_metrics(model.item_scorer(new, asked), asked)
+        if len(asked):  # the task's own level is the one scored above
+            headline = own if (asked.keep, asked.only) == (items.keep, items.only) else \
+                item_metrics(model.item_scorer(new, asked), asked)
             metrics.update({f"{level}/{k}": v for k, v in headline.items() if "/" not in k})
             metrics[f"{level}/num_items"] = len(asked)
     return metrics
