@@ -79,19 +79,12 @@ def bar_table(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
     ran = completed_runs(frame)
     for task, rows in ran.groupby("task", sort=False):
         metric = main_metric(rows["kind"].iloc[0])
-        ours_all = rows[rows["model"] == model].set_index("seed")[metric]
-        if ours_all.empty:
-            continue
-        best = None
-        for other, their_rows in rows[rows["model"] != model].groupby("model", sort=False):
-            theirs = their_rows.set_index("seed")[metric]
-            seeds = sorted(set(theirs.index) & set(ours_all.index))
-            if seeds and (best is None or theirs[seeds].mean() > best[1][best[2]].mean()):
-                best = (other, theirs, seeds)
+        best = best_other({name: group.set_index("seed")[metric] for name, group in rows.groupby("model", sort=False)},
+                          model)
         if best is None:
             continue
-        other, theirs, seeds = best
-        ours, theirs = ours_all[seeds], theirs[seeds]
+        other, ours, theirs = best
+        seeds = list(ours.index)
         gain = ours.mean() / theirs.mean() - 1 if theirs.mean() > 0 else np.nan
         met = gain >= RELATIVE_GAIN and ours.mean() - theirs.mean() > max(_std(ours), _std(theirs))
         verdict = ("yes" if met else "no") if len(seeds) >= BAR_SEEDS else f"not decided: {len(seeds)} seed(s)"
@@ -103,6 +96,21 @@ def bar_table(frame: pd.DataFrame, model: str = "gnn") -> list[str]:
             f"{', '.join(map(str, seeds))} |"
         )
     return lines
+
+
+def best_other(values: dict[str, pd.Series], model: str) -> tuple[str, pd.Series, pd.Series] | None:
+    """The other model of best mean against ``model``, each held on the seeds both ran (the same
+    splits): ``(its name, model's values, its values)`` on those seeds, or None when no other
+    model shares a seed with ``model``. ``values``: each model's metric by seed (NaN: not measured)."""
+    if model not in values:
+        return None
+    ours = values[model].dropna()
+    best = None
+    for name, theirs in values.items():
+        seeds = sorted(set(theirs.dropna().index) & set(ours.index))
+        if name != model and seeds and (best is None or theirs[seeds].mean() > best[2].mean()):
+            best = (name, ours[seeds], theirs[seeds])
+    return best
 
 
 def _std(values: pd.Series) -> float:
@@ -242,16 +250,11 @@ def _cell(values: pd.Series, *, bold: bool) -> str:
 
 def _item_bar(by_model: dict[str, pd.DataFrame], model: str, column: str, kind: str) -> str:
     """The learner against the best other model of one level: the ratio and the verdict."""
-    ours_all = by_model[model][column].dropna()
-    others = {}
-    for name, group in by_model.items():
-        seeds = sorted(set(group[column].dropna().index) & set(ours_all.index))
-        if name != model and seeds:
-            others[name] = (group[column][seeds], seeds)
-    if not others:
+    best = best_other({name: group[column] for name, group in by_model.items()}, model)
+    if best is None:
         return "n/a"
-    other, (theirs, seeds) = max(others.items(), key=lambda item: item[1][0].mean())
-    ours = ours_all[seeds]
+    other, ours, theirs = best
+    seeds = list(ours.index)
     if kind == "label":
         ratio = (1 - ours.mean()) / (1 - theirs.mean()) if theirs.mean() < 1 else np.nan
         met = ratio <= ITEM_ERROR_RATIO
